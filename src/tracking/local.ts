@@ -1,0 +1,58 @@
+import { appendFileSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { MetricPoint, RunStart, RunStatus, Tracker } from './tracker.ts';
+
+/**
+ * The run record in runs/<experiment>/<run-id>/. Artifacts keep the same relative paths they get in MLflow, so the
+ * folder is both what a user reads and what `vae sync` replays. Beside them:
+ *   run.json       {run_id, experiment, run_name, status, start_time, end_time}
+ *   params.json    flattened resolved spec
+ *   tags.json      every tag set so far
+ *   metrics.jsonl  one MetricPoint per line, in the order logged
+ */
+export class LocalRunRecord implements Tracker {
+  private run: { run_id: string; experiment: string; run_name: string; status: string; start_time: number; end_time: number | null } | null = null;
+  private tags: Record<string, string> = {};
+
+  constructor(readonly runDir: string, readonly runId: string) {}
+
+  async start(run: RunStart): Promise<void> {
+    mkdirSync(this.runDir, { recursive: true });
+    this.run = { run_id: this.runId, experiment: run.experiment, run_name: run.runName, status: 'RUNNING', start_time: run.startTime, end_time: null };
+    this.tags = { ...run.tags };
+    writeJsonAtomic(join(this.runDir, 'params.json'), run.params);
+    writeJsonAtomic(join(this.runDir, 'tags.json'), this.tags);
+    writeJsonAtomic(join(this.runDir, 'run.json'), this.run);
+    writeFileSync(join(this.runDir, 'metrics.jsonl'), '');
+  }
+
+  async logMetrics(points: MetricPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    appendFileSync(join(this.runDir, 'metrics.jsonl'), points.map((p) => JSON.stringify(p) + '\n').join(''));
+  }
+
+  async setTags(tags: Record<string, string>): Promise<void> {
+    Object.assign(this.tags, tags);
+    writeJsonAtomic(join(this.runDir, 'tags.json'), this.tags);
+  }
+
+  async logArtifact(localPath: string, artifactPath: string): Promise<void> {
+    const target = join(this.runDir, artifactPath);
+    if (resolve(localPath) === resolve(target)) return;
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(localPath, target);
+  }
+
+  async end(status: RunStatus, endTime: number): Promise<void> {
+    if (!this.run) throw new Error('LocalRunRecord.end called before start');
+    this.run = { ...this.run, status, end_time: endTime };
+    writeJsonAtomic(join(this.runDir, 'run.json'), this.run);
+  }
+}
+
+/** A reader never sees half a file: write beside it, then rename over it. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}

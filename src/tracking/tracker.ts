@@ -1,0 +1,50 @@
+// The trainer talks only to this interface; where events end up (runs/, MLflow, both) is the caller's choice.
+
+export type RunStatus = 'FINISHED' | 'FAILED' | 'KILLED';
+
+export interface MetricPoint {
+  key: string;
+  value: number;
+  step: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+export interface RunStart {
+  experiment: string;
+  runName: string;
+  /** Flattened resolved spec: `model.latent_dim` -> "20". */
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  startTime: number;
+}
+
+export interface Tracker {
+  start(run: RunStart): Promise<void>;
+  logMetrics(points: MetricPoint[]): Promise<void>;
+  setTags(tags: Record<string, string>): Promise<void>;
+  /** Copy a file that already exists on disk into the run's artifacts under `artifactPath` (posix, relative). */
+  logArtifact(localPath: string, artifactPath: string): Promise<void>;
+  end(status: RunStatus, endTime: number): Promise<void>;
+}
+
+/** Sends every event to each tracker in order; the first one is the source of truth (the local record). */
+export class TrackerFanout implements Tracker {
+  constructor(private readonly trackers: Tracker[]) {}
+
+  async start(run: RunStart): Promise<void> {
+    for (const t of this.trackers) await t.start(run);
+  }
+  async logMetrics(points: MetricPoint[]): Promise<void> {
+    for (const t of this.trackers) await t.logMetrics(points);
+  }
+  async setTags(tags: Record<string, string>): Promise<void> {
+    for (const t of this.trackers) await t.setTags(tags);
+  }
+  async logArtifact(localPath: string, artifactPath: string): Promise<void> {
+    for (const t of this.trackers) await t.logArtifact(localPath, artifactPath);
+  }
+  async end(status: RunStatus, endTime: number): Promise<void> {
+    for (const t of this.trackers) await t.end(status, endTime);
+  }
+}
