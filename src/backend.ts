@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendChoice {
+  name: BackendName;
+  /** One line for the user: what ran and, when it is not the fastest, why. */
+  reason: string;
+}
+
+const require = createRequire(import.meta.url);
+// A variable, so the type checker does not require the optional native package to be installed.
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+/**
+ * Picks the fastest backend that works here: native TensorFlow (tfjs-node), else WebAssembly, else plain JS.
+ * The wasm backend has no gradient for convolution filters, so conv models that train go to plain JS instead.
+ */
+export async function selectBackend(requested: BackendName | 'auto', trainsConv: boolean): Promise<BackendChoice> {
+  const notes: string[] = [];
+  const candidates = requested === 'auto' ? BACKENDS : [requested];
+  for (const name of candidates) {
+    if (name === 'wasm' && trainsConv) {
+      notes.push('wasm cannot train convolutions (no Conv2DBackpropFilter kernel)');
+      continue;
+    }
+    const failure = await activate(name);
+    if (!failure) {
+      const reason = notes.length > 0 ? `backend ${name} (${notes.join('; ')})` : `backend ${name}`;
+      return { name, reason };
+    }
+    notes.push(`${name} unavailable: ${failure}`);
+  }
+  throw new Error(`no usable TensorFlow.js backend: ${notes.join('; ')}`);
+}
+
+async function activate(name: BackendName): Promise<string | undefined> {
+  try {
+    if (name === 'tensorflow') await import(TFJS_NODE);
+    if (name === 'wasm') {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    }
+    if (!(await tf.setBackend(name))) return 'failed to initialise';
+    await tf.ready();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}

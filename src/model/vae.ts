@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
+import type { ResolvedSpec } from '../spec/load.ts';
+import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
+import { buildDecoder, buildEncoder, convShapeProblem, type ImageShape } from './networks.ts';
+
+/** How the decoder's outputs are read: Bernoulli logits (bce) or Gaussian means with a fixed std (mse). */
+export type Likelihood = { kind: 'bernoulli' } | { kind: 'gaussian'; std: number };
+
+/** Per-example means over a batch, as scalars. */
+export type ElboTerms = {
+  /** recon + beta * kl: what the optimiser minimises. */
+  loss: tf.Scalar;
+  recon: tf.Scalar;
+  kl: tf.Scalar;
+};
+
+export class Vae {
+  constructor(
+    readonly encoder: tf.LayersModel,
+    readonly decoder: tf.LayersModel,
+    readonly likelihood: Likelihood,
+    readonly latentDim: number,
+  ) {}
+
+  encode(x: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    const [mu, logvar] = this.encoder.apply(x) as tf.Tensor2D[];
+    return { mu, logvar };
+  }
+
+  /** Logits (Bernoulli) or means (Gaussian), one per pixel. */
+  decode(z: tf.Tensor2D): tf.Tensor2D {
+    return this.decoder.apply(z) as tf.Tensor2D;
+  }
+
+  /** Pixel intensities to look at: sigmoid of the logits, or the Gaussian means clipped to [0, 1]. */
+  decodeToImages(z: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => (this.likelihood.kind === 'bernoulli' ? tf.sigmoid(this.decode(z)) : tf.clipByValue(this.decode(z), 0, 1)));
+  }
+
+  /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
+  perExampleTerms(x: tf.Tensor2D, eps: tf.Tensor2D): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const { mu, logvar } = this.encode(x);
+      const params = this.decode(reparameterize(mu, logvar, eps));
+      const recon = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
+      return { recon, kl: klToStandardNormal(mu, logvar) };
+    });
+  }
+
+  /** The batch's loss terms, per example: every term is a mean over the batch of per-example sums. */
+  negativeElbo(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): ElboTerms {
+    return tf.tidy(() => {
+      const { recon, kl } = this.perExampleTerms(x, eps);
+      const [meanRecon, meanKl] = [tf.mean(recon) as tf.Scalar, tf.mean(kl) as tf.Scalar];
+      return { loss: meanRecon.add(meanKl.mul(beta)) as tf.Scalar, recon: meanRecon, kl: meanKl };
+    });
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.encoder.trainableWeights, ...this.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.decoder.dispose();
+  }
+}
+
+export function likelihoodOf(loss: ResolvedSpec['loss']): Likelihood {
+  return loss.reconstruction === 'bce' ? { kind: 'bernoulli' } : { kind: 'gaussian', std: loss.gaussian_std };
+}
+
+export class ModelConfigError extends Error {}
+
+/** Builds the VAE a spec describes, with weights drawn from the spec's seed. */
+export function buildVae(spec: ResolvedSpec, image: ImageShape): Vae {
+  const { model } = spec;
+  if (model.architecture === 'conv') {
+    for (const side of ['encoder', 'decoder'] as const) {
+      const problem = convShapeProblem(model[side], image);
+      if (problem) throw new ModelConfigError(`model.${side}.hidden: ${problem}`);
+    }
+  }
+  const rng = seedrandom(`${spec.seed}:init`);
+  const nextSeed = () => rng.int32() >>> 0;
+  const encoder = buildEncoder(model.architecture, model.encoder, image, model.latent_dim, nextSeed);
+  const decoder = buildDecoder(model.architecture, model.decoder, image, model.latent_dim, nextSeed);
+  return new Vae(encoder, decoder, likelihoodOf(spec.loss), model.latent_dim);
+}

@@ -1,0 +1,171 @@
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { priorSamplesPng, reconstructionsPng } from './artifacts/pictures.ts';
+import type { BackendChoice } from './backend.ts';
+import { loadDataset } from './data/datasets.ts';
+import { splitDataset } from './data/split.ts';
+import { saveLayersModel } from './model/persist.ts';
+import { buildVae } from './model/vae.ts';
+import type { LoadedSpec } from './spec/load.ts';
+import { writeJsonAtomic } from './tracking/local.ts';
+import { flattenParams } from './tracking/params.ts';
+import type { Tracker } from './tracking/tracker.ts';
+import { evaluateElbo } from './train/evaluate.ts';
+import type { ProgressReporter } from './train/progress.ts';
+import { train } from './train/trainer.ts';
+
+export const VAE_LAB_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface RunContext {
+  runDir: string;
+  runId: string;
+  backend: BackendChoice;
+  tracker: Tracker;
+  progress: ProgressReporter;
+  /** Prints one line for the user. */
+  say: (line: string) => void;
+  shouldStop: () => boolean;
+}
+
+export interface RunOutcome {
+  status: 'FINISHED' | 'KILLED';
+  summary: Record<string, unknown>;
+}
+
+/** A new, never-shared folder runs/<experiment>/<time>-<random>: two runs started together get different ones. */
+export function createRunDir(root: string, experiment: string): { runId: string; runDir: string } {
+  const parent = join(root, experiment);
+  mkdirSync(parent, { recursive: true });
+  for (;;) {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const runId = `${stamp}-${randomBytes(3).toString('hex')}`;
+    try {
+      mkdirSync(join(parent, runId));
+      return { runId, runDir: join(parent, runId) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** spec -> data + model -> trainer -> tracker: trains, evaluates on the test set, and records everything. */
+export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promise<RunOutcome> {
+  const { spec } = loaded;
+  const started = Date.now();
+  const artifact = async (relPath: string, content: string | Buffer) => {
+    const path = join(ctx.runDir, relPath);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    await ctx.tracker.logArtifact(path, relPath);
+  };
+
+  await ctx.tracker.start({
+    experiment: spec.tracking.experiment,
+    runName: spec.name,
+    params: flattenParams(spec),
+    tags: runTags(loaded, ctx.backend),
+    startTime: started,
+  });
+  await artifact('spec/experiment.yaml', loaded.text);
+  await artifact('spec/resolved.yaml', `# ${loaded.file}${loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : ''}\n${stringify(spec)}`);
+
+  const loadStarted = performance.now();
+  const dataset = loadDataset(spec.data, dirname(loaded.file));
+  const split = splitDataset(dataset.train, dataset.test, { seed: spec.seed, ...spec.data.split, limit: spec.data.limit });
+  const image = { height: dataset.train.height, width: dataset.train.width };
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  ctx.say(`${dataset.name}: ${split.train.count} train / ${split.val.count} val / ${split.test.count} test images of ${image.height}x${image.width} (loaded in ${loadSeconds.toFixed(1)} s)`);
+
+  const vae = buildVae(spec, image);
+  try {
+    const { model, loss } = spec;
+    const layers = model.architecture === 'mlp' ? [image.height * image.width, ...model.encoder.hidden, model.latent_dim].join('-') : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
+    ctx.say(`model ${layers} | ${loss.reconstruction} + ${loss.kl_weight} x KL | ${ctx.backend.reason}`);
+
+    const result = await train(
+      vae,
+      split,
+      {
+        seed: spec.seed,
+        epochs: spec.train.epochs,
+        batchSize: spec.train.batch_size,
+        learningRate: spec.train.optimizer.learning_rate,
+        klWeight: loss.kl_weight,
+        klWarmupEpochs: loss.kl_warmup_epochs,
+        binarize: spec.data.binarize,
+        logEverySteps: spec.tracking.log_every_steps,
+        shouldStop: ctx.shouldStop,
+      },
+      ctx.tracker,
+      ctx.progress,
+    );
+
+    const metrics: Record<string, number> = { ...result.last };
+    if (!result.stopped) {
+      // The test bound is the plain ELBO (beta = 1) whatever beta trained the model, so runs compare.
+      const test = await evaluateElbo(vae, split.test, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, beta: 1, seed: `${spec.seed}:test` });
+      Object.assign(metrics, { 'test/neg_elbo': test.loss, 'test/recon': test.recon, 'test/kl': test.kl });
+      const timestamp = Date.now();
+      await ctx.tracker.logMetrics(['test/neg_elbo', 'test/recon', 'test/kl'].map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
+      ctx.say(`test: -ELBO ${test.loss.toFixed(2)} nats per example (recon ${test.recon.toFixed(2)}, KL ${test.kl.toFixed(2)})`);
+    }
+
+    await artifact('images/samples.png', await priorSamplesPng(vae, image, spec.seed));
+    await artifact('images/reconstructions.png', await reconstructionsPng(vae, split.test));
+    for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
+      for (const file of await saveLayersModel(net, join(ctx.runDir, 'model', part))) {
+        await ctx.tracker.logArtifact(file, relative(ctx.runDir, file));
+      }
+    }
+
+    const status = result.stopped ? 'KILLED' : 'FINISHED';
+    const summary = {
+      run_id: ctx.runId,
+      experiment: spec.tracking.experiment,
+      name: spec.name,
+      status,
+      epochs_completed: result.epochsCompleted,
+      metrics,
+      data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, train: split.train.count, val: split.val.count, test: split.test.count },
+      backend: ctx.backend.name,
+      durations_s: { load: loadSeconds, train: result.trainSeconds, total: (Date.now() - started) / 1000 },
+      versions: versions(),
+    };
+    writeJsonAtomic(join(ctx.runDir, 'summary.json'), summary);
+    await ctx.tracker.logArtifact(join(ctx.runDir, 'summary.json'), 'summary.json');
+    return { status, summary };
+  } finally {
+    vae.dispose();
+  }
+}
+
+function runTags(loaded: LoadedSpec, backend: BackendChoice): Record<string, string> {
+  const tags: Record<string, string> = {
+    'mlflow.runName': loaded.spec.name,
+    'mlflow.source.name': loaded.file,
+    'mlflow.source.type': 'LOCAL',
+    'vae.backend': backend.name,
+    'vae.version': VAE_LAB_VERSION,
+    'vae.tfjs_version': tf.version_core,
+  };
+  if (loaded.spec.description) tags['mlflow.note.content'] = loaded.spec.description;
+  const commit = gitCommit(dirname(loaded.file));
+  if (commit) tags['mlflow.source.git.commit'] = commit;
+  return tags;
+}
+
+function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function versions(): Record<string, string> {
+  return { 'vae-lab': VAE_LAB_VERSION, node: process.versions.node, 'tfjs-core': tf.version_core };
+}

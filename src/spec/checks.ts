@@ -1,0 +1,18 @@
+import type { Experiment } from './spec.generated.ts';
+import type { Violation } from './validate.ts';
+
+/** Rules that involve more than one field, which JSON Schema cannot say in a message a person can act on. */
+export function checkConsistency(spec: Experiment): Violation[] {
+  const found: Violation[] = [];
+  const { split } = spec.data;
+  if (split.train + split.val > 1 + 1e-9) {
+    found.push({ path: ['data', 'split'], atKey: false, message: `train + val must be at most 1 (got ${split.train} + ${split.val})` });
+  }
+  if (spec.data.dataset === 'idx' && !spec.data.idx) {
+    found.push({ path: ['data'], atKey: false, message: `dataset idx needs data.idx with train_images and test_images` });
+  }
+  if (spec.data.dataset !== 'idx' && spec.data.idx) {
+    found.push({ path: ['data', 'idx'], atKey: true, message: `only used with dataset: idx (dataset is ${spec.data.dataset})` });
+  }
+  return found;
+}

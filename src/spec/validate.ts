@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { closestMatch, describeExpected, describeValue, type SchemaNode } from './describe.ts';
+import type { PathSegment } from './problems.ts';
+
+export const EXPERIMENT_SCHEMA = JSON.parse(
+  readFileSync(new URL('../../schemas/experiment.schema.json', import.meta.url), 'utf8'),
+) as SchemaNode;
+
+/** A schema violation before it is given a place in a file or an override. */
+export interface Violation {
+  /** The path the message is about (for an unknown field, the field itself). */
+  path: PathSegment[];
+  /** True when the problem is best shown at the key (unknown fields) rather than at the value. */
+  atKey: boolean;
+  message: string;
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** Validates in place: ajv writes every default the schema declares into `data`. */
+export function validateExperiment(data: unknown): Violation[] {
+  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true }).compile(EXPERIMENT_SCHEMA);
+  if (compiled(data)) return [];
+  const byPath = new Map<string, Violation>();
+  for (const error of compiled.errors ?? []) {
+    const v = toViolation(error, data);
+    const key = JSON.stringify(v.path);
+    // allErrors reports e.g. both `type` and `minimum` for 0.5 where an integer >= 1 is wanted: one line says it all.
+    if (!byPath.has(key)) byPath.set(key, v);
+  }
+  return [...byPath.values()];
+}
+
+function toViolation(error: ErrorObject, root: unknown): Violation {
+  const path = pointerToPath(error.instancePath, root);
+  const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(error.params.additionalProperty);
+      const known = Object.keys(parentSchema.properties ?? {});
+      const guess = closestMatch(field, known);
+      return {
+        path: [...path, field],
+        atKey: true,
+        message: guess ? `unknown field; did you mean '${guess}'?` : `unknown field; expected one of ${known.join(', ')}`,
+      };
+    }
+    case 'required': {
+      const field = String(error.params.missingProperty);
+      const about = parentSchema.properties?.[field]?.description;
+      return { path, atKey: false, message: `missing required field '${field}'${about ? ` (${about})` : ''}` };
+    }
+    case 'enum': {
+      const allowed = (parentSchema.enum ?? []).map(String);
+      const guess = typeof error.data === 'string' ? closestMatch(error.data, allowed) : undefined;
+      const hint = guess ? `; did you mean '${guess}'?` : '';
+      return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${describeValue(error.data)})${hint}` };
+    }
+    default:
+      return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${describeValue(error.data)})` };
+  }
+}
+
+function pointerToPath(pointer: string, root: unknown): PathSegment[] {
+  const path: PathSegment[] = [];
+  let node = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const index = Array.isArray(node) ? Number(segment) : NaN;
+    path.push(Number.isInteger(index) ? index : segment);
+    node = (node as Record<string, unknown> | undefined)?.[segment];
+  }
+  return path;
+}

@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
+import { batchRanges, fillBatch, type Binarization } from '../data/batches.ts';
+import { pixelsPerImage, type ImageSet } from '../data/images.ts';
+import type { Vae } from '../model/vae.ts';
+
+export interface ElboAverages {
+  /** recon + beta * kl, per example. */
+  loss: number;
+  recon: number;
+  kl: number;
+}
+
+/**
+ * Per-example averages over a whole set, one reparameterised sample per example. Sums stay on the device and are
+ * read once, so a large set costs one synchronisation, and the last short batch is weighted by its true size.
+ */
+export async function evaluateElbo(
+  vae: Vae,
+  set: ImageSet,
+  options: { batchSize: number; binarize: Binarization; beta: number; seed: string },
+): Promise<ElboAverages> {
+  const size = pixelsPerImage(set);
+  const buffer = new Float32Array(options.batchSize * size);
+  const order = Uint32Array.from({ length: set.count }, (_, i) => i);
+  const binarizeRng = seedrandom(`${options.seed}:binarize`);
+  const noiseRng = seedrandom(`${options.seed}:noise`);
+  let sums = tf.zeros([2]);
+  for (const indices of batchRanges(order, options.batchSize)) {
+    const next = tf.tidy(() => {
+      const x = tf.tensor2d(fillBatch(set, indices, buffer, options.binarize, binarizeRng), [indices.length, size]);
+      const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+      const { recon, kl } = vae.perExampleTerms(x, eps);
+      return sums.add(tf.stack([tf.sum(recon), tf.sum(kl)]));
+    });
+    sums.dispose();
+    sums = next;
+  }
+  const [recon, kl] = (await sums.data()).map((v) => v / set.count);
+  sums.dispose();
+  return { loss: recon + options.beta * kl, recon, kl };
+}
