@@ -1,6 +1,10 @@
-import { appendFileSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { MetricPoint, RunStart, RunStatus, Tracker } from './tracker.ts';
+import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
+import { ERROR_TAG, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+
+/** Files of the record itself; everything else in the run directory is an artifact. */
+export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.jsonl', 'mlflow.json'];
 
 /**
  * The run record in runs/<experiment>/<run-id>/. Artifacts keep the same relative paths they get in MLflow, so the
@@ -9,6 +13,7 @@ import type { MetricPoint, RunStart, RunStatus, Tracker } from './tracker.ts';
  *   params.json    flattened resolved spec
  *   tags.json      every tag set so far
  *   metrics.jsonl  one MetricPoint per line, in the order logged
+ *   mlflow.json    {tracking_uri, experiment_id, run_id} once an MLflow run mirrors this one
  */
 export class LocalRunRecord implements Tracker {
   private run: { run_id: string; experiment: string; run_name: string; status: string; start_time: number; end_time: number | null } | null = null;
@@ -43,8 +48,16 @@ export class LocalRunRecord implements Tracker {
     copyFileSync(localPath, target);
   }
 
-  async end(status: RunStatus, endTime: number): Promise<void> {
+  async logImage(localPng: string, image: SteppedImage): Promise<void> {
+    const paths = steppedImagePaths(image);
+    await this.logArtifact(localPng, paths.image);
+    writeFileSync(join(this.runDir, paths.thumbnail), thumbnailPng(readFileSync(localPng)));
+    if (this.tags[LOGGED_IMAGES_TAG] !== LOGGED_IMAGES_VALUE) await this.setTags({ [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
+  }
+
+  async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
     if (!this.run) throw new Error('LocalRunRecord.end called before start');
+    if (error !== undefined) await this.setTags({ [ERROR_TAG]: error });
     this.run = { ...this.run, status, end_time: endTime };
     writeJsonAtomic(join(this.runDir, 'run.json'), this.run);
   }

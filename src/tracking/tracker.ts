@@ -1,4 +1,5 @@
 // The trainer talks only to this interface; where events end up (runs/, MLflow, both) is the caller's choice.
+import type { SteppedImage } from './images.ts';
 
 export type RunStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -25,8 +26,13 @@ export interface Tracker {
   setTags(tags: Record<string, string>): Promise<void>;
   /** Copy a file that already exists on disk into the run's artifacts under `artifactPath` (posix, relative). */
   logArtifact(localPath: string, artifactPath: string): Promise<void>;
-  end(status: RunStatus, endTime: number): Promise<void>;
+  /** A PNG shown per step in MLflow's run page; make `image` once with steppedImage() so every tracker names it alike. */
+  logImage(localPng: string, image: SteppedImage): Promise<void>;
+  /** `error` (for FAILED) is recorded as the `vae.error` tag. */
+  end(status: RunStatus, endTime: number, error?: string): Promise<void>;
 }
+
+export const ERROR_TAG = 'vae.error';
 
 /** Sends every event to each tracker in order; the first one is the source of truth (the local record). */
 export class TrackerFanout implements Tracker {
@@ -44,7 +50,10 @@ export class TrackerFanout implements Tracker {
   async logArtifact(localPath: string, artifactPath: string): Promise<void> {
     for (const t of this.trackers) await t.logArtifact(localPath, artifactPath);
   }
-  async end(status: RunStatus, endTime: number): Promise<void> {
-    for (const t of this.trackers) await t.end(status, endTime);
+  async logImage(localPng: string, image: SteppedImage): Promise<void> {
+    for (const t of this.trackers) await t.logImage(localPng, image);
+  }
+  async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
+    for (const t of this.trackers) await t.end(status, endTime, error);
   }
 }
