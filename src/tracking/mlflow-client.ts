@@ -238,7 +238,8 @@ export class MlflowClient {
   /** PUT through the server's artifact proxy; only `mlflow-artifacts:` run roots can be written this way. */
   async uploadArtifact(artifactUri: string, artifactPath: string, body: Uint8Array): Promise<void> {
     const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${proxiedArtifactPath(artifactUri, artifactPath)}`;
-    await this.request('PUT', url, 'mlflow-artifacts/artifacts', body, 'application/octet-stream');
+    // A copy typed over a plain ArrayBuffer, which is what fetch's BodyInit accepts.
+    await this.request('PUT', url, 'mlflow-artifacts/artifacts', new Uint8Array(body), 'application/octet-stream');
   }
 
   /** One directory level, as the server lists it. */
@@ -276,7 +277,7 @@ export class MlflowClient {
     return this.request<T>('POST', `${this.trackingUri}/api/2.0/${endpoint}`, endpoint, JSON.stringify(body), 'application/json');
   }
 
-  private async request<T>(method: string, url: string, endpoint: string, body?: string | Uint8Array, contentType?: string): Promise<T> {
+  private async request<T>(method: string, url: string, endpoint: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string): Promise<T> {
     const headers: Record<string, string> = {};
     if (contentType) headers['Content-Type'] = contentType;
     if (this.authorization) headers.Authorization = this.authorization;
