@@ -1,0 +1,103 @@
+// Mirrors a run to MLflow. The local record is the source of truth, so any MLflow failure switches this tracker off
+// for the rest of the run (one line on stderr) instead of failing training; `vae sync` uploads the rest later.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
+import { writeJsonAtomic } from './local.ts';
+import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
+import { ERROR_TAG, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+
+/** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
+export interface MlflowIdentity {
+  tracking_uri: string;
+  experiment_id: string;
+  run_id: string;
+}
+
+export function readMlflowIdentity(runDir: string): MlflowIdentity | null {
+  const path = join(runDir, 'mlflow.json');
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as MlflowIdentity) : null;
+}
+
+export function writeMlflowIdentity(runDir: string, identity: MlflowIdentity): void {
+  writeJsonAtomic(join(runDir, 'mlflow.json'), identity);
+}
+
+export class MlflowTracker implements Tracker {
+  private run: RunInfo | null = null;
+  private offline = false;
+
+  constructor(
+    private readonly client: MlflowClient,
+    private readonly runDir: string,
+    private readonly warn: (line: string) => void = (line) => console.error(line),
+  ) {}
+
+  /** True once MLflow logging has been switched off for this run. */
+  get isOffline(): boolean {
+    return this.offline;
+  }
+
+  get runId(): string | null {
+    return this.run?.run_id ?? null;
+  }
+
+  async start(run: RunStart): Promise<void> {
+    if (this.offline) return;
+    try {
+      const experimentId = await this.client.getOrCreateExperiment(run.experiment);
+      this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
+      writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
+      await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
+    } catch (err) {
+      this.goOffline(err);
+    }
+  }
+
+  async logMetrics(points: MetricPoint[]): Promise<void> {
+    await this.guard((runId) => this.client.logBatch(runId, { metrics: points }));
+  }
+
+  async setTags(tags: Record<string, string>): Promise<void> {
+    await this.guard((runId) => this.client.setTags(runId, tags));
+  }
+
+  async logArtifact(localPath: string, artifactPath: string): Promise<void> {
+    await this.guard((_, artifactUri) => this.client.uploadArtifact(artifactUri, artifactPath, readFileSync(localPath)));
+  }
+
+  async logImage(localPng: string, image: SteppedImage): Promise<void> {
+    await this.guard(async (runId, artifactUri) => {
+      const paths = steppedImagePaths(image);
+      const png = readFileSync(localPng);
+      await this.client.uploadArtifact(artifactUri, paths.image, png);
+      await this.client.uploadArtifact(artifactUri, paths.thumbnail, thumbnailPng(png));
+      await this.client.setTags(runId, { [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
+    });
+  }
+
+  async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
+    await this.guard(async (runId) => {
+      if (error !== undefined) await this.client.setTags(runId, { [ERROR_TAG]: error });
+      await this.client.updateRun(runId, status, endTime);
+    });
+  }
+
+  private async guard(action: (runId: string, artifactUri: string) => Promise<void>): Promise<void> {
+    if (this.offline || !this.run) return;
+    try {
+      await action(this.run.run_id, this.run.artifact_uri);
+    } catch (err) {
+      this.goOffline(err);
+    }
+  }
+
+  private goOffline(err: unknown): void {
+    this.offline = true;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.warn(
+      `[mlflow] MLflow logging is off for the rest of this run (${reason}). ` +
+        `The local record is complete; upload it later with: npx vae sync ${this.runDir}`,
+    );
+  }
+}
