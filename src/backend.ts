@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -15,18 +16,11 @@ const require = createRequire(import.meta.url);
 // A variable, so the type checker does not require the optional native package to be installed.
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-/**
- * Picks the fastest backend that works here: native TensorFlow (tfjs-node), else WebAssembly, else plain JS.
- * The wasm backend has no gradient for convolution filters, so conv models that train go to plain JS instead.
- */
-export async function selectBackend(requested: BackendName | 'auto', trainsConv: boolean): Promise<BackendChoice> {
+/** Picks the fastest backend that works here: native TensorFlow (tfjs-node), else WebAssembly, else plain JS. */
+export async function selectBackend(requested: BackendName | 'auto'): Promise<BackendChoice> {
   const notes: string[] = [];
   const candidates = requested === 'auto' ? BACKENDS : [requested];
   for (const name of candidates) {
-    if (name === 'wasm' && trainsConv) {
-      notes.push('wasm cannot train convolutions (no Conv2DBackpropFilter kernel)');
-      continue;
-    }
     const failure = await activate(name);
     if (!failure) {
       const reason = notes.length > 0 ? `backend ${name} (${notes.join('; ')})` : `backend ${name}`;
@@ -46,6 +40,8 @@ async function activate(name: BackendName): Promise<string | undefined> {
     }
     if (!(await tf.setBackend(name))) return 'failed to initialise';
     await tf.ready();
+    // wasm lacks this kernel (conv models could not train) and cpu's is very slow.
+    if (name !== 'tensorflow') registerConv2dBackpropFilter(name);
     return undefined;
   } catch (e) {
     return (e as Error).message.split('\n')[0];

@@ -70,7 +70,7 @@ program
   .action(() => console.log(formatFields()));
 
 async function runCommand(loaded: LoadedSpec, options: { backend: BackendName | 'auto'; runsDir: string }): Promise<void> {
-  const backend = await selectBackend(options.backend, loaded.spec.model.architecture === 'conv');
+  const backend = await selectBackend(options.backend);
   const { runId, runDir } = createRunDir(options.runsDir, loaded.spec.tracking.experiment);
   const record = new LocalRunRecord(runDir, runId);
   const tracker = new TrackerFanout([record]);
