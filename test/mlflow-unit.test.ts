@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { steppedImage, steppedImagePaths, thumbnailPng } from '../src/tracking/images.ts';
 import {
   authorizationFromEnv,
@@ -13,6 +16,7 @@ import {
   proxiedArtifactPath,
   type Metric,
 } from '../src/tracking/mlflow-client.ts';
+import { DEFAULT_TRACKING_URI, isServerUp, resolveTrackingUri } from '../src/tracking/mlflow-server.ts';
 
 interface Call {
   url: string;
@@ -113,6 +117,15 @@ describe('authorization', () => {
     assert.equal(authorizationFromEnv({ MLFLOW_TRACKING_USERNAME: 'u' }), undefined);
   });
 
+  it('turns credentials in the tracking URI into basic auth and drops them from the URI', async () => {
+    const { fetch, calls } = fakeFetch([json(200, {})]);
+    const c = new MlflowClient({ trackingUri: 'https://u%40x:p%3Aw@mlflow.example/', fetch });
+    assert.equal(c.trackingUri, 'https://mlflow.example');
+    await c.updateRun('r', 'FINISHED');
+    assert.equal(calls[0].url, 'https://mlflow.example/api/2.0/mlflow/runs/update');
+    assert.equal((calls[0].init.headers as Record<string, string>).Authorization, `Basic ${Buffer.from('u@x:p:w').toString('base64')}`);
+  });
+
   it('sends the header on every request and keeps it out of error messages', async () => {
     const { fetch, calls } = fakeFetch([json(401, { error_code: 'UNAUTHENTICATED', message: 'nope' })]);
     const err = await client(fetch, [], 'Bearer s3cret').getRun('r').catch((e: Error) => e);
@@ -189,5 +202,24 @@ describe('stepped images', () => {
     assert.equal(thumb.data[0], 200);
     const small = PNG.sync.write(new PNG({ width: 28, height: 28 }));
     assert.equal(thumbnailPng(small), small);
+  });
+});
+
+describe('resolveTrackingUri', () => {
+  it('uses MLFLOW_TRACKING_URI when it is set', async () => {
+    assert.equal(await resolveTrackingUri({ env: { MLFLOW_TRACKING_URI: 'https://mlflow.example' } }), 'https://mlflow.example');
+  });
+
+  it('says in one line how to enable MLflow when there is neither a server nor a venv', async (t) => {
+    if (await isServerUp(DEFAULT_TRACKING_URI)) return t.skip(`a server answers at ${DEFAULT_TRACKING_URI}`);
+    const root = mkdtempSync(join(tmpdir(), 'vae-no-venv-'));
+    const lines: string[] = [];
+    try {
+      assert.equal(await resolveTrackingUri({ env: {}, root, log: (line) => lines.push(line) }), null);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /npm run setup:mlflow/);
   });
 });

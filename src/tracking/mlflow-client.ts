@@ -81,6 +81,8 @@ export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, items: 
 // turns into "MLflow is off for this run" in about half a minute rather than several minutes.
 export const DEFAULT_RETRY: RetryPolicy = { retries: 5, backoffMs: 1000, maxBackoffMs: 16_000, jitterMs: 1000 };
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+// A server asking for an hour's pause would stall training; past this the tracker gives up and sync finishes later.
+const MAX_RETRY_AFTER_MS = 60_000;
 
 export class MlflowError extends Error {
   override name = 'MlflowError';
@@ -119,8 +121,13 @@ export class MlflowClient {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: MlflowClientOptions) {
-    this.trackingUri = options.trackingUri.replace(/\/+$/, '');
-    this.authorization = options.authorization;
+    // Credentials written into the URI become basic auth, so the URI itself can be shown and recorded safely.
+    const uri = new URL(options.trackingUri);
+    const userinfo = uri.username ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}` : null;
+    uri.username = '';
+    uri.password = '';
+    this.trackingUri = uri.toString().replace(/\/+$/, '');
+    this.authorization = options.authorization ?? (userinfo ? `Basic ${Buffer.from(userinfo).toString('base64')}` : undefined);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -298,7 +305,7 @@ export class MlflowClient {
       if (RETRYABLE_STATUS.has(res.status) && !last) {
         const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         await res.body?.cancel();
-        await this.sleep(retryAfter ?? this.backoff(attempt));
+        await this.sleep(Math.min(retryAfter ?? this.backoff(attempt), MAX_RETRY_AFTER_MS));
         continue;
       }
       throw await apiError(res, endpoint);

@@ -1,6 +1,6 @@
 // Finding or starting the MLflow tracking server a run logs to.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -115,7 +115,21 @@ export async function ensureLocalServer(root: string = PROJECT_ROOT): Promise<st
   mkdirSync(storeDir, { recursive: true });
   const { port, hostname } = new URL(DEFAULT_TRACKING_URI);
   const server = await startServer({ port: Number(port), host: hostname, storeDir, executable, detached: true, logFile: join(storeDir, 'server.log') });
+  writeFileSync(join(storeDir, 'server.pid'), `${server.pid}\n`);
   return server.url;
+}
+
+/** Stops the server ensureLocalServer started (its pid is in runs/mlflow/server.pid); false when there was none. */
+export async function stopLocalServer(root: string = PROJECT_ROOT): Promise<boolean> {
+  const pidFile = join(defaultStoreDir(root), 'server.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  rmSync(pidFile);
+  if (!isAlive(pid)) return false;
+  killGroup(pid, 'SIGTERM');
+  for (const deadline = Date.now() + 10_000; isAlive(pid) && Date.now() < deadline; ) await new Promise((done) => setTimeout(done, 100));
+  if (isAlive(pid)) killGroup(pid, 'SIGKILL');
+  return true;
 }
 
 /**
@@ -133,6 +147,15 @@ export async function resolveTrackingUri(options: { env?: NodeJS.ProcessEnv; roo
   } catch (err) {
     log(`[mlflow] could not start the local MLflow server (${(err as Error).message}); this run is recorded only under runs/`);
     return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
