@@ -1,51 +1,61 @@
+// The `vae` command: argument parsing only. Commands load their modules when they run, so `vae validate` and
+// `--help` answer without loading TensorFlow.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { join } from 'node:path';
-import { BACKENDS, selectBackend, type BackendName } from './backend.ts';
-import { IdxError } from './data/idx.ts';
-import { ModelConfigError } from './model/vae.ts';
-import { createRunDir, runExperiment, VAE_LAB_VERSION } from './runner.ts';
+import { readFileSync } from 'node:fs';
 import { formatFields } from './spec/fields.ts';
-import { loadSpec, type LoadedSpec } from './spec/load.ts';
+import { loadSpec } from './spec/load.ts';
 import { SpecError } from './spec/problems.ts';
-import { LocalRunRecord } from './tracking/local.ts';
-import { TrackerFanout } from './tracking/tracker.ts';
-import { progressReporter } from './train/progress.ts';
 
-/** Exit codes: 2 for input the user must fix (spec, data files), 1 for anything else that failed. */
+/** Exit codes: 2 for input the user must fix (spec, data files, set-up), 1 for anything else that failed. */
 const EXIT_BAD_INPUT = 2;
+const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'InvalidArgumentError']);
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 const program = new Command('vae')
   .description('Declarative Variational Autoencoder experiments: YAML spec in, trained model, metrics and pictures out.')
-  .version(VAE_LAB_VERSION)
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', '\nExamples:\n  npx vae run experiments/vae-mnist.yaml\n  npx vae run experiments/vae-mnist.yaml model.latent_dim=2 train.epochs=3\n  npx vae validate experiments/*.yaml\n  npx vae fields');
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npx vae run experiments/vae-mnist.yaml
+  npx vae run experiments/vae-mnist.yaml model.latent_dim=2 train.epochs=3
+  npx vae validate experiments/*.yaml
+  npx vae fields
+  npx vae ui`,
+  );
 
 const specHelp = `
 Overrides are Hydra-style dotted.path=value pairs, read as YAML and validated like the file:
   model.latent_dim=2  train.epochs=3  model.encoder.hidden=[512,256]  loss.reconstruction=mse
 
-Spec fields (see also: npx vae fields):
+Spec fields (also: npx vae fields):
 ${formatFields()}`;
 
 program
   .command('run')
-  .description('Train, evaluate on the test set and record a run in runs/<experiment>/<run-id>/.')
+  .description('Train, evaluate on the test set and record the run in runs/<experiment>/<run-id>/ and MLflow.')
   .argument('<spec>', 'experiment spec (YAML)')
   .argument('[overrides...]', 'dotted.path=value overrides, e.g. train.epochs=1')
-  .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', ...BACKENDS]).default('auto'))
+  .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
   .option('--runs-dir <dir>', 'where run records go', 'runs')
-  .addHelpText('after', specHelp)
-  .action(async (file: string, overrides: string[], options: { backend: BackendName | 'auto'; runsDir: string }) => {
+  .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
+  .addHelpText('after', `
+MLflow: logs to MLFLOW_TRACKING_URI when set, else to a local server on the store in runs/mlflow (started if needed).
+${specHelp}`)
+  .action(async (file: string, overrides: string[], options) => {
     const loaded = loadSpec(file, overrides);
+    const { runCommand } = await import('./commands/run.ts');
     await runCommand(loaded, options);
   });
 
 program
   .command('validate')
   .description('Check specs against the schema without training; prints every problem with its place.')
-  .argument('<specs...>', 'experiment specs (YAML); overrides after a spec apply to every spec')
+  .argument('<specs...>', 'experiment specs (YAML), then any dotted.path=value overrides to apply to each')
   .addHelpText('after', specHelp)
   .action((args: string[]) => {
     const files = args.filter((a) => !a.includes('='));
@@ -69,43 +79,27 @@ program
   .description('List every spec field with its default, what it takes and what it does.')
   .action(() => console.log(formatFields()));
 
-async function runCommand(loaded: LoadedSpec, options: { backend: BackendName | 'auto'; runsDir: string }): Promise<void> {
-  const backend = await selectBackend(options.backend);
-  const { runId, runDir } = createRunDir(options.runsDir, loaded.spec.tracking.experiment);
-  const record = new LocalRunRecord(runDir, runId);
-  const tracker = new TrackerFanout([record]);
+program
+  .command('sync')
+  .description('Upload local run records to MLflow completely (after a run that could not reach the server); safe to repeat.')
+  .argument('<run-dirs...>', 'run records, e.g. runs/vae-mnist/20261125-101500-a1b2c3')
+  .action(async (runDirs: string[]) => (await import('./commands/mlflow.ts')).syncCommand(runDirs));
 
-  let signal: NodeJS.Signals | undefined;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (signal) process.exit(s === 'SIGINT' ? 130 : 143);
-    signal = s;
-    say(`${s}: finishing the current step and saving what there is (again to quit at once)`);
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-
-  say(`run ${runId} -> ${runDir}`);
-  try {
-    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, progress: progressReporter(), say, shouldStop: () => signal !== undefined });
-    await tracker.end(outcome.status, Date.now());
-    say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
-    if (signal) process.exitCode = signal === 'SIGINT' ? 130 : 143;
-  } catch (e) {
-    await tracker.setTags({ 'vae.error': String((e as Error).message).slice(0, 5000) });
-    await tracker.end('FAILED', Date.now());
-    throw e;
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  }
-}
+program
+  .command('ui')
+  .description('Open the MLflow UI on the local store in runs/mlflow (starts the server if needed) and print its URL.')
+  .option('--stop', 'stop the local MLflow server instead')
+  .action(async (options: { stop?: boolean }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop) }));
 
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof SpecError || e instanceof IdxError || e instanceof ModelConfigError || e instanceof InvalidArgumentError) {
-    say(e.message);
+  const error = e as Error;
+  if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name)) {
+    say(error.message);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
-    say(`error: ${(e as Error).stack ?? e}`);
+    say(`error: ${error.stack ?? error}`);
     process.exitCode = 1;
   }
 }

@@ -12,6 +12,7 @@ import { saveLayersModel } from './model/persist.ts';
 import { buildVae } from './model/vae.ts';
 import type { LoadedSpec } from './spec/load.ts';
 import { writeJsonAtomic } from './tracking/local.ts';
+import { steppedImage as makeSteppedImage, steppedImagePaths } from './tracking/images.ts';
 import { flattenParams } from './tracking/params.ts';
 import type { Tracker } from './tracking/tracker.ts';
 import { evaluateElbo } from './train/evaluate.ts';
@@ -63,6 +64,15 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     await ctx.tracker.logArtifact(path, relPath);
   };
 
+  // The same picture at every step, so MLflow's slider shows the model improving.
+  const steppedImage = async (key: string, step: number, png: Buffer) => {
+    const image = makeSteppedImage(key, step);
+    const path = join(ctx.runDir, steppedImagePaths(image).image);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, png);
+    await ctx.tracker.logImage(path, image);
+  };
+
   await ctx.tracker.start({
     experiment: spec.tracking.experiment,
     runName: spec.name,
@@ -99,6 +109,11 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
         binarize: spec.data.binarize,
         logEverySteps: spec.tracking.log_every_steps,
         shouldStop: ctx.shouldStop,
+        onEpochEnd: async (epoch, lastEpoch) => {
+          if (epoch % spec.tracking.image_every_epochs !== 0 && !lastEpoch) return;
+          await steppedImage('samples', epoch, await priorSamplesPng(vae, image, spec.seed));
+          await steppedImage('reconstructions', epoch, await reconstructionsPng(vae, split.test));
+        },
       },
       ctx.tracker,
       ctx.progress,

@@ -10,6 +10,8 @@ export type SchemaNode = {
   minLength?: number;
   maxLength?: number;
   pattern?: string;
+  /** The pattern in words, for people; a vae-lab annotation keyword. */
+  patternDescription?: string;
   items?: SchemaNode;
   minItems?: number;
   maxItems?: number;
@@ -26,11 +28,10 @@ export function describeExpected(schema: SchemaNode): string {
   const type = Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type;
   if (type === 'integer' || type === 'number') return [type, ...bounds(schema)].join(' ');
   if (type === 'string') {
-    const parts = ['string'];
-    if (schema.pattern) parts.push(`matching ${schema.pattern}`);
-    if (schema.maxLength !== undefined) parts.push(`of at most ${schema.maxLength} characters`);
-    if (schema.minLength) parts.push(schema.minLength === 1 ? '(not empty)' : `of at least ${schema.minLength} characters`);
-    return parts.join(' ');
+    const pattern = schema.patternDescription ? ` of ${schema.patternDescription}` : schema.pattern ? ` matching ${schema.pattern}` : '';
+    const [min, max] = [schema.minLength ?? 0, schema.maxLength];
+    const length = max !== undefined ? ` (${min} to ${max} characters)` : min > 0 ? ` (at least ${min} character${min > 1 ? 's' : ''})` : '';
+    return `string${pattern}${length}`;
   }
   if (type === 'array') {
     const size =

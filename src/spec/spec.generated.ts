@@ -141,6 +141,10 @@ export interface Experiment {
      * Log the training loss every this many steps (the per-step curve).
      */
     log_every_steps: number;
+    /**
+     * Log prior samples and reconstructions as stepped images every this many epochs (and after the last).
+     */
+    image_every_epochs: number;
   };
 }
 export interface Network {

@@ -20,7 +20,9 @@ let compiled: ValidateFunction | undefined;
 
 /** Validates in place: ajv writes every default the schema declares into `data`. */
 export function validateExperiment(data: unknown): Violation[] {
-  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true }).compile(EXPERIMENT_SCHEMA);
+  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true })
+    .addKeyword({ keyword: 'patternDescription', schemaType: 'string' })
+    .compile(EXPERIMENT_SCHEMA);
   if (compiled(data)) return [];
   const byPath = new Map<string, Violation>();
   for (const error of compiled.errors ?? []) {

@@ -20,6 +20,8 @@ export interface TrainOptions {
   logEverySteps: number;
   /** Polled between steps: a signal asks the run to stop cleanly. */
   shouldStop: () => boolean;
+  /** Called after each epoch's metrics are logged, e.g. to draw pictures of the model so far. */
+  onEpochEnd?: (epoch: number, lastEpoch: boolean) => Promise<void>;
 }
 
 export interface TrainResult {
@@ -100,6 +102,7 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
       const timestamp = Date.now();
       await tracker.logMetrics(Object.entries(last).map(([key, value]): MetricPoint => ({ key, value, step: epoch, timestamp })));
       progress.endEpoch(epoch, last);
+      await options.onEpochEnd?.(epoch, epoch === options.epochs);
     }
     return { epochsCompleted: options.epochs, stopped: false, trainSeconds, last };
   } finally {
