@@ -56,6 +56,8 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
       const started = performance.now();
       progress.startEpoch(epoch, options.epochs, stepsPerEpoch);
       for (const [i, indices] of [...batchRanges(order, options.batchSize)].entries()) {
+        // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
+        await new Promise((resolve) => setImmediate(resolve));
         if (options.shouldStop()) {
           sums.dispose();
           return { epochsCompleted: epoch - 1, stopped: true, trainSeconds, last };

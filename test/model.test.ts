@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { conv2dBackpropFilter } from '../src/kernels/conv2d-backprop-filter.ts';
+import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from '../src/model/loss.ts';
+import { loadLayersModel, saveLayersModel } from '../src/model/persist.ts';
+import { buildVae } from '../src/model/vae.ts';
+import { loadSpec } from '../src/spec/load.ts';
+import { klWeightAt } from '../src/train/trainer.ts';
+
+const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `[${i}] ${actual[i]} != ${expected[i]}`);
+};
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('loss terms against hand-computed values (nats, per example)', () => {
+  it('Bernoulli NLL from logits', () => {
+    const logits = tf.tensor2d([[0, 2], [-1, 100]]);
+    const x = tf.tensor2d([[1, 0], [0, 1]]);
+    // ln 2 + ln(1 + e^2); ln(1 + e^-1) + ln(1 + e^-100)
+    close(bernoulliNll(logits, x).dataSync(), [Math.LN2 + Math.log(1 + Math.E ** 2), Math.log(1 + Math.E ** -1)]);
+  });
+
+  it('Bernoulli NLL stays finite and exact at extreme logits (no clipped sigmoid)', () => {
+    const nll = bernoulliNll(tf.tensor2d([[-100], [100], [-1000]]), tf.tensor2d([[1], [0], [1]])).dataSync();
+    close(nll, [100, 100, 1000], 1e-3);
+  });
+
+  it('Gaussian NLL with fixed std', () => {
+    const nll = gaussianNll(tf.tensor2d([[0.5, 0.5]]), tf.tensor2d([[1, 0]]), 0.1).dataSync();
+    // 0.5 / (2 * 0.01) + 2 * (ln 0.1 + 0.5 ln 2 pi)
+    close(nll, [25 + 2 * (Math.log(0.1) + 0.5 * Math.log(2 * Math.PI))], 1e-4);
+  });
+
+  it('KL(q || N(0, I)) in closed form', () => {
+    const kl = klToStandardNormal(tf.tensor2d([[0, 0], [1, 0]]), tf.tensor2d([[0, 0], [0, Math.log(2)]])).dataSync();
+    close(kl, [0, 0.5 * (1 + (2 - 1 - Math.log(2)))]);
+  });
+
+  it('reparameterisation: z = mu + sigma * eps', () => {
+    close(reparameterize(tf.tensor2d([[1]]), tf.tensor2d([[Math.log(4)]]), tf.tensor2d([[0.5]])).dataSync(), [2]);
+  });
+
+  it('KL warm-up ramps beta linearly to kl_weight', () => {
+    assert.deepEqual([0, 1, 2, 3].map((e) => klWeightAt(e, { klWeight: 0.5, klWarmupEpochs: 2 })), [0, 0.25, 0.5, 0.5]);
+    assert.equal(klWeightAt(0, { klWeight: 1, klWarmupEpochs: 0 }), 1);
+  });
+});
+
+describe('the VAE', () => {
+  const spec = loadSpec('experiments/vae-mnist.yaml').spec;
+
+  it('has two separate heads for the mean and the log-variance', () => {
+    const vae = buildVae(spec, { height: 28, width: 28 });
+    const names = vae.encoder.layers.map((l) => l.name);
+    assert.ok(names.includes('mu') && names.includes('logvar'));
+    assert.deepEqual(vae.encoder.outputs.map((o) => o.shape), [[null, 20], [null, 20]]);
+    assert.deepEqual(vae.decoder.outputs[0].shape, [null, 784]);
+    assert.equal(vae.encoder.countParams() + vae.decoder.countParams(), 784 * 400 + 400 + 2 * (400 * 20 + 20) + 20 * 400 + 400 + 400 * 784 + 784);
+  });
+
+  it('the batch loss is the mean of per-example sums: recon + beta * KL', () => {
+    const vae = buildVae(spec, { height: 28, width: 28 });
+    const x = tf.randomUniform([4, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const eps = tf.randomNormal([4, 20], 0, 1, 'float32', 4) as tf.Tensor2D;
+    const { recon, kl } = vae.perExampleTerms(x, eps);
+    const terms = vae.negativeElbo(x, eps, 0.5);
+    close([terms.recon.dataSync()[0]], [recon.mean().dataSync()[0]], 1e-3);
+    close([terms.kl.dataSync()[0]], [kl.mean().dataSync()[0]], 1e-4);
+    close([terms.loss.dataSync()[0]], [recon.mean().dataSync()[0] + 0.5 * kl.mean().dataSync()[0]], 1e-3);
+    // An untrained decoder is close to 0.5 everywhere: about 784 ln 2 nats per example.
+    assert.ok(Math.abs(terms.recon.dataSync()[0] - 784 * Math.LN2) < 60);
+  });
+
+  it('the same seed builds the same weights', () => {
+    const [a, b] = [buildVae(spec, { height: 28, width: 28 }), buildVae(spec, { height: 28, width: 28 })];
+    a.trainableVariables.forEach((w, i) => assert.deepEqual(w.dataSync(), b.trainableVariables[i].dataSync()));
+  });
+
+  it('a conv VAE maps 28x28 images to logits of the same size, and refuses sizes it cannot mirror', () => {
+    const conv = loadSpec('experiments/vae-mnist-conv.yaml').spec;
+    const vae = buildVae(conv, { height: 28, width: 28 });
+    assert.deepEqual(vae.decode(tf.zeros([2, 16]) as tf.Tensor2D).shape, [2, 784]);
+    assert.throws(() => buildVae(conv, { height: 30, width: 30 }), /model\.encoder\.hidden: conv with 2 stride-2 layers needs image sides divisible by 4; these images are 30 x 30/);
+  });
+
+  it('saves and loads in the TensorFlow.js format with identical outputs', async () => {
+    const vae = buildVae(spec, { height: 28, width: 28 });
+    const dir = mkdtempSync(join(tmpdir(), 'vae-model-'));
+    await saveLayersModel(vae.encoder, dir);
+    const loaded = await loadLayersModel(dir);
+    const x = tf.randomUniform([2, 784], 0, 1, 'float32', 5);
+    const [mu] = vae.encoder.predict(x) as tf.Tensor[];
+    const [mu2] = loaded.predict(x) as tf.Tensor[];
+    assert.deepEqual(mu.dataSync(), mu2.dataSync());
+  });
+});
+
+describe('Conv2DBackpropFilter kernel', () => {
+  type Shape4 = [number, number, number, number];
+  const cases: [string, Shape4, Shape4, number, 'same' | 'valid'][] = [
+    ['stride 2, same padding', [2, 7, 7, 3], [3, 3, 3, 4], 2, 'same'],
+    ['stride 1, valid padding', [1, 6, 5, 2], [2, 3, 2, 3], 1, 'valid'],
+    ['stride 2, even input', [3, 8, 8, 1], [3, 3, 1, 5], 2, 'same'],
+  ];
+  for (const [name, xShape, filter, strides, pad] of cases) {
+    it(`matches TensorFlow.js's own cpu kernel: ${name}`, () => {
+      const x = tf.randomNormal(xShape, 0, 1, 'float32', 1) as tf.Tensor4D;
+      const info = tf.backend_util.computeConv2DInfo(xShape, filter, strides, 1, pad);
+      const dy = tf.randomNormal([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 0, 1, 'float32', 2) as tf.Tensor4D;
+      // d/dW of sum(conv2d(x, W) * dy) is exactly the filter gradient for upstream gradient dy.
+      const w = tf.zeros(filter);
+      const reference = tf.grad((f) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, strides, pad), dy)))(w).dataSync();
+      close(conv2dBackpropFilter(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, info), [...reference], 1e-4);
+    });
+  }
+});
