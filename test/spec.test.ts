@@ -56,8 +56,8 @@ describe('experiment specs', () => {
     for (const f of fields) assert.ok(f.description.length > 0, `${f.path} has no description`);
     const help = await vae(['run', '--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /model\.latent_dim\s+default 20\s+Size of z\./);
-    assert.match(help.stdout, /loss\.reconstruction\s+default "bce"/);
+    assert.match(help.stdout, /model\.latent_dim = 20 +integer >= 1 and <= 1024\n +Size of z\./);
+    assert.match(help.stdout, /loss\.reconstruction = "bce" +one of bce, mse\n/);
   });
 });
 

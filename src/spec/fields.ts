@@ -21,10 +21,9 @@ export function experimentFields(schema: SchemaNode = EXPERIMENT_SCHEMA): Field[
   return walk(schema, '');
 }
 
-/** The field list as aligned text, for `--help`. */
+/** The field list for `--help`: the field, its default and what it takes, then what it does, indented. */
 export function formatFields(fields: Field[] = experimentFields()): string {
-  const shown = fields.map((f) => ({ ...f, def: f.default === undefined ? (f.path === 'name' ? '(required)' : '') : `default ${JSON.stringify(f.default)}` }));
-  const pathWidth = Math.max(...shown.map((f) => f.path.length));
-  const defWidth = Math.max(...shown.map((f) => f.def.length));
-  return shown.map((f) => `  ${f.path.padEnd(pathWidth)}  ${f.def.padEnd(defWidth)}  ${f.description} Takes: ${f.expected}.`).join('\n');
+  const heads = fields.map((f) => `${f.path}${f.default === undefined ? (f.path === 'name' ? ' (required)' : '') : ` = ${JSON.stringify(f.default)}`}`);
+  const width = Math.max(...heads.map((h) => h.length));
+  return fields.map((f, i) => `  ${heads[i].padEnd(width)}  ${f.expected}\n      ${f.description}`).join('\n');
 }
