@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs after `npm install` / `npm ci`: the parts of vae-lab that npm cannot install by itself.
+# Nothing here may fail the install: without them vae-lab still trains and records runs under runs/.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ "${VAE_SKIP_SETUP:-}" = "1" ]; then
+  echo "[setup] VAE_SKIP_SETUP=1: skipping MLflow and native TensorFlow set-up"
+  exit 0
+fi
+
+if ! bash scripts/setup-mlflow.sh; then
+  echo "[setup] MLflow was not set up; runs are recorded under runs/ only. Fix the problem above, then: npm run setup:mlflow"
+fi
+exit 0
