@@ -16,6 +16,7 @@
 #   TFJS_NODE_SETUP=auto|normal|wheel  auto (default) tries normal then wheel;
 #                                      wheel skips the normal path; normal never falls back
 #   TFJS_NODE_NORMAL_TIMEOUT=seconds   cap on the normal path (default 900)
+#   TFJS_NODE_CACHE_DIR=DIR            where the wheel and logs go (default .cache/tensorflow-wheel)
 #   TFJS_NODE_STRIP=0                  keep the symbol tables of the .so files (default: strip, -200 MB)
 #   npm_config_nodedir=DIR             Node headers for node-gyp (default /usr if /usr/include/node exists)
 set -euo pipefail
@@ -28,7 +29,7 @@ TF_WHEEL_SHA256="2b847d217b02ee7731ed91431daf3250daa0196c3c94614d23be27232e6e5b6
 
 ROOT="$(pwd)"
 PKG_DIR="$ROOT/node_modules/@tensorflow/tfjs-node"
-CACHE_DIR="$ROOT/.cache/tensorflow-wheel"
+CACHE_DIR="${TFJS_NODE_CACHE_DIR:-$ROOT/.cache/tensorflow-wheel}"
 MODE="${TFJS_NODE_SETUP:-auto}"
 START_TS=$(date +%s)
 
@@ -163,7 +164,7 @@ PY
   fi
 
   log "building the addon from source (node-pre-gyp/node-gyp, nodedir=${npm_config_nodedir:-default}), log: $LOG_DIR/build-addon.log"
-  (cd "$PKG_DIR" && rm -rf build lib &&
+  (cd "$PKG_DIR" && rm -rf build build-tmp-napi-v* lib &&
      node "$NODE_PRE_GYP" install --build-from-source) >"$LOG_DIR/build-addon.log" 2>&1 ||
     { tail -n 30 "$LOG_DIR/build-addon.log" >&2; die "addon build failed (full log: $LOG_DIR/build-addon.log)"; }
 }

@@ -9,6 +9,9 @@ if [ "${VAE_SKIP_SETUP:-}" = "1" ]; then
   exit 0
 fi
 
+if ! bash scripts/setup-tfjs-node.sh; then
+  echo "[setup] native TensorFlow (tfjs-node) was not set up; vae-lab falls back to the slower wasm backend. Fix the problem above, then: npm run setup:tfjs-node"
+fi
 if ! bash scripts/setup-mlflow.sh; then
   echo "[setup] MLflow was not set up; runs are recorded under runs/ only. Fix the problem above, then: npm run setup:mlflow"
 fi

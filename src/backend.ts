@@ -10,6 +10,8 @@ export interface BackendChoice {
   name: BackendName;
   /** One line for the user: what ran and, when it is not the fastest, why. */
   reason: string;
+  /** The TensorFlow C library under tfjs-node, when that is the backend. */
+  tensorflowVersion?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -23,8 +25,9 @@ export async function selectBackend(requested: BackendName | 'auto'): Promise<Ba
   for (const name of candidates) {
     const failure = await activate(name);
     if (!failure) {
-      const reason = notes.length > 0 ? `backend ${name} (${notes.join('; ')})` : `backend ${name}`;
-      return { name, reason };
+      const tensorflowVersion = name === 'tensorflow' ? nativeTensorflowVersion() : undefined;
+      const what = tensorflowVersion ? `backend tensorflow (TensorFlow ${tensorflowVersion} through tfjs-node)` : `backend ${name}`;
+      return { name, reason: notes.length > 0 ? `${what} (${notes.join('; ')})` : what, tensorflowVersion };
     }
     notes.push(`${name} unavailable: ${failure}`);
   }
@@ -33,7 +36,11 @@ export async function selectBackend(requested: BackendName | 'auto'): Promise<Ba
 
 async function activate(name: BackendName): Promise<string | undefined> {
   try {
-    if (name === 'tensorflow') await import(TFJS_NODE);
+    if (name === 'tensorflow') {
+      // TensorFlow's C++ start-up chatter (CPU feature notices) is noise on a user's terminal.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+      await import(TFJS_NODE);
+    }
     if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
@@ -46,4 +53,9 @@ async function activate(name: BackendName): Promise<string | undefined> {
   } catch (e) {
     return (e as Error).message.split('\n')[0];
   }
+}
+
+/** The version of the TensorFlow C library tfjs-node loaded (2.21.0 when built from the PyPI wheel by npm ci). */
+function nativeTensorflowVersion(): string {
+  return String((tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown');
 }

@@ -152,7 +152,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, train: split.train.count, val: split.val.count, test: split.test.count },
       backend: ctx.backend.name,
       durations_s: { load: loadSeconds, train: result.trainSeconds, total: (Date.now() - started) / 1000 },
-      versions: versions(),
+      versions: versions(ctx.backend),
     };
     writeJsonAtomic(join(ctx.runDir, 'summary.json'), summary);
     await ctx.tracker.logArtifact(join(ctx.runDir, 'summary.json'), 'summary.json');
@@ -171,6 +171,7 @@ function runTags(loaded: LoadedSpec, backend: BackendChoice): Record<string, str
     'vae.version': VAE_LAB_VERSION,
     'vae.tfjs_version': tf.version_core,
   };
+  if (backend.tensorflowVersion) tags['vae.tensorflow_version'] = backend.tensorflowVersion;
   if (loaded.spec.description) tags['mlflow.note.content'] = loaded.spec.description;
   const commit = gitCommit(dirname(loaded.file));
   if (commit) tags['mlflow.source.git.commit'] = commit;
@@ -185,6 +186,8 @@ function gitCommit(dir: string): string | undefined {
   }
 }
 
-function versions(): Record<string, string> {
-  return { 'vae-lab': VAE_LAB_VERSION, node: process.versions.node, 'tfjs-core': tf.version_core };
+function versions(backend: BackendChoice): Record<string, string> {
+  const found: Record<string, string> = { 'vae-lab': VAE_LAB_VERSION, node: process.versions.node, 'tfjs-core': tf.version_core };
+  if (backend.tensorflowVersion) found.tensorflow = backend.tensorflowVersion;
+  return found;
 }
