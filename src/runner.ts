@@ -16,6 +16,7 @@ import { steppedImage as makeSteppedImage, steppedImagePaths } from './tracking/
 import { flattenParams } from './tracking/params.ts';
 import type { Tracker } from './tracking/tracker.ts';
 import { evaluateElbo } from './train/evaluate.ts';
+import { importanceWeightedNll, latentUsage, type LatentUsage } from './train/iwae.ts';
 import type { ProgressReporter } from './train/progress.ts';
 import { train } from './train/trainer.ts';
 
@@ -124,13 +125,22 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     );
 
     const metrics: Record<string, number> = { ...result.last };
+    let usage: LatentUsage | undefined;
     if (!result.stopped) {
       // The test bound is the plain ELBO (beta = 1) whatever beta trained the model, so runs compare.
       const test = await evaluateElbo(vae, split.test, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, beta: 1, seed: `${spec.seed}:test` });
       Object.assign(metrics, { 'test/neg_elbo': test.loss, 'test/recon': test.recon, 'test/kl': test.kl });
-      const timestamp = Date.now();
-      await ctx.tracker.logMetrics(['test/neg_elbo', 'test/recon', 'test/kl'].map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
       ctx.say(`test: -ELBO ${test.loss.toFixed(2)} nats per example (recon ${test.recon.toFixed(2)}, KL ${test.kl.toFixed(2)})`);
+      usage = await latentUsage(vae, split.test, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, seed: `${spec.seed}:test`, threshold: spec.eval.active_unit_threshold });
+      metrics['test/active_units'] = usage.activeUnits;
+      if (spec.eval.iwae_samples > 0) {
+        const k = spec.eval.iwae_samples;
+        metrics['test/iwae_nll'] = await importanceWeightedNll(vae, split.test, { samples: k, binarize: spec.data.binarize, seed: `${spec.seed}:iwae`, memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20 });
+        ctx.say(`test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${k}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`);
+      }
+      const timestamp = Date.now();
+      const testKeys = Object.keys(metrics).filter((key) => key.startsWith('test/'));
+      await ctx.tracker.logMetrics(testKeys.map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
     }
 
     await artifact('images/samples.png', await priorSamplesPng(vae, image, spec.seed));
@@ -149,6 +159,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       status,
       epochs_completed: result.epochsCompleted,
       metrics,
+      latent: usage && { kl_per_dimension: usage.klPerDimension, activity: usage.activity, active_units: usage.activeUnits },
       data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, train: split.train.count, val: split.val.count, test: split.test.count },
       backend: ctx.backend.name,
       durations_s: { load: loadSeconds, train: result.trainSeconds, total: (Date.now() - started) / 1000 },

@@ -130,6 +130,23 @@ export interface Experiment {
     };
   };
   /**
+   * Test-set evaluation after training.
+   */
+  eval: {
+    /**
+     * k for the importance-weighted bound on -log p(x) (Burda et al. 2015 use 5000); 0 skips it.
+     */
+    iwae_samples: number;
+    /**
+     * Rough memory cap for one chunk of importance samples; larger k is computed in more chunks, not more memory.
+     */
+    iwae_memory_mb: number;
+    /**
+     * A latent dimension is active when Cov_x(E_q[z_u]) exceeds this (Burda et al.: 0.01).
+     */
+    active_unit_threshold: number;
+  };
+  /**
    * Where the run is recorded.
    */
   tracking: {
