@@ -1,6 +1,6 @@
 // The `vae` command: argument parsing only. Commands load their modules when they run, so `vae validate` and
 // `--help` answer without loading TensorFlow.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatFields } from './spec/fields.ts';
 import { loadSpec } from './spec/load.ts';
@@ -8,7 +8,9 @@ import { SpecError } from './spec/problems.ts';
 
 /** Exit codes: 2 for input the user must fix (spec, data files, set-up), 1 for anything else that failed. */
 const EXIT_BAD_INPUT = 2;
-const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'InvalidArgumentError']);
+const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'UsageError']);
+
+class UsageError extends Error {}
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -17,6 +19,8 @@ const program = new Command('vae')
   .description('Declarative Variational Autoencoder experiments: YAML spec in, trained model, metrics and pictures out.')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
+  // Usage errors throw instead of exiting, so they get the bad-input exit code below; subcommands inherit this.
+  .exitOverride()
   .addHelpText(
     'after',
     `
@@ -43,6 +47,7 @@ program
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
   .option('--runs-dir <dir>', 'where run records go', 'runs')
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
+  .option('--tag <key=value>', 'extra run tag, repeatable (e.g. mlflow.parentRunId=<id> for a child run)', collectTag, {})
   .addHelpText('after', `
 MLflow: logs to MLFLOW_TRACKING_URI when set, else to a local server on the store in runs/mlflow (started if needed).
 ${specHelp}`)
@@ -60,7 +65,7 @@ program
   .action((args: string[]) => {
     const files = args.filter((a) => !a.includes('='));
     const overrides = args.filter((a) => a.includes('='));
-    if (files.length === 0) throw new InvalidArgumentError('name at least one spec file');
+    if (files.length === 0) throw new UsageError('vae validate: name at least one spec file before the overrides');
     const problems: SpecError[] = [];
     for (const file of files) {
       try {
@@ -91,11 +96,20 @@ program
   .option('--stop', 'stop the local MLflow server instead')
   .action(async (options: { stop?: boolean }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop) }));
 
+function collectTag(text: string, tags: Record<string, string>): Record<string, string> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`--tag takes key=value (got '${text}')`);
+  return { ...tags, [text.slice(0, eq)]: text.slice(eq + 1) };
+}
+
 try {
   await program.parseAsync();
 } catch (e) {
   const error = e as Error;
-  if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name)) {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help) already.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name)) {
     say(error.message);
     process.exitCode = EXIT_BAD_INPUT;
   } else {

@@ -27,6 +27,8 @@ export interface RunContext {
   runId: string;
   backend: BackendChoice;
   tracker: Tracker;
+  /** Tags beyond the ones every run gets, e.g. mlflow.parentRunId. */
+  extraTags?: Record<string, string>;
   progress: ProgressReporter;
   /** Prints one line for the user. */
   say: (line: string) => void;
@@ -78,7 +80,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     experiment: spec.tracking.experiment,
     runName: spec.name,
     params: flattenParams(spec),
-    tags: runTags(loaded, ctx.backend),
+    tags: { ...runTags(loaded, ctx.backend), ...ctx.extraTags },
     startTime: started,
   });
   await artifact('spec/experiment.yaml', loaded.text);

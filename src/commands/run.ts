@@ -14,6 +14,8 @@ export interface RunOptions {
   runsDir: string;
   /** False with --no-mlflow: record only under runs/. */
   mlflow: boolean;
+  /** Extra run tags from --tag, e.g. mlflow.parentRunId for a sweep's child run. */
+  tag: Record<string, string>;
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -37,7 +39,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions): Promi
 
   say(`run ${runId} -> ${runDir}${trackingUri ? ` (MLflow: ${new URL(trackingUri).origin})` : ''}`);
   try {
-    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, progress: progressReporter(), say, shouldStop: () => signal !== undefined });
+    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined });
     await tracker.end(outcome.status, Date.now());
     say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
     if (signal) process.exitCode = exitCodeFor(signal);
