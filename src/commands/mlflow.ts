@@ -16,9 +16,12 @@ async function trackingUri(): Promise<string> {
 
 /** `vae sync <run-dir>...`: uploads local run records completely; running it again adds nothing. */
 export async function syncCommand(runDirs: string[]): Promise<void> {
-  const uri = await trackingUri();
+  // Every folder is checked before any server is contacted (or the local one started) for a typo'd path.
   for (const runDir of runDirs) {
     if (!existsSync(join(runDir, 'run.json'))) throw new MlflowSetupError(`${runDir}: not a run record (no run.json); runs live in runs/<experiment>/<run-id>`);
+  }
+  const uri = await trackingUri();
+  for (const runDir of runDirs) {
     const r = await syncRun(runDir, MlflowClient.fromEnv(uri));
     say(`${runDir}: MLflow run ${r.runId}${r.created ? ' (created)' : ''}; uploaded ${r.params} params, ${r.metricPoints} metric points, ${r.artifacts} artifacts`);
   }

@@ -28,6 +28,8 @@ export interface RunInfo {
 export interface Run {
   info: RunInfo;
   data: { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] };
+  /** The run's dataset inputs (runs/log-inputs), as get-run returns them. */
+  inputs: { dataset_inputs: { dataset: Omit<DatasetInput, 'context'>; tags: KeyValue[] }[] };
 }
 
 export interface FileInfo {
@@ -112,6 +114,29 @@ export function authorizationFromEnv(env: NodeJS.ProcessEnv = process.env): stri
   return undefined;
 }
 
+/**
+ * MLflow's own client settings, read the same way here so one environment tunes both: MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+ * MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (seconds before the first retry, doubling after), MLFLOW_HTTP_REQUEST_BACKOFF_JITTER
+ * (seconds) and MLFLOW_HTTP_REQUEST_TIMEOUT (seconds). Unset or unparsable values keep DEFAULT_RETRY and 120 s.
+ */
+export function requestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { retry: Partial<RetryPolicy>; timeoutMs?: number } {
+  const number = (name: string, ok: (n: number) => boolean): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const n = Number(raw);
+    return Number.isFinite(n) && ok(n) ? n : undefined;
+  };
+  const retries = number('MLFLOW_HTTP_REQUEST_MAX_RETRIES', (n) => Number.isInteger(n) && n >= 0);
+  const factor = number('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', (n) => n >= 0);
+  const jitter = number('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', (n) => n >= 0);
+  const timeout = number('MLFLOW_HTTP_REQUEST_TIMEOUT', (n) => n > 0);
+  const retry: Partial<RetryPolicy> = {};
+  if (retries !== undefined) retry.retries = retries;
+  if (factor !== undefined) retry.backoffMs = factor * 1000;
+  if (jitter !== undefined) retry.jitterMs = jitter * 1000;
+  return { retry, ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }) };
+}
+
 export class MlflowClient {
   readonly trackingUri: string;
   private readonly authorization: string | undefined;
@@ -134,9 +159,26 @@ export class MlflowClient {
     this.sleep = options.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
   }
 
-  /** The client for MLFLOW_TRACKING_URI-style settings taken from the environment. */
+  /** The client for MLFLOW_TRACKING_URI-style settings taken from the environment (auth, retries, timeout). */
   static fromEnv(trackingUri: string, env: NodeJS.ProcessEnv = process.env, options: Partial<MlflowClientOptions> = {}): MlflowClient {
-    return new MlflowClient({ ...options, trackingUri, authorization: authorizationFromEnv(env) });
+    const { retry, timeoutMs } = requestSettingsFromEnv(env);
+    return new MlflowClient({ timeoutMs, ...options, retry: { ...retry, ...options.retry }, trackingUri, authorization: authorizationFromEnv(env) });
+  }
+
+  get retryPolicy(): RetryPolicy {
+    return { ...this.retry };
+  }
+
+  /** The same server and credentials with another retry policy, e.g. a shorter one for a first probe. */
+  withRetry(retry: Partial<RetryPolicy>): MlflowClient {
+    return new MlflowClient({
+      trackingUri: this.trackingUri,
+      authorization: this.authorization,
+      retry: { ...this.retry, ...retry },
+      timeoutMs: this.timeoutMs,
+      fetch: this.fetch,
+      sleep: this.sleep,
+    });
   }
 
   async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string } | null> {
@@ -371,7 +413,11 @@ function encodeMetric(m: Metric): { key: string; value: number | string; timesta
 
 type RawMetric = { key: string; value: number | string; timestamp: number | string; step?: number | string };
 type RawFileInfo = { path: string; is_dir?: boolean; file_size?: number | string };
-type RawRun = { info: RunInfo; data?: { metrics?: RawMetric[]; params?: KeyValue[]; tags?: KeyValue[] } };
+type RawRun = {
+  info: RunInfo;
+  data?: { metrics?: RawMetric[]; params?: KeyValue[]; tags?: KeyValue[] };
+  inputs?: { dataset_inputs?: { dataset: Omit<DatasetInput, 'context'>; tags?: KeyValue[] }[] };
+};
 
 function decodeMetric(m: RawMetric): Metric {
   return { key: m.key, value: Number(m.value), timestamp: Number(m.timestamp), step: Number(m.step ?? 0) };
@@ -381,6 +427,7 @@ function normalizeRun(run: RawRun): Run {
   return {
     info: { ...run.info, start_time: Number(run.info.start_time), ...(run.info.end_time === undefined ? {} : { end_time: Number(run.info.end_time) }) },
     data: { metrics: (run.data?.metrics ?? []).map(decodeMetric), params: run.data?.params ?? [], tags: run.data?.tags ?? [] },
+    inputs: { dataset_inputs: (run.inputs?.dataset_inputs ?? []).map((d) => ({ dataset: d.dataset, tags: d.tags ?? [] })) },
   };
 }
 

@@ -23,6 +23,13 @@ export function writeMlflowIdentity(runDir: string, identity: MlflowIdentity): v
   writeJsonAtomic(join(runDir, 'mlflow.json'), identity);
 }
 
+/**
+ * The first request of a run gets this short policy (about 2 s before giving up instead of about 35 s). A server that
+ * does not answer at start is usually a wrong URI or one not started yet; nothing has been sent, so `vae sync` loses
+ * nothing and a long wait only delays training. Later requests keep the full policy, to ride out a server restart.
+ */
+export const START_RETRY = { retries: 2, backoffMs: 500, maxBackoffMs: 1000, jitterMs: 250 };
+
 export class MlflowTracker implements Tracker {
   private run: RunInfo | null = null;
   private offline = false;
@@ -45,7 +52,8 @@ export class MlflowTracker implements Tracker {
   async start(run: RunStart): Promise<void> {
     if (this.offline) return;
     try {
-      const experimentId = await this.client.getOrCreateExperiment(run.experiment);
+      const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
+      const experimentId = await probe.getOrCreateExperiment(run.experiment);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
       writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
       await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });

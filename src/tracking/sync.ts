@@ -1,11 +1,11 @@
 // Uploads a local run record to MLflow, completing whatever the live tracker did not send. Everything already on the
 // server is left alone, so syncing again is harmless.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { RECORD_FILES } from './local.ts';
 import { type Metric, type MlflowClient, type MlflowRunStatus, type Run } from './mlflow-client.ts';
 import { readMlflowIdentity, writeMlflowIdentity } from './mlflow-tracker.ts';
-import type { MetricPoint } from './tracker.ts';
+import type { DatasetRecord, MetricPoint } from './tracker.ts';
 
 export interface SyncResult {
   runId: string;
@@ -43,6 +43,7 @@ export async function syncRun(runDir: string, client: MlflowClient): Promise<Syn
   await client.logBatch(runId, { metrics: newPoints });
 
   const artifacts = await uploadMissingArtifacts(runDir, run, client);
+  await logMissingDatasets(runDir, run, client);
 
   if (record.status !== 'RUNNING') await client.updateRun(runId, record.status, record.end_time ?? undefined);
   return { runId, experimentId: run.info.experiment_id, created, params: newParams.length, metricPoints: newPoints.length, artifacts };
@@ -112,6 +113,17 @@ async function uploadMissingArtifacts(runDir: string, run: Run, client: MlflowCl
     uploaded += 1;
   }
   return uploaded;
+}
+
+/** Logs the datasets.json entries whose name and digest the run's inputs do not hold yet. */
+async function logMissingDatasets(runDir: string, run: Run, client: MlflowClient): Promise<void> {
+  const path = join(runDir, 'datasets.json');
+  // Records written before datasets.json existed, or runs stopped before loading data, have none.
+  if (!existsSync(path)) return;
+  const logged = new Set(run.inputs.dataset_inputs.map((d) => `${d.dataset.name}|${d.dataset.digest}`));
+  const missing = (JSON.parse(readFileSync(path, 'utf8')) as DatasetRecord[]).filter((d) => !logged.has(`${d.name}|${d.digest}`));
+  // The same source_type the live tracker sends, so a synced run looks like one logged live.
+  if (missing.length > 0) await client.logInputs(run.info.run_id, missing.map((d) => ({ ...d, source_type: 'local' })));
 }
 
 /** Posix paths of every file in the run directory that is not part of the record itself. */
