@@ -1,0 +1,219 @@
+// `vae run` and `vae sync` as a user runs them (real CLI, real MNIST, one real MLflow server for this file): what
+// reaches MLflow live, after SIGTERM, with no server at all, and with a server that goes away mid-run.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MlflowClient, type Metric, type Run } from '../src/tracking/mlflow-client.ts';
+import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
+import { localArtifacts } from '../src/tracking/sync.ts';
+import type { MetricPoint } from '../src/tracking/tracker.ts';
+import { vae } from './support/cli.ts';
+import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { onlyRunDir, readJson, readMetrics, TINY_RUN } from './support/run-record.ts';
+
+const SPEC = 'experiments/vae-mnist.yaml';
+const OFF_LINE = /^\[mlflow\] .*MLflow logging is off.*$/gm;
+
+let server: TestMlflow;
+let client: MlflowClient;
+const scratch: string[] = [];
+
+before(async () => {
+  server = await startTestMlflow();
+  client = new MlflowClient({ trackingUri: server.url, retry: { retries: 3, backoffMs: 200, maxBackoffMs: 1000, jitterMs: 100 } });
+});
+
+after(async () => {
+  await server?.dispose();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+function runsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-mlflow-run-'));
+  scratch.push(dir);
+  return dir;
+}
+
+const tags = (run: Run) => Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
+const byStepThenTime = (a: MetricPoint | Metric, b: MetricPoint | Metric) => a.step - b.step || a.timestamp - b.timestamp || a.value - b.value;
+
+function localSeries(runDir: string): Map<string, MetricPoint[]> {
+  const series = new Map<string, MetricPoint[]>();
+  for (const p of readMetrics(runDir)) series.set(p.key, [...(series.get(p.key) ?? []), p]);
+  return series;
+}
+
+/**
+ * The MLflow run holds exactly the local record: its params and tags, every metric point once (no more, no fewer),
+ * every artifact at its size, the dataset input, and the final status.
+ */
+async function assertMirrorsRecord(runDir: string, runId: string, status = 'FINISHED'): Promise<Run> {
+  const run = await client.getRun(runId);
+  assert.equal(run.info.status, status);
+  assert.equal(run.info.experiment_id, (await client.getExperimentByName('vae-mnist'))?.experiment_id);
+  assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), readJson(runDir, 'params.json'));
+  const remoteTags = tags(run);
+  for (const [key, value] of Object.entries(readJson<Record<string, string>>(runDir, 'tags.json'))) assert.equal(remoteTags[key], value, `tag ${key}`);
+
+  const local = localSeries(runDir);
+  assert.deepEqual(run.data.metrics.map((m) => m.key).sort(), [...local.keys()].sort(), 'the same metric keys');
+  for (const [key, points] of local) {
+    const history = (await client.getMetricHistory(runId, key)).sort(byStepThenTime);
+    assert.deepEqual(history, [...points].sort(byStepThenTime), `history of ${key}`);
+  }
+
+  const remote = await client.listAllArtifacts(runId);
+  assert.deepEqual(remote.map((f) => f.path).sort(), localArtifacts(runDir));
+  for (const f of remote) assert.equal(f.file_size, statSync(join(runDir, f.path)).size, `size of ${f.path}`);
+
+  const summary = readJson(runDir, 'summary.json');
+  assert.deepEqual(
+    run.inputs.dataset_inputs.map(({ dataset, tags: t }) => [dataset.name, dataset.digest, dataset.source_type, t.find((x) => x.key === 'mlflow.data.context')?.value]),
+    [['mnist', summary.data.digest, 'local', 'training']],
+  );
+  return run;
+}
+
+describe('vae run logging to a real MLflow server', () => {
+  it('mirrors a tiny run live: params, tags, metric histories, artifacts, stepped images, dataset', { timeout: 60_000 }, async () => {
+    const dir = runsDir();
+    const result = await vae(['run', SPEC, ...TINY_RUN, '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: server.url } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /\[mlflow\]/, 'no MLflow warnings when the server is up');
+    const runDir = onlyRunDir(dir);
+    const identity = readMlflowIdentity(runDir);
+    assert.equal(identity?.tracking_uri, server.url);
+
+    const run = await assertMirrorsRecord(runDir, identity!.run_id);
+    assert.equal(run.info.run_name, 'vae-mnist');
+    const params = Object.fromEntries(run.data.params.map((p) => [p.key, p.value]));
+    assert.deepEqual([params['model.latent_dim'], params['train.epochs'], params['data.limit']], ['20', '2', '320']);
+    const t = tags(run);
+    assert.equal(t['mlflow.runName'], 'vae-mnist');
+    assert.equal(t['mlflow.source.name'], SPEC);
+    assert.equal(t['mlflow.loggedImages'], 'True');
+
+    const trainLoss = await client.getMetricHistory(run.info.run_id, 'train/loss');
+    const localTrainLoss = readMetrics(runDir).filter((p) => p.key === 'train/loss');
+    assert.deepEqual(trainLoss.map((m) => m.step).sort(), [1, 2], 'one train/loss point per epoch');
+    assert.deepEqual(trainLoss.sort(byStepThenTime).map((m) => m.value), localTrainLoss.map((p) => p.value));
+    assert.equal((await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length, 1);
+    assert.ok((await client.getMetricHistory(run.info.run_id, 'train/running_loss')).length >= 2);
+
+    const paths = (await client.listAllArtifacts(run.info.run_id)).map((f) => f.path);
+    for (const p of ['spec/experiment.yaml', 'spec/resolved.yaml', 'summary.json', 'model/encoder/model.json', 'model/decoder/weights.bin']) {
+      assert.ok(paths.includes(p), `artifact ${p} in ${paths.join(', ')}`);
+    }
+    // The final sample grid, at images/samples.png or in a folder below images/ (see test/mlflow-ui.test.ts for why).
+    assert.ok(paths.some((p) => /^images\/(.+\/)?samples\.png$/.test(p)), `final samples.png in ${paths.join(', ')}`);
+    for (const key of ['samples', 'reconstructions']) {
+      for (const step of [1, 2]) {
+        const stem = new RegExp(`^images/${key}\\+step\\+${step}\\+timestamp\\+\\d+\\+[g-z][0-9a-f-]{35}`);
+        assert.equal(paths.filter((p) => stem.test(p) && p.endsWith('+compressed.png')).length, 1, `${key} thumbnail at step ${step}`);
+        assert.equal(paths.filter((p) => stem.test(p) && !p.endsWith('+compressed.png')).length, 1, `${key} image at step ${step}`);
+      }
+    }
+  });
+
+  it('SIGTERM mid-run exits 143 and marks the MLflow run KILLED', { timeout: 90_000 }, async () => {
+    const dir = runsDir();
+    let sent = false;
+    const result = await vae(['run', SPEC, 'train.epochs=1', '--runs-dir', dir], {
+      env: { MLFLOW_TRACKING_URI: server.url },
+      onStderr: (text, kill) => {
+        if (!sent && text.includes('model 784-400-20')) {
+          sent = true;
+          setTimeout(() => kill('SIGTERM'), 1500);
+        }
+      },
+    });
+    assert.equal(result.code, 143, result.stderr);
+    const runDir = onlyRunDir(dir);
+    assert.equal(readJson(runDir, 'run.json').status, 'KILLED');
+    const run = await client.getRun(readMlflowIdentity(runDir)!.run_id);
+    assert.equal(run.info.status, 'KILLED');
+    assert.ok(run.info.end_time && run.info.end_time >= run.info.start_time);
+  });
+
+  it('with no server: one warning, a complete local record, and vae sync uploads it once', { timeout: 60_000 }, async () => {
+    const dir = runsDir();
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const result = await vae(['run', SPEC, ...TINY_RUN, '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: nobody } });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr.match(OFF_LINE)?.length, 1, result.stderr);
+    // The first request fails over after a short retry (START_RETRY), not the ~35 s of the full policy.
+    assert.ok(seconds < 25, `the run took ${seconds} s with no server`);
+
+    const runDir = onlyRunDir(dir);
+    assert.ok(result.stderr.includes(`npx vae sync ${runDir}`), 'the warning says how to upload later');
+    assert.equal(readMlflowIdentity(runDir), null);
+    assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
+    assert.equal(readJson(runDir, 'summary.json').status, 'FINISHED');
+    assert.equal(readJson<unknown[]>(runDir, 'datasets.json').length, 1);
+    assert.deepEqual(readMetrics(runDir).filter((p) => p.key === 'train/loss').map((p) => p.step), [1, 2]);
+    assert.ok(localArtifacts(runDir).includes('model/decoder/weights.bin'));
+
+    const env = { MLFLOW_TRACKING_URI: server.url };
+    const first = await vae(['sync', runDir], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /MLflow run [0-9a-f]{32} \(created\)/);
+    const runId = readMlflowIdentity(runDir)!.run_id;
+    await assertMirrorsRecord(runDir, runId);
+
+    const second = await vae(['sync', runDir], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.ok(second.stderr.includes(`MLflow run ${runId}; uploaded 0 params, 0 metric points, 0 artifacts`), second.stderr);
+    assert.equal(readMlflowIdentity(runDir)!.run_id, runId);
+    await assertMirrorsRecord(runDir, runId);
+  });
+
+  it('server stopped mid-run: the run finishes locally, and sync after a restart completes the same MLflow run', { timeout: 120_000 }, async (t) => {
+    if (!server.owned) return t.skip('needs a server this test started (MLFLOW_TEST_TRACKING_URI is set)');
+    const dir = runsDir();
+    let stopping: Promise<void> | null = null;
+    let stoppedAt = 0;
+    let offAt = 0;
+    try {
+      const result = await vae(['run', SPEC, 'data.limit=1500', 'train.epochs=3', 'train.batch_size=32', '--runs-dir', dir], {
+        // Three retries (~7 s) instead of the default five (~35 s measured) keep this test short; same code path.
+        env: { MLFLOW_TRACKING_URI: server.url, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '3' },
+        onStderr: (text) => {
+          if (!stopping && /^epoch 1 \|/m.test(text)) stopping = server.stop().then(() => void (stoppedAt = Date.now()));
+          if (!offAt && OFF_LINE.test(text)) offAt = Date.now();
+          OFF_LINE.lastIndex = 0;
+        },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(stopping, `the run printed its first epoch line: ${result.stderr}`);
+      assert.equal(result.stderr.match(OFF_LINE)?.length, 1, result.stderr);
+      t.diagnostic(`MLflow went offline ${((offAt - stoppedAt) / 1000).toFixed(1)} s after the server had stopped`);
+    } finally {
+      await stopping;
+      await server.start();
+    }
+
+    const runDir = onlyRunDir(dir);
+    const runId = readMlflowIdentity(runDir)!.run_id;
+    assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
+    const before = await client.getRun(runId);
+    assert.equal(before.info.status, 'RUNNING', 'the server never heard the end of the run');
+    assert.ok((await client.getMetricHistory(runId, 'train/loss')).length < 3, 'the server missed some epochs');
+
+    const sync = await vae(['sync', runDir], { env: { MLFLOW_TRACKING_URI: server.url } });
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.ok(sync.stderr.includes(`MLflow run ${runId}; uploaded 0 params`), sync.stderr);
+    assert.equal(readMlflowIdentity(runDir)!.run_id, runId, 'the same MLflow run, completed');
+    await assertMirrorsRecord(runDir, runId);
+  });
+
+  it('vae sync on a folder that is not a run exits 2 and says so', async () => {
+    const dir = runsDir();
+    const result = await vae(['sync', dir], { env: { MLFLOW_TRACKING_URI: server.url } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.ok(result.stderr.includes(`${dir}: not a run record (no run.json)`), result.stderr);
+  });
+});

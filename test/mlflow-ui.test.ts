@@ -1,0 +1,103 @@
+// The MLflow UI really shows what `vae run` logged: a headless chromium (Debian's package, driven by playwright-core)
+// opens a run's "Model metrics" tab on this file's own MLflow server and finds the train/loss chart and a stepped image.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { MlflowClient } from '../src/tracking/mlflow-client.ts';
+import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
+import { vae } from './support/cli.ts';
+import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+// As root on a closed network: no sandbox, and none of chromium's own background connections (they are refused here).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let server: TestMlflow;
+let browser: Browser;
+let runsDir: string;
+// Screenshots stay for a person to look at when a test fails; their folder is printed.
+const shots = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-shots-'));
+let run: { experimentId: string; runId: string };
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  runsDir = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-'));
+  [server, browser] = await Promise.all([startTestMlflow(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
+  const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
+  assert.equal(result.code, 0, result.stderr);
+  const identity = readMlflowIdentity(onlyRunDir(runsDir))!;
+  run = { experimentId: identity.experiment_id, runId: identity.run_id };
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+  if (runsDir) rmSync(runsDir, { recursive: true, force: true });
+});
+
+/** The run page's "Model metrics" tab (MLflow 3.17 route), filtered to charts matching `search`. */
+async function modelMetrics(search: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${server.url}/#/experiments/${run.experimentId}/runs/${run.runId}/model-metrics`);
+  // Charts render only when scrolled into view; the search box brings the one we want to the top.
+  const box = page.getByPlaceholder('Search metric charts');
+  await box.waitFor({ timeout: 30_000 });
+  await box.fill(search);
+  return page;
+}
+
+const card = (page: Page, title: string) =>
+  page.getByTestId('experiment-view-compare-runs-card').filter({ has: page.locator(`h4[title="${title}"]`) });
+
+describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
+  it('draws the train/loss chart on the run page', { timeout: 45_000 }, async (t) => {
+    const page = await modelMetrics('train/loss');
+    try {
+      // The card titled "loss" (full title train/loss) in the "train" section, with its plot and the run's legend entry.
+      const chart = card(page, 'train/loss');
+      await chart.getByText('vae-mnist (train/loss)').waitFor({ timeout: 20_000 });
+      assert.ok((await chart.locator('.js-plotly-plot svg.main-svg').count()) > 0, 'a plotly chart in the card');
+      // Two epochs: a line with a marker per step.
+      assert.equal(await chart.locator('.js-plotly-plot .scatterlayer .point').count(), 2, 'one point per epoch');
+    } finally {
+      await page.screenshot({ path: join(shots, 'train-loss.png') });
+      t.diagnostic(`screenshot: ${join(shots, 'train-loss.png')}`);
+      await page.close();
+    }
+  });
+
+  it('shows a logged stepped image in the image grid', { timeout: 45_000 }, async (t) => {
+    // MLflow 3.17's UI parses every file directly under images/ as `<key>+step+<n>+timestamp+<ms>+<id>` and, on the
+    // first that is not, drops the run's whole image grid. Subfolders are skipped, so other pictures may live there.
+    const client = new MlflowClient({ trackingUri: server.url });
+    const plain = (await client.listArtifacts(run.runId, 'images')).filter((f) => !f.is_dir && !/^images\/[^/+]+\+step\+\d+\+timestamp\+\d+\+[^/]+\.(png|webp)$/.test(f.path));
+    assert.deepEqual(plain.map((f) => f.path), [], 'files directly under images/ that are not stepped images hide every image in the MLflow UI');
+    const page = await modelMetrics('samples');
+    try {
+      const grid = card(page, 'samples');
+      await grid.getByRole('slider').waitFor({ timeout: 20_000 });
+      // The grid starts at step 0 and our steps are epochs 1..2: click the slider's far end to show the last epoch.
+      const track = (await grid.locator('span[dir=ltr][data-orientation=horizontal]').boundingBox())!;
+      await page.mouse.click(track.x + track.width - 2, track.y + track.height / 2);
+      const img = grid.locator('img[src*="get-artifact"]');
+      await img.waitFor({ state: 'attached', timeout: 15_000 });
+      const src = decodeURIComponent((await img.getAttribute('src'))!);
+      assert.match(src, /path=images\/samples\+step\+2\+timestamp\+\d+\+[g-z][0-9a-f-]{35}\+compressed\.png/);
+      assert.ok(src.includes(`run_uuid=${run.runId}`));
+      // Loaded, not a broken icon: our 8x8 grid's thumbnail is 256 pixels wide.
+      await page.waitForFunction((el) => (el as HTMLImageElement).complete, await img.elementHandle());
+      assert.equal(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth), 256);
+      // The card is small and the run's parameter summary sits above the picture: full screen shows it whole.
+      await grid.locator('button[data-component-id="fullscreen_button_chartcard"]').click();
+      await page.waitForTimeout(1500);
+    } finally {
+      await page.screenshot({ path: join(shots, 'samples.png') });
+      t.diagnostic(`screenshot: ${join(shots, 'samples.png')}`);
+      await page.close();
+    }
+  });
+});
