@@ -79,7 +79,8 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
   await ctx.tracker.start({
     experiment: spec.tracking.experiment,
     runName: spec.name,
-    params: flattenParams(spec),
+    // The description is the run's note (mlflow.note.content); as a param it would only repeat it.
+    params: flattenParams(Object.fromEntries(Object.entries(spec).filter(([key]) => key !== 'description'))),
     tags: { ...runTags(loaded, ctx.backend), ...ctx.extraTags },
     startTime: started,
   });
@@ -145,8 +146,10 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       await ctx.tracker.logMetrics(testKeys.map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
     }
 
-    await artifact('images/samples.png', await priorSamplesPng(vae, image, spec.seed));
-    await artifact('images/reconstructions.png', await reconstructionsPng(vae, split.test));
+    // In a folder: MLflow's UI reads every file directly under images/ as a stepped image and drops the whole
+    // grid when one is not.
+    await artifact('images/final/samples.png', await priorSamplesPng(vae, image, spec.seed));
+    await artifact('images/final/reconstructions.png', await reconstructionsPng(vae, split.test));
     for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
       for (const file of await saveLayersModel(net, join(ctx.runDir, 'model', part))) {
         await ctx.tracker.logArtifact(file, relative(ctx.runDir, file));

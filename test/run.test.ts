@@ -56,9 +56,9 @@ describe('vae run, end to end on real MNIST', () => {
     assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FINISHED');
     assert.equal(JSON.parse(readFileSync(join(runDir, 'params.json'), 'utf8'))['model.latent_dim'], '20');
 
-    const samples = PNG.sync.read(readFileSync(join(runDir, 'images/samples.png')));
+    const samples = PNG.sync.read(readFileSync(join(runDir, 'images/final/samples.png')));
     assert.deepEqual([samples.width, samples.height], [8 * 58 + 2, 8 * 58 + 2], 'an 8x8 grid of 2x-scaled 28-pixel tiles');
-    const recons = PNG.sync.read(readFileSync(join(runDir, 'images/reconstructions.png')));
+    const recons = PNG.sync.read(readFileSync(join(runDir, 'images/final/reconstructions.png')));
     assert.deepEqual([recons.width, recons.height], [8 * 58 + 2, 8 * 58 + 2], '4 pairs of rows: inputs over reconstructions');
     const images = readdirSync(join(runDir, 'images'));
     assert.equal(images.filter((f) => /^samples\+step\+\d\+timestamp\+\d+\+.+\.png$/.test(f) && !f.includes('compressed')).length, 2, 'a stepped sample grid per epoch');
