@@ -15,6 +15,8 @@ export type SchemaNode = {
   items?: SchemaNode;
   minItems?: number;
   maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
   properties?: Record<string, SchemaNode>;
   required?: string[];
   description?: string;
@@ -35,14 +37,19 @@ export function describeExpected(schema: SchemaNode): string {
   }
   if (type === 'array') {
     const size =
-      schema.minItems !== undefined && schema.maxItems !== undefined
+      schema.minItems !== undefined && schema.minItems === schema.maxItems
+        ? ` (exactly ${schema.minItems} items)`
+        : schema.minItems !== undefined && schema.maxItems !== undefined
         ? ` (${schema.minItems} to ${schema.maxItems} items)`
         : schema.minItems
           ? ` (at least ${schema.minItems})`
           : '';
     return `list of ${schema.items ? describeExpected(schema.items) : 'values'}${size}`;
   }
-  if (type === 'object') return `mapping with fields ${Object.keys(schema.properties ?? {}).join(', ')}`;
+  if (type === 'object') {
+    const fields = Object.keys(schema.properties ?? {}).join(', ');
+    return schema.minProperties === 1 && schema.maxProperties === 1 ? `mapping with exactly one of the fields ${fields}` : `mapping with fields ${fields}`;
+  }
   return type ?? 'a valid value';
 }
 

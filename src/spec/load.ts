@@ -5,7 +5,7 @@ import { isPrefix, parseOverride, type Override } from './overrides.ts';
 import { positionOf } from './positions.ts';
 import { dottedPath, SpecError, type PathSegment, type Problem } from './problems.ts';
 import type { Experiment } from './spec.generated.ts';
-import { validateExperiment, type Violation } from './validate.ts';
+import { validateExperiment, type Validator, type Violation } from './validate.ts';
 
 /** A validated spec with every default filled in, and where it came from. */
 export type ResolvedSpec = Experiment & { tracking: { experiment: string } };
@@ -23,6 +23,29 @@ const MAX_ALIASES = 100;
 
 /** Reads, merges overrides, validates and resolves a spec; throws SpecError listing every problem found. */
 export function loadSpec(file: string, overrideTexts: readonly string[] = []): LoadedSpec {
+  const { text, data: spec } = loadDocument<Experiment>(file, overrideTexts, {
+    validate: validateExperiment,
+    check: checkConsistency,
+    fieldsHint: 'name:, model:, ...',
+  });
+  spec.tracking.experiment ??= spec.name;
+  return { file, text, overrides: [...overrideTexts], spec: spec as ResolvedSpec };
+}
+
+/** What makes a YAML document one kind of vae-lab file: its schema, rules across fields, and its top-level fields. */
+export interface DocumentKind<T> {
+  validate: Validator;
+  /** Rules across fields, run once the schema is satisfied. */
+  check?: (data: T) => Violation[];
+  /** Named when the document is not a mapping at all, e.g. `name:, model:, ...`. */
+  fieldsHint: string;
+}
+
+/**
+ * Reads a YAML file, merges overrides, validates it against `kind` and fills in defaults; throws SpecError naming
+ * the file, line and column (or the override) of every problem.
+ */
+export function loadDocument<T>(file: string, overrideTexts: readonly string[], kind: DocumentKind<T>): { text: string; data: T } {
   const text = readSpecText(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -42,7 +65,7 @@ export function loadSpec(file: string, overrideTexts: readonly string[] = []): L
   }
   if (data === null || data === undefined) data = {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new SpecError([{ origin: at(0), path: '', message: 'must be a mapping of fields (name:, model:, ...), not a single value or a list' }]);
+    throw new SpecError([{ origin: at(0), path: '', message: `must be a mapping of fields (${kind.fieldsHint}), not a single value or a list` }]);
   }
 
   const overrides = parseOverrides(overrideTexts);
@@ -58,14 +81,11 @@ export function loadSpec(file: string, overrideTexts: readonly string[] = []): L
     const origin = blamed ? { override: blamed.text } : { file, ...positionOf(doc, lines, v.path, v.atKey) };
     return { origin, path: dottedPath(v.path), message: v.message };
   };
-  const violations = validateExperiment(data);
+  const violations = kind.validate(data);
   if (violations.length > 0) throw new SpecError(inReadingOrder(violations.map(place)));
-  const spec = data as Experiment;
-  const inconsistent = checkConsistency(spec);
+  const inconsistent = kind.check?.(data as T) ?? [];
   if (inconsistent.length > 0) throw new SpecError(inReadingOrder(inconsistent.map(place)));
-
-  spec.tracking.experiment ??= spec.name;
-  return { file, text, overrides: [...overrideTexts], spec: spec as ResolvedSpec };
+  return { text, data: data as T };
 }
 
 function readSpecText(file: string): string {
@@ -122,7 +142,7 @@ function setAt(root: Record<string, unknown>, path: readonly PathSegment[], valu
 
 /** File problems top to bottom, then override problems in command-line order. */
 function inReadingOrder(problems: Problem[]): Problem[] {
-  const rank = (p: Problem) => ('override' in p.origin ? Infinity : p.origin.line * 1e6 + p.origin.column);
+  const rank = (p: Problem) => ('line' in p.origin ? p.origin.line * 1e6 + p.origin.column : Infinity);
   return problems.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map(({ p }) => p);
 }
 

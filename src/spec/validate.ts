@@ -16,16 +16,28 @@ export interface Violation {
   message: string;
 }
 
-let compiled: ValidateFunction | undefined;
+/** Checks a document against a schema in place (ajv writes every default the schema declares into it). */
+export type Validator = (data: unknown) => Violation[];
 
-/** Validates in place: ajv writes every default the schema declares into `data`. */
-export function validateExperiment(data: unknown): Violation[] {
-  compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true })
-    .addKeyword({ keyword: 'patternDescription', schemaType: 'string' })
-    .compile(EXPERIMENT_SCHEMA);
-  if (compiled(data)) return [];
+/** A validator for any vae-lab schema, compiled on first use, with messages derived from the schema. */
+export function schemaValidator(schema: SchemaNode): Validator {
+  let compiled: ValidateFunction | undefined;
+  return (data) => {
+    compiled ??= new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true })
+      .addKeyword({ keyword: 'patternDescription', schemaType: 'string' })
+      .compile(schema);
+    return compiled(data) ? [] : toViolations(compiled.errors ?? [], data);
+  };
+}
+
+/** Validates an experiment spec in place, filling in its defaults. */
+export const validateExperiment: Validator = schemaValidator(EXPERIMENT_SCHEMA);
+
+function toViolations(errors: ErrorObject[], data: unknown): Violation[] {
   const byPath = new Map<string, Violation>();
-  for (const error of compiled.errors ?? []) {
+  for (const error of errors) {
+    // The error inside `propertyNames` names the bad key; the summary error after it adds nothing.
+    if (error.keyword === 'propertyNames') continue;
     const v = toViolation(error, data);
     const key = JSON.stringify(v.path);
     // allErrors reports e.g. both `type` and `minimum` for 0.5 where an integer >= 1 is wanted: one line says it all.
@@ -37,6 +49,10 @@ export function validateExperiment(data: unknown): Violation[] {
 function toViolation(error: ErrorObject, root: unknown): Violation {
   const path = pointerToPath(error.instancePath, root);
   const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
+  // A key that breaks `propertyNames` (a sweep's grid takes dotted paths as keys): shown at the key itself.
+  if (error.propertyName !== undefined) {
+    return { path: [...path, error.propertyName], atKey: true, message: `field name must be ${describeExpected(parentSchema)}` };
+  }
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(error.params.additionalProperty);
@@ -58,6 +74,11 @@ function toViolation(error: ErrorObject, root: unknown): Violation {
       const guess = typeof error.data === 'string' ? closestMatch(error.data, allowed) : undefined;
       const hint = guess ? `; did you mean '${guess}'?` : '';
       return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${describeValue(error.data)})${hint}` };
+    }
+    case 'minProperties':
+    case 'maxProperties': {
+      const present = Object.keys((error.data ?? {}) as object);
+      return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${present.join(', ') || 'none'})` };
     }
     default:
       return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${describeValue(error.data)})` };

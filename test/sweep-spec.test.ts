@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { SpecError } from '../src/spec/problems.ts';
+import { expandTrials, formatOverride, sweepId } from '../src/sweep/expand.ts';
+import { loadSweepFile, sweepFromCommandLine, type Sweep } from '../src/sweep/spec.ts';
+import { validateTrials } from '../src/sweep/validate-trials.ts';
+
+const BAD = 'test/fixtures/bad-sweeps';
+
+function trialsOf(sweep: Sweep) {
+  return expandTrials(sweep, sweepId(sweep, readFileSync(sweep.base, 'utf8')));
+}
+
+function problemsOf(action: () => unknown): string[] {
+  try {
+    action();
+  } catch (e) {
+    if (e instanceof SpecError) return e.message.split('\n');
+    throw e;
+  }
+  assert.fail('expected a SpecError');
+}
+
+describe('sweep specs', () => {
+  it('experiments/sweep-latent.yaml: latent_dim 2..50 x seeds 1..3 on the reference spec, every trial valid', () => {
+    const sweep = loadSweepFile('experiments/sweep-latent.yaml');
+    assert.equal(sweep.base, 'experiments/vae-mnist.yaml');
+    assert.deepEqual(sweep.metric, { name: 'test/neg_elbo', direction: 'minimize' });
+    const trials = trialsOf(sweep);
+    assert.equal(trials.length, 15);
+    assert.deepEqual(trials.slice(0, 4).map((t) => t.overrides), [
+      ['model.latent_dim=2', 'seed=1'],
+      ['model.latent_dim=2', 'seed=2'],
+      ['model.latent_dim=2', 'seed=3'],
+      ['model.latent_dim=5', 'seed=1'],
+    ]);
+    assert.deepEqual(trials.map((t) => t.index), [...trials.keys()]);
+    assert.equal(new Set(trials.map((t) => t.id)).size, 15);
+    assert.equal(new Set(trials.map((t) => t.setting)).size, 5);
+    const specs = validateTrials(sweep, trials);
+    assert.deepEqual([specs[3].spec.model.latent_dim, specs[3].spec.seed], [5, 1]);
+  });
+
+  it('trial ids depend on the sweep and the overrides, not on their order', () => {
+    const sweep = loadSweepFile('experiments/sweep-latent.yaml');
+    const [a, b] = [trialsOf(sweep), trialsOf(loadSweepFile('experiments/sweep-latent.yaml'))];
+    assert.deepEqual(a, b);
+    const reordered = expandTrials({ ...sweep, grid: { 'model.latent_dim': [50, 20, 10, 5, 2] } }, sweepId(sweep, readFileSync(sweep.base, 'utf8')));
+    assert.equal(reordered.find((t) => t.setting === 'model.latent_dim=2' && t.overrides.includes('seed=1'))?.id, a[0].id);
+  });
+
+  it('random search with a fixed seed draws the same settings every time; another seed draws others', () => {
+    const sweep: Sweep = {
+      ...loadSweepFile('experiments/sweep-latent.yaml'),
+      grid: { 'model.encoder.activation': ['relu', 'tanh'] },
+      seeds: [],
+      random: {
+        trials: 3,
+        params: {
+          'loss.kl_weight': { uniform: [0.5, 2] },
+          'train.optimizer.learning_rate': { log_uniform: [0.0001, 0.01] },
+          'model.latent_dim': { int_range: [2, 8] },
+          'loss.reconstruction': { choice: ['bce', 'mse'] },
+        },
+      },
+    };
+    const first = trialsOf(sweep);
+    assert.equal(first.length, 6);
+    assert.deepEqual(trialsOf(sweep), first);
+    assert.notDeepEqual(trialsOf({ ...sweep, seed: 7 }).map((t) => t.overrides), first.map((t) => t.overrides));
+    for (const t of first) {
+      const value = (key: string) => Number(t.overrides.find((o) => o.startsWith(`${key}=`))!.split('=')[1]);
+      assert.ok(value('loss.kl_weight') >= 0.5 && value('loss.kl_weight') <= 2);
+      assert.ok(value('train.optimizer.learning_rate') >= 0.0001 && value('train.optimizer.learning_rate') <= 0.01);
+      assert.ok(Number.isInteger(value('model.latent_dim')) && value('model.latent_dim') >= 2 && value('model.latent_dim') <= 8);
+    }
+    validateTrials(sweep, first);
+  });
+
+  it('overrides read back as the values they were made from', () => {
+    assert.deepEqual(['x=2', 'x=0.001', 'x=mse', 'x="5"', 'x=[400,400]', 'x=true'], [2, 0.001, 'mse', '5', [400, 400], true].map((v) => formatOverride('x', v)));
+  });
+
+  it('the command-line form: --grid and --seeds around an experiment file', () => {
+    const sweep = sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim=2,5', 'model.encoder.hidden=[400],[200, 200]'], seeds: '1,2' }, ['train.epochs=1']);
+    assert.deepEqual(sweep.grid, { 'model.latent_dim': [2, 5], 'model.encoder.hidden': [[400], [200, 200]] });
+    assert.equal(trialsOf(sweep).length, 8);
+    assert.deepEqual(sweep.overrides, ['train.epochs=1']);
+    assert.deepEqual(problemsOf(() => sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim'], seeds: '1,x' }, [])), [
+      "option '--grid model.latent_dim': must look like dotted.path=value,value,..., e.g. model.latent_dim=2,5,10",
+    ]);
+    assert.deepEqual(problemsOf(() => sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim=2'], seeds: '1,-1' }, [])), [
+      "option '--seeds 1,-1': must be integer >= 0 and <= 4294967295 (got -1)",
+    ]);
+  });
+});
+
+describe('bad sweep specs: one positioned line per problem', () => {
+  const expectations: Record<string, string[]> = {
+    '01-typos.yaml': [
+      '{file}:5:12 seeds[1]: must be integer >= 0 and <= 4294967295 (got "two")',
+      "{file}:6:1 paralel: unknown field; did you mean 'parallel'?",
+      `{file}:7:43 metric.direction: must be one of minimize, maximize (got "minimise"); did you mean 'minimize'?`,
+    ],
+    '02-random.yaml': [
+      "{file}:6:23 random.params['loss.kl_weight'].unifrom: unknown field; did you mean 'uniform'?",
+      "{file}:7:27 random.params['model.encoder.hidden']: must be mapping with exactly one of the fields choice, uniform, log_uniform, int_range (got choice, uniform)",
+      "{file}:8:36 random.params['train.batch_size'].int_range: must be list of integer (exactly 2 items) (got a list)",
+      "{file}:9:5 random.params['model..latent_dim']: field name must be string of a dotted path of field names, e.g. model.latent_dim",
+    ],
+    '03-ranges.yaml': [
+      "{file}:6:5 random.params['train.optimizer.learning_rate']: is also in grid:; sweep a field one way",
+      "{file}:6:51 random.params['train.optimizer.learning_rate'].log_uniform: lo must be less than hi (got [0.01, 0.001])",
+    ],
+    '04-no-base.yaml': ["{file}:1:1 missing required field 'base' (The experiment spec every trial starts from, relative to the sweep file.)"],
+    '05-bad-combination.yaml': [
+      "trial 0 (model.latent_dim=2 model.latnt=3 seed=1; and 3 more trials): override 'model.latnt=3': model.latnt: unknown field; did you mean 'latent_dim'?",
+      "trial 2 (model.latent_dim=0 model.latnt=3 seed=1; and 1 more trial): override 'model.latent_dim=0': model.latent_dim: must be integer >= 1 and <= 1024 (got 0)",
+    ],
+  };
+  for (const [name, lines] of Object.entries(expectations)) {
+    it(name, () => {
+      const file = `${BAD}/${name}`;
+      const problems = problemsOf(() => {
+        const sweep = loadSweepFile(file);
+        validateTrials(sweep, trialsOf(sweep));
+      });
+      assert.deepEqual(problems, lines.map((l) => l.replace('{file}', file)));
+    });
+  }
+});
