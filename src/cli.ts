@@ -8,7 +8,7 @@ import { SpecError } from './spec/problems.ts';
 
 /** Exit codes: 2 for input the user must fix (spec, data files, set-up), 1 for anything else that failed. */
 const EXIT_BAD_INPUT = 2;
-const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'UsageError']);
+const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'UsageError', 'TrainedRunError', 'ImageInputError']);
 
 class UsageError extends Error {}
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -84,6 +84,40 @@ program
   .description('List every spec field with its default, what it takes and what it does.')
   .action(() => console.log(formatFields()));
 
+const runRef = 'a run folder (runs/<experiment>/<run-id>) or an MLflow run id';
+const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto');
+const toolCommand = (name: string, description: string) =>
+  program.command(name).description(description).argument('<run>', runRef).addOption(backendOption()).option('--runs-dir <dir>', 'where run records are', 'runs');
+const modelTools = () => import('./commands/model-tools.ts');
+
+toolCommand('eval', 'Recompute the test metrics of a finished run (e.g. the importance-weighted bound with k = 5000).')
+  .option('--k <samples>', 'importance samples per example (default: the run\'s eval.iwae_samples)', positiveInt)
+  .action(async (ref: string, options) => (await modelTools()).evalCommand(ref, options));
+
+toolCommand('sample', 'Decode z drawn from the prior into a PNG grid.')
+  .option('--n <count>', 'how many samples', positiveInt, 64)
+  .option('--seed <seed>', 'seed of the prior draws', positiveInt, 0)
+  .requiredOption('--out <file.png>', 'where to write the grid')
+  .action(async (ref: string, options) => (await modelTools()).sampleCommand(ref, options));
+
+toolCommand('reconstruct', 'Images above their reconstructions, as a PNG grid.')
+  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .option('--n <count>', 'how many images', positiveInt, 32)
+  .requiredOption('--out <file.png>', 'where to write the grid')
+  .action(async (ref: string, options) => (await modelTools()).reconstructCommand(ref, options));
+
+toolCommand('encode', 'Posterior means and log-variances of images, to CSV or NPY ([N, 2, latent]: mu, logvar).')
+  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .requiredOption('--out <file>', 'file.csv or file.npy')
+  .action(async (ref: string, options) => (await modelTools()).encodeCommand(ref, options));
+
+toolCommand('score', 'Per-example negative ELBO (an anomaly score, in nats) to CSV, with a summary of its distribution.')
+  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .option('--samples <count>', 'reparameterised draws averaged per example', positiveInt, 10)
+  .option('--seed <seed>', 'seed of the draws', positiveInt, 0)
+  .requiredOption('--out <file.csv>', 'where to write the scores')
+  .action(async (ref: string, options) => (await modelTools()).scoreCommand(ref, options));
+
 program
   .command('sync')
   .description('Upload local run records to MLflow completely (after a run that could not reach the server); safe to repeat.')
@@ -95,6 +129,12 @@ program
   .description('Open the MLflow UI on the local store in runs/mlflow (starts the server if needed) and print its URL.')
   .option('--stop', 'stop the local MLflow server instead')
   .action(async (options: { stop?: boolean }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop) }));
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0 (got '${text}')`);
+  return n;
+}
 
 function collectTag(text: string, tags: Record<string, string>): Record<string, string> {
   const eq = text.indexOf('=');

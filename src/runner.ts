@@ -165,7 +165,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       epochs_completed: result.epochsCompleted,
       metrics,
       latent: usage && { kl_per_dimension: usage.klPerDimension, activity: usage.activity, active_units: usage.activeUnits },
-      data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, train: split.train.count, val: split.val.count, test: split.test.count },
+      data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, image, train: split.train.count, val: split.val.count, test: split.test.count },
       backend: ctx.backend.name,
       durations_s: { load: loadSeconds, train: result.trainSeconds, total: (Date.now() - started) / 1000 },
       versions: versions(ctx.backend),

@@ -291,6 +291,12 @@ export class MlflowClient {
     await this.request('PUT', url, 'mlflow-artifacts/artifacts', new Uint8Array(body), 'application/octet-stream');
   }
 
+  /** The bytes of one artifact, read through the server's artifact proxy. */
+  async downloadArtifact(artifactUri: string, artifactPath: string): Promise<Uint8Array> {
+    const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${proxiedArtifactPath(artifactUri, artifactPath)}`;
+    return this.request('GET', url, 'mlflow-artifacts/artifacts', undefined, undefined, async (res) => new Uint8Array(await res.arrayBuffer()));
+  }
+
   /** One directory level, as the server lists it. */
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
     const files: FileInfo[] = [];
@@ -326,7 +332,14 @@ export class MlflowClient {
     return this.request<T>('POST', `${this.trackingUri}/api/2.0/${endpoint}`, endpoint, JSON.stringify(body), 'application/json');
   }
 
-  private async request<T>(method: string, url: string, endpoint: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string): Promise<T> {
+  private async request<T>(
+    method: string,
+    url: string,
+    endpoint: string,
+    body?: string | Uint8Array<ArrayBuffer>,
+    contentType?: string,
+    read: (res: Response) => Promise<T> = readJson,
+  ): Promise<T> {
     const headers: Record<string, string> = {};
     if (contentType) headers['Content-Type'] = contentType;
     if (this.authorization) headers.Authorization = this.authorization;
@@ -340,10 +353,7 @@ export class MlflowClient {
         await this.sleep(this.backoff(attempt));
         continue;
       }
-      if (res.ok) {
-        const text = await res.text();
-        return (text ? JSON.parse(text) : {}) as T;
-      }
+      if (res.ok) return read(res);
       if (RETRYABLE_STATUS.has(res.status) && !last) {
         const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         await res.body?.cancel();
@@ -358,6 +368,11 @@ export class MlflowClient {
     const exp = Math.min(this.retry.maxBackoffMs, this.retry.backoffMs * 2 ** attempt);
     return exp + Math.random() * this.retry.jitterMs;
   }
+}
+
+async function readJson<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  return (text ? JSON.parse(text) : {}) as T;
 }
 
 /** Splits a batch greedily; each chunk respects every limit in LOG_BATCH_LIMITS. */

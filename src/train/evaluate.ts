@@ -40,3 +40,33 @@ export async function evaluateElbo(
   sums.dispose();
   return { loss: recon + options.beta * kl, recon, kl };
 }
+
+/**
+ * Negative ELBO of each example, averaged over `samples` reparameterised draws: an anomaly score in nats (inputs the
+ * model explains badly score high). Grey levels as they are; no binarisation.
+ */
+export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samples: number; batchSize: number; seed: string }): Promise<Float32Array> {
+  const size = pixelsPerImage(set);
+  const buffer = new Float32Array(options.batchSize * size);
+  const noiseRng = seedrandom(`${options.seed}:noise`);
+  const scores = new Float32Array(set.count);
+  const order = Uint32Array.from({ length: set.count }, (_, i) => i);
+  let offset = 0;
+  for (const indices of batchRanges(order, options.batchSize)) {
+    const x = tf.tensor2d(fillBatch(set, indices, buffer, 'none', noiseRng), [indices.length, size]);
+    let total = tf.zeros([indices.length]);
+    for (let s = 0; s < options.samples; s++) {
+      const next = tf.tidy(() => {
+        const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+        const { recon, kl } = vae.perExampleTerms(x, eps);
+        return total.add(recon.add(kl));
+      });
+      total.dispose();
+      total = next;
+    }
+    scores.set((await total.data()).map((v) => v / options.samples), offset);
+    offset += indices.length;
+    tf.dispose([x, total]);
+  }
+  return scores;
+}

@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
+import { selectBackend, type BackendName } from '../backend.ts';
+import { loadDataset } from '../data/datasets.ts';
+import { readImageInput } from '../data/image-files.ts';
+import { pixelsPerImage, subset, type ImageSet } from '../data/images.ts';
+import { loadTrainedRun, type TrainedRun } from '../model/trained-run.ts';
+import { writeJsonAtomic } from '../tracking/local.ts';
+import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
+import { evaluateElbo, perExampleNegElbo } from '../train/evaluate.ts';
+import { importanceWeightedNll, latentUsage } from '../train/iwae.ts';
+
+// Commands that use a finished run: each loads the model and the resolved spec saved with it.
+
+export interface ModelToolOptions {
+  runsDir: string;
+  backend: BackendName | 'auto';
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function open(ref: string, options: ModelToolOptions): Promise<TrainedRun> {
+  await selectBackend(options.backend);
+  const trackingUri = async () => {
+    const uri = await resolveTrackingUri({ log: say });
+    if (!uri) throw new Error('MLflow is not set up, so an MLflow run id cannot be looked up');
+    return uri;
+  };
+  return loadTrainedRun(ref, { runsDir: options.runsDir, trackingUri });
+}
+
+/** `--input` if given, else the run's own held-out test set. */
+function inputImages(run: TrainedRun, input: string | undefined): ImageSet {
+  return input ? readImageInput(input, run.image) : loadDataset(run.spec.data, '.').test;
+}
+
+function write(out: string, content: string | Uint8Array): void {
+  mkdirSync(dirname(out) || '.', { recursive: true });
+  writeFileSync(out, content);
+  say(`wrote ${out}`);
+}
+
+export async function sampleCommand(ref: string, options: ModelToolOptions & { n: number; seed: number; out: string }): Promise<void> {
+  const run = await open(ref, options);
+  write(options.out, await priorSamplesPng(run.vae, run.image, options.seed, options.n));
+}
+
+export async function reconstructCommand(ref: string, options: ModelToolOptions & { input?: string; n: number; out: string }): Promise<void> {
+  const run = await open(ref, options);
+  write(options.out, await reconstructionsPng(run.vae, inputImages(run, options.input), options.n));
+}
+
+/** Posterior means and log-variances: CSV with a row per image, or NPY of shape [N, 2, latent] (mu, then logvar). */
+export async function encodeCommand(ref: string, options: ModelToolOptions & { input?: string; out: string }): Promise<void> {
+  const run = await open(ref, options);
+  const images = inputImages(run, options.input);
+  const size = pixelsPerImage(images);
+  const latent = run.vae.latentDim;
+  const [mu, logvar] = tf.tidy(() => {
+    const x = tf.tensor2d(Float32Array.from(images.pixels, (p) => p / 255), [images.count, size]);
+    const q = run.vae.encode(x);
+    return [q.mu.dataSync() as Float32Array, q.logvar.dataSync() as Float32Array];
+  });
+  if (extname(options.out) === '.npy') {
+    const data = new Float32Array(images.count * 2 * latent);
+    for (let i = 0; i < images.count; i++) {
+      data.set(mu.subarray(i * latent, (i + 1) * latent), i * 2 * latent);
+      data.set(logvar.subarray(i * latent, (i + 1) * latent), (i * 2 + 1) * latent);
+    }
+    write(options.out, npyFloat32(data, [images.count, 2, latent]));
+    return;
+  }
+  const header = ['index', ...(images.labels ? ['label'] : []), ...range(latent).map((u) => `mu_${u}`), ...range(latent).map((u) => `logvar_${u}`)];
+  const rows = range(images.count).map((i) => [i, ...(images.labels ? [images.labels[i]] : []), ...mu.subarray(i * latent, (i + 1) * latent), ...logvar.subarray(i * latent, (i + 1) * latent)].join(','));
+  write(options.out, [header.join(','), ...rows].join('\n') + '\n');
+}
+
+/** Per-example negative ELBO as an anomaly score, to CSV, with a summary of its distribution. */
+export async function scoreCommand(ref: string, options: ModelToolOptions & { input?: string; samples: number; seed: number; out: string }): Promise<void> {
+  const run = await open(ref, options);
+  const images = inputImages(run, options.input);
+  const scores = await perExampleNegElbo(run.vae, images, { samples: options.samples, batchSize: 256, seed: String(options.seed) });
+  const rows = range(images.count).map((i) => [i, ...(images.labels ? [images.labels[i]] : []), scores[i].toFixed(4)].join(','));
+  write(options.out, [['index', ...(images.labels ? ['label'] : []), 'neg_elbo'].join(','), ...rows].join('\n') + '\n');
+  const summary = distribution(scores);
+  write(options.out.replace(/(\.csv)?$/, '.summary.json'), JSON.stringify({ samples_per_example: options.samples, ...summary }, null, 2) + '\n');
+  console.log(`neg ELBO per example (nats): n ${summary.count}, mean ${summary.mean.toFixed(2)}, std ${summary.std.toFixed(2)}, median ${summary.p50.toFixed(2)}, p95 ${summary.p95.toFixed(2)}, p99 ${summary.p99.toFixed(2)}, max ${summary.max.toFixed(2)}`);
+}
+
+/** Recomputes the test metrics of a finished run, e.g. with Burda et al.'s k = 5000; writes eval-k<k>.json beside it. */
+export async function evalCommand(ref: string, options: ModelToolOptions & { k?: number }): Promise<void> {
+  const run = await open(ref, options);
+  const { spec, vae } = run;
+  const limit = spec.data.limit;
+  const full = loadDataset(spec.data, '.').test;
+  const test = limit > 0 ? subset(full, Uint32Array.from({ length: Math.min(limit, full.count) }, (_, i) => i)) : full;
+  const k = options.k ?? spec.eval.iwae_samples;
+  const common = { binarize: spec.data.binarize, seed: `${spec.seed}:test` };
+  const elbo = await evaluateElbo(vae, test, { ...common, batchSize: spec.train.batch_size, beta: 1 });
+  const usage = await latentUsage(vae, test, { ...common, batchSize: spec.train.batch_size, threshold: spec.eval.active_unit_threshold });
+  const metrics: Record<string, number> = { 'test/neg_elbo': elbo.loss, 'test/recon': elbo.recon, 'test/kl': elbo.kl, 'test/active_units': usage.activeUnits };
+  if (k > 0) metrics['test/iwae_nll'] = await importanceWeightedNll(vae, test, { ...common, samples: k, seed: `${spec.seed}:iwae`, memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20 });
+  for (const [key, value] of Object.entries(metrics)) console.log(`${key.padEnd(18)} ${value.toFixed(key === 'test/active_units' ? 0 : 3)}`);
+  writeJsonAtomic(join(run.runDir, `eval-k${k}.json`), { k, test_images: test.count, metrics, latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity } });
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function distribution(values: Float32Array) {
+  const sorted = Float32Array.from(values).sort();
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { count: values.length, mean, std, min: sorted[0], p50: q(0.5), p95: q(0.95), p99: q(0.99), max: sorted[sorted.length - 1] };
+}
+
+/** NumPy's .npy format, version 1.0, little-endian float32, C order. */
+function npyFloat32(data: Float32Array, shape: number[]): Uint8Array {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  // The header (magic, version, length, dict) is padded with spaces to a multiple of 64 bytes and ends in a newline.
+  const unpadded = 10 + dict.length + 1;
+  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
