@@ -49,6 +49,7 @@ async function activate(name: BackendName): Promise<string | undefined> {
     await tf.ready();
     // wasm lacks this kernel (conv models could not train) and cpu's is very slow.
     if (name !== 'tensorflow') registerConv2dBackpropFilter(name);
+    else registerNativeStep();
     return undefined;
   } catch (e) {
     return (e as Error).message.split('\n')[0];
@@ -58,4 +59,35 @@ async function activate(name: BackendName): Promise<string | undefined> {
 /** The version of the TensorFlow C library tfjs-node loaded (2.21.0 when built from the PyPI wheel by npm ci). */
 function nativeTensorflowVersion(): string {
   return String((tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown');
+}
+
+let nativeStepRegistered = false;
+
+/** The slice of tfjs-node's backend a kernel needs to run a TensorFlow op by name. */
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: { name: string; type: number; value: number }[], inputs: tf.TensorInfo[]): tf.Tensor;
+}
+
+/**
+ * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient calls
+ * it (twice per dense ReLU layer per training step). For alpha = 0, ReLU's case, sign(relu(x)) is the same
+ * function, NaN included, in two native ops; any other alpha or dtype keeps tfjs-node's kernel.
+ */
+function registerNativeStep(): void {
+  const original = tf.getKernel('Step', 'tensorflow');
+  if (!original || nativeStepRegistered) return;
+  nativeStepRegistered = true;
+  tf.unregisterKernel('Step', 'tensorflow');
+  tf.registerKernel({
+    kernelName: 'Step',
+    backendName: 'tensorflow',
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== 'float32') return original.kernelFunc(args);
+      const backend = args.backend as unknown as NativeBackend;
+      const attrs = [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }];
+      return tf.tidy(() => backend.executeSingleOutput('Sign', attrs, [backend.executeSingleOutput('Relu', attrs, [x])]));
+    },
+  });
 }
