@@ -136,6 +136,52 @@ function positiveInt(text: string): number {
   return n;
 }
 
+// --- vae sweep (issue 5): sweeps, one trial of one (array jobs), their plan, their summary ---
+const sweepHelp = `
+A sweep is a sweep file (experiments/sweep-latent.yaml: base, grid, random, seeds, metric; see schemas/sweep.schema.json)
+or an experiment file with --grid/--seeds. Overrides apply to every trial. Every trial's spec is validated before any
+starts. Running the same sweep again skips trials that finished and reruns the others.
+
+Examples:
+  npx vae sweep experiments/sweep-latent.yaml
+  npx vae sweep experiments/vae-mnist.yaml --grid model.latent_dim=2,5,10,20,50 --seeds 1,2,3 train.epochs=3
+  npx vae sweep plan experiments/sweep-latent.yaml       # trial list, Slurm array script, Kubernetes Indexed Job
+  npx vae sweep experiments/sweep-latent.yaml --trial-index 4   # one trial (default from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX)
+  npx vae sweep summarize experiments/sweep-latent.yaml  # the summary from MLflow's child runs`;
+
+const withSweepOptions = (command: Command) =>
+  command
+    .argument('<spec>', 'sweep file, or an experiment file with --grid/--seeds')
+    .argument('[overrides...]', 'dotted.path=value overrides for every trial')
+    .option('--grid <path=v1,v2,...>', 'sweep a field over these values (repeatable; each value read as YAML)', (text: string, all: string[]) => [...all, text], [])
+    .option('--seeds <n1,n2,...>', 'run every setting once per seed')
+    .option('--parallel <n>', 'trials at once (default: the sweep\'s parallel, else one per two cores)', positiveInt)
+    .option('--runs-dir <dir>', 'where run and sweep records go', 'runs')
+    .option('--no-mlflow', 'record only under runs/ (no parent run)');
+const sweepCommands = () => import('./commands/sweep.ts');
+
+// `vae sweep <spec>` runs the default subcommand; options live on the subcommands so each parses its own.
+const sweep = program
+  .command('sweep')
+  .description('Sweeps: many `vae run` trials as child runs of one MLflow parent run, which gets the summary table and plot.')
+  .addHelpText('after', sweepHelp);
+
+withSweepOptions(sweep.command('run', { isDefault: true }))
+  .description('Run the sweep\'s trials (skipping finished ones), then write the summary (the default: vae sweep <spec>).')
+  .option('--trial-index <i>', 'run only trial i and attach it to the sweep\'s parent run (array jobs)', positiveInt)
+  .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the trials').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+  .addHelpText('after', sweepHelp)
+  .action(async (file: string, overrides: string[], options) => (await sweepCommands()).sweepCommand(file, overrides, options));
+
+withSweepOptions(sweep.command('plan'))
+  .description('Print the trial list and write a Slurm job-array script and a Kubernetes Indexed Job into the sweep record.')
+  .action(async (file: string, overrides: string[], options) => (await sweepCommands()).planCommand(file, overrides, options));
+
+withSweepOptions(sweep.command('summarize'))
+  .description('Build the summary (table, plot, best setting) from the parent run\'s children in MLflow, e.g. after an array job.')
+  .action(async (file: string, overrides: string[], options) => (await sweepCommands()).summarizeCommand(file, overrides, options));
+// --- end vae sweep ---
+
 function collectTag(text: string, tags: Record<string, string>): Record<string, string> {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`--tag takes key=value (got '${text}')`);

@@ -1,0 +1,88 @@
+// The one MLflow parent run of a sweep, created once however many workers (on however many machines) start at once.
+import { authorizationFromEnv, MlflowApiError, type MlflowClient } from '../tracking/mlflow-client.ts';
+
+export const PARENT_ROLE_TAG = 'vae.sweep_role';
+export const SWEEP_ID_TAG = 'vae.sweep_id';
+
+export interface ParentRun {
+  experimentId: string;
+  runId: string;
+  artifactUri: string;
+}
+
+export interface ParentRunRequest {
+  experiment: string;
+  sweepId: string;
+  runName: string;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+  /** How long a worker that lost the race waits for the winner's run to appear. */
+  waitMs?: number;
+}
+
+/**
+ * Finds the sweep's parent run, or creates it when this caller wins the race. No file lock can guard workers on
+ * different machines, and MLflow has no conditional run creation; what it does have is experiment creation by name,
+ * which succeeds for exactly one caller (the rest get RESOURCE_ALREADY_EXISTS). So the caller that creates the
+ * experiment `vae-sweep-lock-<sweep-id>` creates the parent run; the others poll for a run tagged with the sweep id
+ * (bounded). The lock experiment stays, so a sweep resumed later never creates a second parent: it finds the first.
+ */
+export async function ensureParentRun(client: MlflowClient, request: ParentRunRequest): Promise<ParentRun> {
+  const experimentId = await client.getOrCreateExperiment(request.experiment);
+  const existing = await findParentRun(client, experimentId, request.sweepId);
+  if (existing) return existing;
+  if (await createExperimentOnce(client, `vae-sweep-lock-${request.sweepId}`)) {
+    const info = await client.createRun({
+      experimentId,
+      runName: request.runName,
+      startTime: Date.now(),
+      tags: { ...request.tags, [SWEEP_ID_TAG]: request.sweepId, [PARENT_ROLE_TAG]: 'parent' },
+    });
+    await client.logBatch(info.run_id, { params: Object.entries(request.params).map(([key, value]) => ({ key, value })) });
+    return { experimentId, runId: info.run_id, artifactUri: info.artifact_uri };
+  }
+  const deadline = Date.now() + (request.waitMs ?? 60_000);
+  for (let pause = 100; Date.now() < deadline; pause = Math.min(pause * 2, 2000)) {
+    await new Promise((done) => setTimeout(done, pause));
+    const found = await findParentRun(client, experimentId, request.sweepId);
+    if (found) return found;
+  }
+  throw new Error(
+    `sweep ${request.sweepId}: another worker holds the MLflow experiment vae-sweep-lock-${request.sweepId} but no parent run appeared; ` +
+      'if that worker died before creating it, delete that experiment (mlflow experiments delete) and start again',
+  );
+}
+
+export async function findParentRun(client: MlflowClient, experimentId: string, sweepId: string): Promise<ParentRun | null> {
+  const { runs } = await client.searchRuns({
+    experimentIds: [experimentId],
+    filter: `tags.\`${SWEEP_ID_TAG}\` = '${sweepId}' AND tags.\`${PARENT_ROLE_TAG}\` = 'parent'`,
+    // Only the lock's winner creates one, but if a store ever held two, every worker would agree on the oldest.
+    orderBy: ['attributes.start_time ASC'],
+    maxResults: 1,
+  });
+  const run = runs[0];
+  return run ? { experimentId, runId: run.info.run_id, artifactUri: run.info.artifact_uri } : null;
+}
+
+/**
+ * True when this call created the experiment, false when it already existed. MlflowClient.getOrCreateExperiment
+ * hides who won on purpose, so this one request is made here; it is never retried, because a retry after a lost
+ * response would read our own success as someone else's.
+ */
+async function createExperimentOnce(client: MlflowClient, name: string): Promise<boolean> {
+  const authorization = authorizationFromEnv();
+  const res = await fetch(`${client.trackingUri}/api/2.0/mlflow/experiments/create`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+    body: JSON.stringify({ name, tags: [{ key: 'mlflow.note.content', value: 'vae-lab sweep lock: whoever created this experiment created the sweep parent run' }] }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  if (res.ok) {
+    await res.body?.cancel();
+    return true;
+  }
+  const body = (await res.json().catch(() => ({}))) as { error_code?: string; message?: string };
+  if (body.error_code === 'RESOURCE_ALREADY_EXISTS') return false;
+  throw new MlflowApiError(res.status, body.error_code ?? 'UNKNOWN', body.message ?? res.statusText, 'mlflow/experiments/create');
+}

@@ -1,0 +1,79 @@
+// Beyond one machine: the trial list, a Slurm job array and a Kubernetes Indexed Job, each task running one trial.
+import { stringify } from 'yaml';
+import type { PreparedSweep } from './prepare.ts';
+import type { SweepRecord } from './record.ts';
+
+/** The image the Kubernetes job runs: this repository with `npm ci` done; build and push it under this name or edit the manifest. */
+export const K8S_IMAGE = 'vae-lab:latest';
+
+export interface SweepPlan {
+  table: string;
+  files: { slurm: string; kubernetes: string; trials: string };
+}
+
+export interface PlanOptions {
+  /** What follows `vae sweep` on the command line that defined the sweep (file, --grid/--seeds, overrides). */
+  args: readonly string[];
+  /** Tasks at once. */
+  parallel: number;
+  /** The checkout the tasks run in. */
+  cwd: string;
+}
+
+export function writePlan(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): SweepPlan {
+  const table = ['index  trial id      overrides', ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${t.overrides.join(' ')}`)].join('\n') + '\n';
+  // Every task runs the same sweep; which trial comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
+  const command = ['npx', 'vae', 'sweep', ...options.args];
+  const last = prepared.trials.length - 1;
+  const slurm = [
+    '#!/bin/bash',
+    `# Sweep ${prepared.id}: ${prepared.trials.length} trials, one per array task. Submit from anywhere: sbatch ${record.path('slurm.sbatch')}`,
+    '# Every task attaches to one MLflow parent run: export MLFLOW_TRACKING_URI (a server all nodes reach) before sbatch.',
+    `#SBATCH --job-name=${prepared.id}`,
+    `#SBATCH --array=0-${last}%${options.parallel}`,
+    '#SBATCH --cpus-per-task=2',
+    `#SBATCH --output=${record.path('logs')}/slurm-%A_%a.log`,
+    'set -euo pipefail',
+    `cd ${shellQuote(options.cwd)}`,
+    `${command.map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
+    `# When every task is done: npx vae sweep summarize ${options.args.map(shellQuote).join(' ')}`,
+    '',
+  ].join('\n');
+  const job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: `vae-sweep-${prepared.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, ''), labels: { 'vae-lab/sweep-id': prepared.id.toLowerCase().slice(0, 63) } },
+    spec: {
+      completionMode: 'Indexed',
+      completions: prepared.trials.length,
+      parallelism: options.parallel,
+      // A failed trial is recorded as FAILED in MLflow; retrying the same index is up to the sweep's rerun.
+      backoffLimitPerIndex: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'trial',
+              image: K8S_IMAGE,
+              workingDir: '/app',
+              // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; `vae sweep` reads it.
+              command,
+              env: [{ name: 'MLFLOW_TRACKING_URI', value: process.env.MLFLOW_TRACKING_URI ?? 'http://mlflow:5000' }],
+              resources: { requests: { cpu: '2', memory: '2Gi' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const kubernetes = `# Sweep ${prepared.id}: kubectl apply -f ${record.path('k8s-job.yaml')}; then npx vae sweep summarize ${options.args.join(' ')}\n${stringify(job)}`;
+  return {
+    table,
+    files: { trials: record.write('plan.txt', table), slurm: record.write('slurm.sbatch', slurm), kubernetes: record.write('k8s-job.yaml', kubernetes) },
+  };
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,80 @@
+// The local record of a sweep: runs/<experiment>/sweeps/<sweep-id>/
+//   sweep.json      the definition, its trials and the MLflow parent run
+//   trials.jsonl    one TrialOutcome per line, appended as trials end (the last line of a trial wins)
+//   logs/<trial>.log  everything the trial's `vae run` printed
+//   summary.csv/.md/.png/.vl.json, plan.txt, slurm.sbatch, k8s-job.yaml
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED';
+
+export interface TrialOutcome {
+  trial_id: string;
+  index: number;
+  overrides: string[];
+  setting: string;
+  status: TrialStatus;
+  /** The trial's run record (runs/<experiment>/<run-id>), when `vae run` got as far as creating it. */
+  run_dir?: string;
+  mlflow_run_id?: string;
+  /** Final metrics from the run's summary.json. */
+  metrics: Record<string, number>;
+  start_time: number;
+  end_time: number;
+}
+
+export interface ParentRunRef {
+  tracking_uri: string;
+  experiment_id: string;
+  run_id: string;
+}
+
+export class SweepRecord {
+  constructor(readonly dir: string) {}
+
+  static at(runsDir: string, experiment: string, sweepId: string): SweepRecord {
+    return new SweepRecord(join(runsDir, experiment, 'sweeps', sweepId));
+  }
+
+  logPath(trialId: string): string {
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    return join(this.dir, 'logs', `${trialId}.log`);
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  write(name: string, content: string | Uint8Array): string {
+    mkdirSync(this.dir, { recursive: true });
+    const target = join(this.dir, name);
+    // Write-then-rename: a reader (or a second worker) never sees half a file.
+    writeFileSync(`${target}.${process.pid}.tmp`, content);
+    renameSync(`${target}.${process.pid}.tmp`, target);
+    return target;
+  }
+
+  readJson<T>(name: string): T | undefined {
+    const file = join(this.dir, name);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+  }
+
+  /** One line per outcome; appends of a line this short are atomic, so workers on one machine can share the file. */
+  appendOutcome(outcome: TrialOutcome): void {
+    mkdirSync(this.dir, { recursive: true });
+    appendFileSync(join(this.dir, 'trials.jsonl'), `${JSON.stringify(outcome)}\n`);
+  }
+
+  /** The latest outcome of each trial id. */
+  outcomes(): Map<string, TrialOutcome> {
+    const file = join(this.dir, 'trials.jsonl');
+    const latest = new Map<string, TrialOutcome>();
+    if (!existsSync(file)) return latest;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const outcome = JSON.parse(line) as TrialOutcome;
+      latest.set(outcome.trial_id, outcome);
+    }
+    return latest;
+  }
+}

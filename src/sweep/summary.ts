@@ -1,0 +1,91 @@
+// The sweep's result: one row per setting (the swept values without the seed), mean and std over its seeds.
+import type { TrialOutcome } from './record.ts';
+
+export interface MetricStats {
+  mean: number;
+  /** Sample standard deviation over seeds; NaN with a single seed. */
+  std: number;
+}
+
+export interface SettingRow {
+  setting: string;
+  /** Swept key -> value as written in the override (the seed excluded). */
+  values: Record<string, string>;
+  finished: number;
+  failed: number;
+  stats: Record<string, MetricStats>;
+  /** The setting's trial with the best ranked metric. */
+  bestTrial?: TrialOutcome;
+}
+
+export interface SweepSummary {
+  metric: string;
+  direction: 'minimize' | 'maximize';
+  /** Metric columns: the ranked metric first, then the other test metrics. */
+  metrics: string[];
+  /** Swept keys other than the seed, in the sweep's order. */
+  keys: string[];
+  /** Best setting first; settings without the metric last. */
+  rows: SettingRow[];
+}
+
+export function summarizeOutcomes(outcomes: readonly TrialOutcome[], metric: { name: string; direction: 'minimize' | 'maximize' }): SweepSummary {
+  const finished = outcomes.filter((o) => o.status === 'FINISHED');
+  const others = new Set(finished.flatMap((o) => Object.keys(o.metrics)).filter((k) => k.startsWith('test/') && k !== metric.name));
+  const metrics = [metric.name, ...[...others].sort()];
+  const keys = [...new Set(outcomes.flatMap((o) => settingValues(o).map(([k]) => k)))];
+  const sign = metric.direction === 'minimize' ? 1 : -1;
+  const bySetting = new Map<string, TrialOutcome[]>();
+  for (const o of outcomes) bySetting.set(o.setting, [...(bySetting.get(o.setting) ?? []), o]);
+  const rows = [...bySetting.entries()].map(([setting, trials]): SettingRow => {
+    const done = trials.filter((t) => t.status === 'FINISHED');
+    const stats = Object.fromEntries(metrics.map((m) => [m, meanStd(done.map((t) => t.metrics[m]).filter((v) => typeof v === 'number' && Number.isFinite(v)))]));
+    const ranked = done.filter((t) => Number.isFinite(t.metrics[metric.name])).sort((a, b) => sign * (a.metrics[metric.name] - b.metrics[metric.name]));
+    return { setting, values: Object.fromEntries(settingValues(trials[0])), finished: done.length, failed: trials.length - done.length, stats, ...(ranked[0] ? { bestTrial: ranked[0] } : {}) };
+  });
+  const score = (r: SettingRow) => (Number.isFinite(r.stats[metric.name].mean) ? sign * r.stats[metric.name].mean : Infinity);
+  rows.sort((a, b) => score(a) - score(b));
+  return { metric: metric.name, direction: metric.direction, metrics, keys, rows };
+}
+
+/** CSV with a header row: the swept keys, trial counts, then `<metric> mean` and `<metric> std` per metric. */
+export function summaryCsv(s: SweepSummary): string {
+  const header = [...s.keys, 'finished', 'failed', ...s.metrics.flatMap((m) => [`${m} mean`, `${m} std`])];
+  const lines = s.rows.map((r) => [...s.keys.map((k) => r.values[k] ?? ''), r.finished, r.failed, ...s.metrics.flatMap((m) => [num(r.stats[m].mean), num(r.stats[m].std)])]);
+  return [header, ...lines].map((cells) => cells.map((c) => csvCell(String(c))).join(',')).join('\n') + '\n';
+}
+
+/** The same table in Markdown, `mean ± std` per metric, best setting first. */
+export function summaryMarkdown(s: SweepSummary): string {
+  const header = [...s.keys, 'seeds ok', 'failed', ...s.metrics];
+  const lines = s.rows.map((r) => [...s.keys.map((k) => r.values[k] ?? ''), String(r.finished), String(r.failed), ...s.metrics.map((m) => meanPlusMinus(r.stats[m]))]);
+  const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  const ranked = `Ranked by ${s.metric} (${s.direction === 'minimize' ? 'lower' : 'higher'} is better); mean ± std over seeds.`;
+  return [ranked, '', row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n') + '\n';
+}
+
+function settingValues(o: TrialOutcome): [string, string][] {
+  return o.overrides
+    .map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)] as [string, string])
+    .filter(([key]) => key !== 'seed');
+}
+
+function meanStd(values: number[]): MetricStats {
+  if (values.length === 0) return { mean: NaN, std: NaN };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : NaN;
+  return { mean, std };
+}
+
+function num(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : '';
+}
+
+function meanPlusMinus({ mean, std }: MetricStats): string {
+  if (!Number.isFinite(mean)) return '–';
+  return Number.isFinite(std) ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2);
+}
+
+function csvCell(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
