@@ -1,0 +1,154 @@
+// End-to-end sweeps: real `vae sweep` processes, real tiny MNIST trials, a real MLflow server.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MlflowClient, type Run } from '../src/tracking/mlflow-client.ts';
+import { vae } from './support/cli.ts';
+import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+
+// A trial of a few seconds: 200 images, one epoch, no importance-weighted bound.
+const TINY = ['data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'train.batch_size=50'];
+const GRID = ['--grid', 'model.latent_dim=2,5', '--seeds', '1,2'];
+
+const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
+
+describe('vae sweep', { timeout: 240_000 }, () => {
+  let mlflow: TestMlflow;
+  let client: MlflowClient;
+  let env: NodeJS.ProcessEnv;
+  const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-')), 'runs');
+
+  before(async () => {
+    mlflow = await startTestMlflow();
+    client = MlflowClient.fromEnv(mlflow.url);
+    env = { MLFLOW_TRACKING_URI: mlflow.url };
+  });
+  after(async () => mlflow?.dispose());
+
+  async function runsOf(experiment: string, filter: string): Promise<Run[]> {
+    const id = (await client.getExperimentByName(experiment))!.experiment_id;
+    return (await client.searchRuns({ experimentIds: [id], filter })).runs;
+  }
+
+  function sweepDir(experiment: string): string {
+    const sweeps = readdirSync(join(runsDir, experiment, 'sweeps'));
+    assert.equal(sweeps.length, 1);
+    return join(runsDir, experiment, 'sweeps', sweeps[0]);
+  }
+
+  it('validates every trial first: one bad combination stops the sweep before anything runs, exit 2', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-bad-')), 'runs');
+    const result = await vae(['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,0', '--seeds', '1,2', ...TINY, '--runs-dir', dir], { env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+      "trial 2 (model.latent_dim=0 seed=1; and 1 more trial): override 'model.latent_dim=0': model.latent_dim: must be integer >= 1 and <= 1024 (got 0)",
+    ]);
+    assert.equal(existsSync(dir), false, 'nothing may be recorded or started');
+  });
+
+  it('runs the trials as child runs of one parent run, which gets the table, the plot and the best setting', async () => {
+    const result = await vae(['sweep', 'experiments/vae-mnist.yaml', ...GRID, ...TINY, '--parallel', '2', '--runs-dir', runsDir], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /4 finished, 0 failed/);
+    assert.equal(result.stdout, '', 'trial output goes to the log files');
+
+    const parents = await runsOf('vae-mnist', "tags.`vae.sweep_role` = 'parent'");
+    assert.equal(parents.length, 1);
+    const parent = parents[0];
+    assert.equal(parent.info.status, 'FINISHED');
+    assert.equal(tag(parent, 'vae.swept'), 'model.latent_dim,seed');
+    const children = await runsOf('vae-mnist', `tags.\`mlflow.parentRunId\` = '${parent.info.run_id}'`);
+    assert.equal(children.length, 4);
+    for (const child of children) {
+      assert.equal(child.info.status, 'FINISHED');
+      assert.equal(tag(child, 'vae.sweep_id'), tag(parent, 'vae.sweep_id'));
+      assert.equal(tag(child, 'vae.swept'), 'model.latent_dim,seed');
+    }
+    const swept = children.map((c) => ['model.latent_dim', 'seed'].map((k) => c.data.params.find((p) => p.key === k)?.value).join('/')).sort();
+    assert.deepEqual(swept, ['2/1', '2/2', '5/1', '5/2']);
+
+    const artifacts = (await client.listAllArtifacts(parent.info.run_id)).map((f) => f.path).sort();
+    assert.deepEqual(artifacts, ['summary/summary.csv', 'summary/summary.md', 'summary/summary.png', 'summary/summary.vl.json']);
+    const best = tag(parent, 'vae.best_setting');
+    assert.match(best ?? '', /^model\.latent_dim=(2|5)$/);
+    assert.ok(children.some((c) => c.info.run_id === tag(parent, 'vae.best_run_id')));
+
+    const record = sweepDir('vae-mnist');
+    const csv = readFileSync(join(record, 'summary.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    assert.match(csv[0], /^model\.latent_dim,finished,failed,test\/neg_elbo mean,test\/neg_elbo std,/);
+    assert.equal(csv[1].split(',')[0], best!.split('=')[1], 'best setting first');
+    const png = readFileSync(join(record, 'summary.png'));
+    assert.deepEqual([...png.subarray(1, 4)], [...Buffer.from('PNG')]);
+    assert.equal(readdirSync(join(record, 'logs')).length, 4);
+    console.log(readFileSync(join(record, 'summary.md'), 'utf8'));
+  });
+
+  it('resumes: nothing reruns the second time; a trial whose record says FAILED reruns under the same parent', async () => {
+    const runDirs = () => readdirSync(join(runsDir, 'vae-mnist')).filter((d) => d !== 'sweeps');
+    const before = runDirs().length;
+    const again = await vae(['sweep', 'experiments/vae-mnist.yaml', ...GRID, ...TINY, '--runs-dir', runsDir], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /4 trials \(4 finished before\)/);
+    assert.equal(runDirs().length, before);
+
+    const record = sweepDir('vae-mnist');
+    const lines = readFileSync(join(record, 'trials.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const broken = { ...lines[0], status: 'FAILED', metrics: {} };
+    writeFileSync(join(record, 'trials.jsonl'), [...lines, broken].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const rerun = await vae(['sweep', 'experiments/vae-mnist.yaml', ...GRID, ...TINY, '--runs-dir', runsDir], { env });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stderr, /4 trials \(3 finished before\)/);
+    assert.equal(runDirs().length, before + 1);
+    const parents = await runsOf('vae-mnist', "tags.`vae.sweep_role` = 'parent'");
+    assert.equal(parents.length, 1, 'the same parent run');
+    const retried = await runsOf('vae-mnist', `tags.\`vae.trial_id\` = '${broken.trial_id}'`);
+    assert.equal(retried.length, 2);
+    assert.ok(retried.every((r) => tag(r, 'mlflow.parentRunId') === parents[0].info.run_id));
+  });
+
+  it('plan: the trial list, a Slurm array script and a Kubernetes Indexed Job', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-plan-')), 'runs');
+    const result = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: 'http://mlflow.example:5000' } });
+    assert.equal(result.code, 0, result.stderr);
+    const rows = result.stdout.trim().split('\n');
+    assert.equal(rows.length, 16);
+    assert.match(rows[1], /^ +0 {2}[0-9a-f]{12} {2}model\.latent_dim=2 seed=1$/);
+    const [record] = readdirSync(join(dir, 'vae-mnist', 'sweeps')).map((s) => join(dir, 'vae-mnist', 'sweeps', s));
+    const slurm = readFileSync(join(record, 'slurm.sbatch'), 'utf8');
+    assert.match(slurm, /^#SBATCH --array=0-14%\d+$/m);
+    assert.match(slurm, /^npx vae sweep experiments\/sweep-latent\.yaml --trial-index "\$SLURM_ARRAY_TASK_ID"$/m);
+    const k8s = readFileSync(join(record, 'k8s-job.yaml'), 'utf8');
+    assert.match(k8s, /completionMode: Indexed/);
+    assert.match(k8s, /completions: 15/);
+    assert.match(k8s, /value: http:\/\/mlflow\.example:5000/);
+    assert.match(k8s, /- experiments\/sweep-latent\.yaml/);
+  });
+
+  it('fan-out: workers started at the same moment share one parent run; each trial runs once; summarize builds the table', async () => {
+    const args = ['experiments/vae-mnist.yaml', ...GRID, ...TINY, 'tracking.experiment=vae-fanout', '--runs-dir', runsDir];
+    const workers = await Promise.all([0, 1, 2, 3].map((i) => vae(['sweep', ...args, '--trial-index', String(i)], { env })));
+    for (const w of workers) assert.equal(w.code, 0, w.stderr);
+
+    const parents = await runsOf('vae-fanout', "tags.`vae.sweep_role` = 'parent'");
+    assert.equal(parents.length, 1, 'exactly one parent run');
+    const children = await runsOf('vae-fanout', `tags.\`mlflow.parentRunId\` = '${parents[0].info.run_id}'`);
+    const trialIds = children.map((c) => tag(c, 'vae.trial_id'));
+    assert.equal(children.length, 4);
+    assert.equal(new Set(trialIds).size, 4, 'no trial twice');
+    assert.equal((await runsOf('vae-fanout', '')).length, 5, 'no stray runs');
+    assert.ok(await client.getExperimentByName(`vae-sweep-lock-${tag(parents[0], 'vae.sweep_id')}`));
+
+    const summary = await vae(['sweep', 'summarize', ...args], { env });
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stderr, /4 of 4 trials finished in MLflow/);
+    const csv = readFileSync(join(sweepDir('vae-fanout'), 'summary.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    const parent = await client.getRun(parents[0].info.run_id);
+    assert.equal(parent.info.status, 'FINISHED');
+    assert.ok(tag(parent, 'vae.best_setting'));
+    assert.ok((await client.listAllArtifacts(parent.info.run_id)).some((f) => f.path === 'summary/summary.png'));
+  });
+});
