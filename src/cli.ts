@@ -155,7 +155,7 @@ const withSweepOptions = (command: Command) =>
     .argument('[overrides...]', 'dotted.path=value overrides for every trial')
     .option('--grid <path=v1,v2,...>', 'sweep a field over these values (repeatable; each value read as YAML)', (text: string, all: string[]) => [...all, text], [])
     .option('--seeds <n1,n2,...>', 'run every setting once per seed')
-    .option('--parallel <n>', 'trials at once (default: the sweep\'s parallel, else one per two cores)', positiveInt)
+    .option('--parallel <n>', 'trials at once (default: the sweep\'s parallel, else one per core)', positiveInt)
     .option('--runs-dir <dir>', 'where run and sweep records go', 'runs')
     .option('--no-mlflow', 'record only under runs/ (no parent run)');
 const sweepCommands = () => import('./commands/sweep.ts');

@@ -6,8 +6,6 @@ import type { SweepRecord } from './record.ts';
 import { summaryPlotSpec } from './summary-plot.ts';
 import { summaryCsv, summaryMarkdown, type SweepSummary } from './summary.ts';
 
-export const SUMMARY_FILES = ['summary.csv', 'summary.md', 'summary.png', 'summary.vl.json'];
-
 export interface PublishedSummary {
   files: string[];
   /** Tags naming the best setting and its best trial; also set on the parent run. */

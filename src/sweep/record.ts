@@ -23,12 +23,6 @@ export interface TrialOutcome {
   end_time: number;
 }
 
-export interface ParentRunRef {
-  tracking_uri: string;
-  experiment_id: string;
-  run_id: string;
-}
-
 export class SweepRecord {
   constructor(readonly dir: string) {}
 
@@ -52,11 +46,6 @@ export class SweepRecord {
     writeFileSync(`${target}.${process.pid}.tmp`, content);
     renameSync(`${target}.${process.pid}.tmp`, target);
     return target;
-  }
-
-  readJson<T>(name: string): T | undefined {
-    const file = join(this.dir, name);
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
   }
 
   /** One line per outcome; appends of a line this short are atomic, so workers on one machine can share the file. */
