@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
+import { finalPictures } from './artifacts/final-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from './artifacts/pictures.ts';
 import type { BackendChoice } from './backend.ts';
 import { loadDataset } from './data/datasets.ts';
@@ -146,10 +147,9 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       await ctx.tracker.logMetrics(testKeys.map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
     }
 
-    // In a folder: MLflow's UI reads every file directly under images/ as a stepped image and drops the whole
-    // grid when one is not.
-    await artifact('images/final/samples.png', await priorSamplesPng(vae, image, spec.seed));
-    await artifact('images/final/reconstructions.png', await reconstructionsPng(vae, split.test));
+    for (const [path, content] of await finalPictures(vae, split.test, { seed: spec.seed, usage, batchSize: spec.train.batch_size })) {
+      await artifact(path, content);
+    }
     for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
       for (const file of await saveLayersModel(net, join(ctx.runDir, 'model', part))) {
         await ctx.tracker.logArtifact(file, relative(ctx.runDir, file));

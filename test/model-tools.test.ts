@@ -84,6 +84,7 @@ describe('commands on a finished run', () => {
     const stats = JSON.parse(readFileSync(join(out, 'scores.summary.json'), 'utf8'));
     assert.ok(stats.min <= stats.p50 && stats.p50 <= stats.p95 && stats.p95 <= stats.max);
     assert.match(result.stdout, /neg ELBO per example \(nats\): n 10000, mean/);
+    assert.ok(PNG.sync.read(readFileSync(join(out, 'scores.histogram.png'))).width > 400);
   });
 
   it('takes an MLflow run id: downloads the model when this machine has no record of it', async () => {

@@ -60,6 +60,7 @@ describe('vae run, end to end on real MNIST', () => {
     assert.deepEqual([samples.width, samples.height], [8 * 58 + 2, 8 * 58 + 2], 'an 8x8 grid of 2x-scaled 28-pixel tiles');
     const recons = PNG.sync.read(readFileSync(join(runDir, 'images/final/reconstructions.png')));
     assert.deepEqual([recons.width, recons.height], [8 * 58 + 2, 8 * 58 + 2], '4 pairs of rows: inputs over reconstructions');
+    for (const picture of ['traversals.png', 'neg-elbo-histogram.png']) assert.ok(PNG.sync.read(readFileSync(join(runDir, 'images/final', picture))).width > 100, picture);
     const images = readdirSync(join(runDir, 'images'));
     assert.equal(images.filter((f) => /^samples\+step\+\d\+timestamp\+\d+\+.+\.png$/.test(f) && !f.includes('compressed')).length, 2, 'a stepped sample grid per epoch');
     for (const part of ['encoder', 'decoder']) {

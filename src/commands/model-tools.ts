@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
+import { negElboHistogram } from '../artifacts/latent-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
 import { selectBackend, type BackendName } from '../backend.ts';
 import { loadDataset } from '../data/datasets.ts';
@@ -85,7 +86,9 @@ export async function scoreCommand(ref: string, options: ModelToolOptions & { in
   const rows = range(images.count).map((i) => [i, ...(images.labels ? [images.labels[i]] : []), scores[i].toFixed(4)].join(','));
   write(options.out, [['index', ...(images.labels ? ['label'] : []), 'neg_elbo'].join(','), ...rows].join('\n') + '\n');
   const summary = distribution(scores);
-  write(options.out.replace(/(\.csv)?$/, '.summary.json'), JSON.stringify({ samples_per_example: options.samples, ...summary }, null, 2) + '\n');
+  const stem = options.out.replace(/\.csv$/, '');
+  write(`${stem}.summary.json`, JSON.stringify({ samples_per_example: options.samples, ...summary }, null, 2) + '\n');
+  write(`${stem}.histogram.png`, (await negElboHistogram(scores, `Negative ELBO of ${scores.length} images`)).png);
   console.log(`neg ELBO per example (nats): n ${summary.count}, mean ${summary.mean.toFixed(2)}, std ${summary.std.toFixed(2)}, median ${summary.p50.toFixed(2)}, p95 ${summary.p95.toFixed(2)}, p99 ${summary.p99.toFixed(2)}, max ${summary.max.toFixed(2)}`);
 }
 

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/images.ts';
+import { pixelsPerImage } from '../data/images.ts';
+import type { Vae } from '../model/vae.ts';
+import { encodeImageGrid } from './image-grid.ts';
+import { renderVegaLite, type VegaLiteSpec } from './plot.ts';
+
+type ImageShape = { height: number; width: number };
+
+/** `count` evenly spaced values from `from` to `to`, both included. */
+function linspace(from: number, to: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + ((to - from) * i) / (count - 1));
+}
+
+async function decodeGrid(vae: Vae, z: number[][], rows: number, columns: number, image: ImageShape): Promise<Buffer> {
+  const pixels = await tf.tidy(() => vae.decodeToImages(tf.tensor2d(z))).data();
+  return encodeImageGrid(pixels as Float32Array, { rows, columns, ...image });
+}
+
+/**
+ * One row per latent dimension, most active first: z = 0 except that dimension, which sweeps -3..3 prior standard
+ * deviations. Shows what each dimension the model uses has learnt to control.
+ */
+export async function latentTraversalsPng(vae: Vae, activity: number[], image: ImageShape, rows = 8, steps = 9): Promise<Buffer> {
+  const dims = activity.map((a, u) => ({ a, u })).sort((p, q) => q.a - p.a).slice(0, rows).map(({ u }) => u);
+  const z = dims.flatMap((u) => linspace(-3, 3, steps).map((v) => Array.from({ length: vae.latentDim }, (_, d) => (d === u ? v : 0))));
+  return decodeGrid(vae, z, dims.length, steps, image);
+}
+
+/** For a 2-D latent space: the decoder's output over a grid of z from -3 to 3 in both dimensions (z2 grows downwards). */
+export async function manifoldPng(vae: Vae, image: ImageShape, side = 15): Promise<Buffer> {
+  const values = linspace(-3, 3, side);
+  const z = values.flatMap((z2) => values.map((z1) => [z1, z2]));
+  return decodeGrid(vae, z, side, side, image);
+}
+
+/** For a 2-D latent space: the posterior means of a set's images, coloured by label, with a legend. */
+export async function latentScatter(vae: Vae, set: ImageSet, maxPoints = 5000): Promise<{ spec: VegaLiteSpec; png: Buffer }> {
+  const n = Math.min(set.count, maxPoints);
+  const size = pixelsPerImage(set);
+  const mu = await tf.tidy(() => vae.encode(tf.tensor2d(Float32Array.from(set.pixels.subarray(0, n * size), (p) => p / 255), [n, size])).mu).array();
+  const values = (mu as number[][]).map(([z1, z2], i) => ({ z1, z2, label: set.labels ? String(set.labels[i]) : 'unlabelled' }));
+  const spec: VegaLiteSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `Posterior means of ${n} test images`,
+    width: 420,
+    height: 420,
+    data: { values },
+    mark: { type: 'circle', size: 12, opacity: 0.6 },
+    encoding: {
+      x: { field: 'z1', type: 'quantitative', title: 'z1 (mean)' },
+      y: { field: 'z2', type: 'quantitative', title: 'z2 (mean)' },
+      color: { field: 'label', type: 'nominal', title: 'label', scale: { scheme: 'category10' } },
+    },
+  };
+  return { spec, png: (await renderVegaLite(spec)).png };
+}
+
+/** How the per-example negative ELBO is spread over a set: the shape of the anomaly scores. */
+export async function negElboHistogram(scores: Float32Array, title: string): Promise<{ spec: VegaLiteSpec; png: Buffer }> {
+  const spec: VegaLiteSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 480,
+    height: 260,
+    data: { values: Array.from(scores, (s) => ({ neg_elbo: s })) },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      x: { field: 'neg_elbo', type: 'quantitative', bin: { maxbins: 60 }, title: 'negative ELBO per example (nats)' },
+      y: { aggregate: 'count', type: 'quantitative', title: 'images' },
+    },
+  };
+  return { spec, png: (await renderVegaLite(spec)).png };
+}
