@@ -23,6 +23,15 @@ function dense(units: number, fanIn: number, nextSeed: SeedSource, name: string,
   return tf.layers.dense({ units, activation, name, ...initialisers(fanIn, nextSeed) });
 }
 
+/** Dense hidden layers on `h`; returns the last layer's output and its width. */
+function denseStack(h: tf.SymbolicTensor, width: number, net: Network, prefix: string, nextSeed: SeedSource): { h: tf.SymbolicTensor; width: number } {
+  for (const [i, units] of net.hidden.entries()) {
+    h = dense(units, width, nextSeed, `${prefix}_dense_${i}`, net.activation).apply(h) as tf.SymbolicTensor;
+    width = units;
+  }
+  return { h, width };
+}
+
 /** q(z|x): hidden layers, then two separate heads for the mean and the log-variance. */
 export function buildEncoder(
   architecture: 'mlp' | 'conv',
@@ -36,10 +45,7 @@ export function buildEncoder(
   let h: tf.SymbolicTensor = input;
   let width = pixels;
   if (architecture === 'mlp') {
-    net.hidden.forEach((units, i) => {
-      h = dense(units, width, nextSeed, `enc_dense_${i}`, net.activation).apply(h) as tf.SymbolicTensor;
-      width = units;
-    });
+    ({ h, width } = denseStack(h, width, net, 'enc', nextSeed));
   } else {
     h = tf.layers.reshape({ targetShape: [image.height, image.width, 1] }).apply(h) as tf.SymbolicTensor;
     let channels = 1;
@@ -71,12 +77,8 @@ export function buildDecoder(
   const input = tf.input({ shape: [latentDim], name: 'z' });
   let h: tf.SymbolicTensor = input;
   if (architecture === 'mlp') {
-    let width = latentDim;
-    net.hidden.forEach((units, i) => {
-      h = dense(units, width, nextSeed, `dec_dense_${i}`, net.activation).apply(h) as tf.SymbolicTensor;
-      width = units;
-    });
-    h = dense(pixels, width, nextSeed, 'x_params').apply(h) as tf.SymbolicTensor;
+    const stack = denseStack(h, latentDim, net, 'dec', nextSeed);
+    h = dense(pixels, stack.width, nextSeed, 'x_params').apply(stack.h) as tf.SymbolicTensor;
   } else {
     // Mirror of the encoder: a dense layer to a small feature map, then one stride-2 transposed convolution per
     // hidden entry, the last of which produces the single output channel.
