@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { finalPictures } from './artifacts/final-pictures.ts';
@@ -41,19 +41,39 @@ export interface RunOutcome {
   summary: Record<string, unknown>;
 }
 
+/** The runs folder cannot hold a new run record (read-only, full, not a folder); the CLI prints it and exits 2. */
+export class RunRecordError extends Error {
+  constructor(dir: string, cause: NodeJS.ErrnoException) {
+    const why: Record<string, string> = {
+      EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'operation not permitted', ENOSPC: 'no space left on device',
+      EDQUOT: 'disk quota exceeded', ENOTDIR: 'a part of the path is a file, not a folder', EEXIST: 'a file of that name is in the way',
+    };
+    const code = cause.code ?? 'unknown error';
+    super(`cannot create the run record in ${dir}: ${why[code] ?? cause.message.split('\n')[0]} (${code}); choose another place with --runs-dir`);
+    this.name = 'RunRecordError';
+  }
+}
+
 /** A new, never-shared folder runs/<experiment>/<time>-<random>: two runs started together get different ones. */
 export function createRunDir(root: string, experiment: string): { runId: string; runDir: string } {
   const parent = join(root, experiment);
-  mkdirSync(parent, { recursive: true });
+  const make = (dir: string, recursive: boolean) => {
+    try {
+      mkdirSync(dir, { recursive });
+      return true;
+    } catch (e) {
+      const error = e as NodeJS.ErrnoException;
+      if (!recursive && error.code === 'EEXIST' && statSync(parent).isDirectory()) return false;
+      // A recursive mkdir on a read-only file system says ENOENT; asking for the last folder alone gives the real reason.
+      if (recursive && error.code === 'ENOENT') make(dir, false);
+      throw new RunRecordError(parent, error);
+    }
+  };
+  make(parent, true);
   for (;;) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const runId = `${stamp}-${randomBytes(3).toString('hex')}`;
-    try {
-      mkdirSync(join(parent, runId));
-      return { runId, runDir: join(parent, runId) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    if (make(join(parent, runId), false)) return { runId, runDir: join(parent, runId) };
   }
 }
 
