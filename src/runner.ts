@@ -19,6 +19,7 @@ import type { Tracker } from './tracking/tracker.ts';
 import { evaluateElbo } from './train/evaluate.ts';
 import { importanceWeightedNll, latentUsage, type LatentUsage } from './train/iwae.ts';
 import type { ProgressReporter } from './train/progress.ts';
+import { saveCheckpoint, type Checkpoint } from './train/checkpoint.ts';
 import { train } from './train/trainer.ts';
 
 export const VAE_LAB_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,6 +35,8 @@ export interface RunContext {
   /** Prints one line for the user. */
   say: (line: string) => void;
   shouldStop: () => boolean;
+  /** Go on with an interrupted run in runDir from its checkpoint (the record is there already). */
+  resume?: Checkpoint;
 }
 
 export interface RunOutcome {
@@ -104,19 +107,24 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     params: flattenParams(Object.fromEntries(Object.entries(spec).filter(([key]) => key !== 'description'))),
     tags: { ...runTags(loaded, ctx.backend), ...ctx.extraTags },
     startTime: started,
+    resume: ctx.resume !== undefined,
   });
-  await artifact('spec/experiment.yaml', loaded.text);
-  await artifact('spec/resolved.yaml', `# ${loaded.file}${loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : ''}\n${stringify(spec)}`);
+  if (!ctx.resume) {
+    await artifact('spec/experiment.yaml', loaded.text);
+    await artifact('spec/resolved.yaml', `# ${loaded.file}${loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : ''}\n${stringify(spec)}`);
+  }
 
   const loadStarted = performance.now();
   const dataset = loadDataset(spec.data, dirname(loaded.file));
   const split = splitDataset(dataset.train, dataset.test, { seed: spec.seed, ...spec.data.split, limit: spec.data.limit });
   const image = { height: dataset.train.height, width: dataset.train.width };
   const loadSeconds = (performance.now() - loadStarted) / 1000;
-  await ctx.tracker.logDataset({
-    name: dataset.name, digest: dataset.digest, source: dataset.source, context: 'training',
-    profile: JSON.stringify({ train: split.train.count, val: split.val.count, test: split.test.count }),
-  });
+  if (!ctx.resume) {
+    await ctx.tracker.logDataset({
+      name: dataset.name, digest: dataset.digest, source: dataset.source, context: 'training',
+      profile: JSON.stringify({ train: split.train.count, val: split.val.count, test: split.test.count }),
+    });
+  }
   ctx.say(`${dataset.name}: ${split.train.count} train / ${split.val.count} val / ${split.test.count} test images of ${image.height}x${image.width} (loaded in ${loadSeconds.toFixed(1)} s)`);
 
   const vae = buildVae(spec, image);
@@ -124,6 +132,10 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     const { model, loss } = spec;
     const layers = model.architecture === 'mlp' ? [image.height * image.width, ...model.encoder.hidden, model.latent_dim].join('-') : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
     ctx.say(`model ${layers} | ${loss.reconstruction} + ${loss.kl_weight} x KL | ${ctx.backend.reason}`);
+    if (ctx.resume) {
+      await ctx.resume.restoreModel(vae);
+      ctx.say(`resuming after epoch ${ctx.resume.state.epoch} of ${spec.train.epochs} from ${ctx.resume.dir}`);
+    }
 
     const result = await train(
       vae,
@@ -143,6 +155,8 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
           await steppedImage('samples', epoch, await priorSamplesPng(vae, image, spec.seed));
           await steppedImage('reconstructions', epoch, await reconstructionsPng(vae, split.test));
         },
+        onCheckpoint: (state, optimizer) => saveCheckpoint(ctx.runDir, vae, optimizer, state),
+        resume: ctx.resume,
       },
       ctx.tracker,
       ctx.progress,

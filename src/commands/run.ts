@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { selectBackend, type BackendName } from '../backend.ts';
 import { createRunDir, runExperiment } from '../runner.ts';
 import type { LoadedSpec } from '../spec/load.ts';
@@ -7,6 +8,7 @@ import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
 import { TrackerFanout, type Tracker } from '../tracking/tracker.ts';
+import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { progressReporter } from '../train/progress.ts';
 
 export interface RunOptions {
@@ -18,12 +20,32 @@ export interface RunOptions {
   tag: Record<string, string>;
 }
 
+/** A run that cannot be resumed: said in one line, exit code 2. */
+export class ResumeError extends Error {
+  override name = 'ResumeError';
+}
+
+/** What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint. */
+export function resumePoint(runDir: string): { runId: string; checkpoint: Checkpoint } {
+  const runJson = join(runDir, 'run.json');
+  if (!existsSync(runJson) || !existsSync(join(runDir, 'spec/resolved.yaml'))) {
+    throw new ResumeError(`${runDir}: not a vae-lab run folder (no run.json or spec/resolved.yaml); runs live in runs/<experiment>/<run-id>`);
+  }
+  const run = JSON.parse(readFileSync(runJson, 'utf8')) as { run_id: string; status: string };
+  if (run.status === 'FINISHED') throw new ResumeError(`${runDir}: this run is FINISHED already; nothing to resume`);
+  const checkpoint = findCheckpoint(runDir);
+  if (!checkpoint) {
+    throw new ResumeError(`${runDir}: no checkpoint to resume from (the run stopped before its first epoch ended, or predates checkpoints); start it again with npx vae run`);
+  }
+  return { runId: run.run_id ?? basename(runDir), checkpoint };
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** `vae run`: trains one spec; Ctrl-C or SIGTERM stops after the current step and still records the run. */
-export async function runCommand(loaded: LoadedSpec, options: RunOptions): Promise<void> {
+export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume?: { runDir: string; runId: string; checkpoint: Checkpoint }): Promise<void> {
   const backend = await selectBackend(options.backend);
-  const { runId, runDir } = createRunDir(options.runsDir, loaded.spec.tracking.experiment);
+  const { runId, runDir } = resume ?? createRunDir(options.runsDir, loaded.spec.tracking.experiment);
   const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
   const trackingUri = options.mlflow ? await resolveTrackingUri({ log: say }) : null;
   if (trackingUri) trackers.push(new MlflowTracker(MlflowClient.fromEnv(trackingUri), runDir, say));
@@ -33,16 +55,20 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions): Promi
   const onSignal = (s: NodeJS.Signals) => {
     if (signal) process.exit(exitCodeFor(s));
     signal = s;
-    say(`${s}: finishing the current step and saving what there is (again to quit at once)`);
+    say(`${s}: finishing the current step and saving what there is (again to quit at once); afterwards resume with: npx vae run --resume ${runDir}`);
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
-  say(`run ${runId} -> ${runDir}${trackingUri ? ` (MLflow: ${new URL(trackingUri).origin})` : ''}`);
+  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${trackingUri ? ` (MLflow: ${new URL(trackingUri).origin})` : ''}`);
   try {
-    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined });
+    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
     await tracker.end(outcome.status, Date.now());
     say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
-    if (signal) process.exitCode = exitCodeFor(signal);
+    if (signal) {
+      const checkpoint = findCheckpoint(runDir);
+      say(checkpoint ? `stopped after epoch ${checkpoint.state.epoch}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
+      process.exitCode = exitCodeFor(signal);
+    }
   } catch (e) {
     await tracker.end('FAILED', Date.now(), (e as Error).message.slice(0, 5000));
     throw e;

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
@@ -24,6 +24,18 @@ export class LocalRunRecord implements Tracker {
   constructor(readonly runDir: string, readonly runId: string) {}
 
   async start(run: RunStart): Promise<void> {
+    if (run.resume) {
+      // Go on with the record as it is: metrics.jsonl grows, the start time stays, params were written once.
+      const previous = JSON.parse(readFileSync(join(this.runDir, 'run.json'), 'utf8')) as NonNullable<typeof this.run>;
+      this.run = { ...previous, status: 'RUNNING', end_time: null };
+      this.tags = { ...(JSON.parse(readFileSync(join(this.runDir, 'tags.json'), 'utf8')) as Record<string, string>), ...run.tags };
+      delete this.tags[ERROR_TAG];
+      const datasets = join(this.runDir, 'datasets.json');
+      this.datasets = existsSync(datasets) ? (JSON.parse(readFileSync(datasets, 'utf8')) as DatasetRecord[]) : [];
+      writeJsonAtomic(join(this.runDir, 'tags.json'), this.tags);
+      writeJsonAtomic(join(this.runDir, 'run.json'), this.run);
+      return;
+    }
     mkdirSync(this.runDir, { recursive: true });
     this.run = { run_id: this.runId, experiment: run.experiment, run_name: run.runName, status: 'RUNNING', start_time: run.startTime, end_time: null };
     this.tags = { ...run.tags };

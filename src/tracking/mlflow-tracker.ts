@@ -53,6 +53,20 @@ export class MlflowTracker implements Tracker {
     if (this.offline) return;
     try {
       const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
+      const previous = run.resume ? readMlflowIdentity(this.runDir) : null;
+      if (run.resume) {
+        if (!previous || previous.tracking_uri !== this.client.trackingUri) {
+          // The run never reached this server: keep the local record and let `vae sync` upload it whole.
+          this.offline = true;
+          this.warn(`[mlflow] this run is not in MLflow at ${this.client.trackingUri}; after it ends, upload it with: npx vae sync ${this.runDir}`);
+          return;
+        }
+        // Params are immutable in MLflow and were logged at the start: only the status and the tags change.
+        this.run = (await probe.getRun(previous.run_id)).info;
+        await this.client.updateRun(previous.run_id, 'RUNNING');
+        await this.client.setTags(previous.run_id, run.tags);
+        return;
+      }
       const experimentId = await probe.getOrCreateExperiment(run.experiment);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
       writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });

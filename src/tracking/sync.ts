@@ -126,6 +126,9 @@ async function logMissingDatasets(runDir: string, run: Run, client: MlflowClient
   if (missing.length > 0) await client.logInputs(run.info.run_id, missing.map((d) => ({ ...d, source_type: 'local' })));
 }
 
+/** checkpoint/ and its temporary neighbours (src/train/checkpoint.ts): state to resume from, not artifacts. */
+const CHECKPOINT_PATH = /^checkpoint(\.(old|tmp)-\d+)?\//;
+
 /** Posix paths of every file in the run directory that is not part of the record itself. */
 export function localArtifacts(runDir: string): string[] {
   const out: string[] = [];
@@ -134,7 +137,7 @@ export function localArtifacts(runDir: string): string[] {
       const full = join(dir, entry.name);
       const rel = relative(runDir, full).split(sep).join('/');
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && !RECORD_FILES.includes(rel) && !rel.endsWith('.tmp')) out.push(rel);
+      else if (entry.isFile() && !RECORD_FILES.includes(rel) && !rel.endsWith('.tmp') && !CHECKPOINT_PATH.test(rel)) out.push(rel);
     }
   };
   walk(runDir);

@@ -18,6 +18,8 @@ export interface RunStart {
   params: Record<string, string>;
   tags: Record<string, string>;
   startTime: number;
+  /** Go on with the run already recorded (after an interruption): keep what it has, log no params again. */
+  resume?: boolean;
 }
 
 /** The data a run used, as MLflow's dataset inputs record it. */

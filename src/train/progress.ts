@@ -37,7 +37,7 @@ class BarProgress implements ProgressReporter {
   }
 
   update(step: number, values: { loss: number; examplesPerSecond: number }): void {
-    this.bar?.update(step, { loss: values.loss.toFixed(2), rate: Math.round(values.examplesPerSecond) });
+    this.bar?.update(step, { loss: Number.isNaN(values.loss) ? '-' : values.loss.toFixed(2), rate: Math.round(values.examplesPerSecond) });
   }
 
   endEpoch(epoch: number, metrics: Record<string, number>): void {

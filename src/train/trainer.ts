@@ -22,6 +22,23 @@ export interface TrainOptions {
   shouldStop: () => boolean;
   /** Called after each epoch's metrics are logged, e.g. to draw pictures of the model so far. */
   onEpochEnd?: (epoch: number, lastEpoch: boolean) => Promise<void>;
+  /** Called last at every epoch's end with the optimizer, to save a checkpoint the run can resume from. */
+  onCheckpoint?: (state: TrainingState, optimizer: tf.Optimizer) => Promise<void>;
+  /** Go on from a checkpoint: training starts with epoch `state.epoch + 1`. */
+  resume?: { state: TrainingState; restoreOptimizer: (optimizer: tf.Optimizer) => Promise<void> };
+}
+
+/** Where training stands after a completed epoch; with the weights and Adam's state, all a resume needs. */
+export interface TrainingState {
+  epoch: number;
+  /** That epoch's metrics. */
+  last: Record<string, number>;
+  trainSeconds: number;
+}
+
+/** The training loss became NaN or infinite: training stops, the last good checkpoint stays. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
 }
 
 export interface TrainResult {
@@ -38,22 +55,43 @@ export function klWeightAt(progressEpochs: number, options: Pick<TrainOptions, '
   return options.klWeight * Math.min(1, progressEpochs / options.klWarmupEpochs);
 }
 
-/** Adam on the negative ELBO; every epoch logs train/, val/ and perf/ metrics with step = epoch. */
+function divergenceMessage(vae: Vae, options: TrainOptions, epoch: number, step: number, loss: number): string {
+  const lr = options.learningRate;
+  let cause = `the learning rate is probably too high: train.optimizer.learning_rate is ${lr}; try ${Number((lr / 10).toPrecision(6))}`;
+  if (vae.likelihood.kind === 'gaussian') {
+    cause += `; with loss.reconstruction: mse also check that the data is in [0, 1] and that loss.gaussian_std (${vae.likelihood.std}) is not too small`;
+  }
+  const kept = epoch > 1 ? `its record and the checkpoint of epoch ${epoch - 1} are kept` : 'its record is kept (no epoch completed, so no checkpoint)';
+  return `training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`;
+}
+
+/**
+ * Adam on the negative ELBO; every epoch logs train/, val/ and perf/ metrics with step = epoch.
+ *
+ * Resuming at an epoch boundary needs only the epoch number besides the weights and Adam's state, because every
+ * random stream is derived afresh from the seed: the split (`split`, in splitDataset), the shuffling
+ * (`epoch-<epoch>`), dynamic binarisation (`<seed>:binarize:<epoch>`), the reparameterisation noise
+ * (`<seed>:noise:<epoch>`), and validation (`<seed>:val`, the same stream at every epoch); the pictures drawn at an
+ * epoch's end use their own seeds too. Nothing draws from TensorFlow.js's global random state.
+ */
 export async function train(vae: Vae, data: Split, options: TrainOptions, tracker: Tracker, progress: ProgressReporter): Promise<TrainResult> {
   const optimizer = tf.train.adam(options.learningRate);
   const size = pixelsPerImage(data.train);
   const buffer = new Float32Array(options.batchSize * size);
   const stepsPerEpoch = Math.ceil(data.train.count / options.batchSize);
-  let last: Record<string, number> = {};
-  let trainSeconds = 0;
+  let last: Record<string, number> = options.resume?.state.last ?? {};
+  let trainSeconds = options.resume?.state.trainSeconds ?? 0;
+  const firstEpoch = (options.resume?.state.epoch ?? 0) + 1;
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    if (options.resume) await options.resume.restoreOptimizer(optimizer);
+    for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
       const order = seededPermutation(data.train.count, options.seed, `epoch-${epoch}`);
       const binarizeRng = seedrandom(`${options.seed}:binarize:${epoch}`);
       const noiseRng = seedrandom(`${options.seed}:noise:${epoch}`);
       let sums = tf.zeros([3]);
       let seen = 0;
       const started = performance.now();
+      let lastReadLoss = Number.NaN;
       progress.startEpoch(epoch, options.epochs, stepsPerEpoch);
       for (const [i, indices] of [...batchRanges(order, options.batchSize)].entries()) {
         // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
@@ -77,15 +115,21 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
         sums = next;
         seen += n;
         const step = (epoch - 1) * stepsPerEpoch + i + 1;
+        const examplesPerSecond = seen / ((performance.now() - started) / 1000);
         if ((i + 1) % options.logEverySteps === 0 || i + 1 === stepsPerEpoch) {
-          const [loss] = (await sums.data()).map((v) => v / seen);
-          const examplesPerSecond = seen / ((performance.now() - started) / 1000);
-          progress.update(i + 1, { loss, examplesPerSecond });
-          await tracker.logMetrics([{ key: 'train/running_loss', value: loss, step, timestamp: Date.now() }]);
+          // Reading the loss forces the device to synchronise, so only here; the bar moves at every step.
+          [lastReadLoss] = (await sums.data()).map((v) => v / seen);
+          if (!Number.isFinite(lastReadLoss)) {
+            sums.dispose();
+            throw new TrainingDivergedError(divergenceMessage(vae, options, epoch, step, lastReadLoss));
+          }
+          await tracker.logMetrics([{ key: 'train/running_loss', value: lastReadLoss, step, timestamp: Date.now() }]);
         }
+        progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond });
       }
       const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
       sums.dispose();
+      if (!Number.isFinite(loss)) throw new TrainingDivergedError(divergenceMessage(vae, options, epoch, epoch * stepsPerEpoch, loss));
       const epochSeconds = (performance.now() - started) / 1000;
       trainSeconds += epochSeconds;
       const beta = klWeightAt(epoch, options);
@@ -105,6 +149,7 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
       await tracker.logMetrics(Object.entries(last).map(([key, value]): MetricPoint => ({ key, value, step: epoch, timestamp })));
       progress.endEpoch(epoch, last);
       await options.onEpochEnd?.(epoch, epoch === options.epochs);
+      await options.onCheckpoint?.({ epoch, last, trainSeconds }, optimizer);
     }
     return { epochsCompleted: options.epochs, stopped: false, trainSeconds, last };
   } finally {

@@ -1,0 +1,90 @@
+// The state of training after a completed epoch, in <runDir>/checkpoint/, so an interrupted run can go on exactly
+// where it left off (`vae run --resume <runDir>`):
+//   encoder/, decoder/     the networks' weights (model.json + weights.bin)
+//   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
+//   state.json             the epoch completed, its metrics and the training seconds so far; written last
+// The random streams need no state: every one the trainer uses is derived from the seed and the epoch (see trainer.ts).
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadLayersModel, saveLayersModel } from '../model/persist.ts';
+import type { Vae } from '../model/vae.ts';
+import type { TrainingState } from './trainer.ts';
+
+export const CHECKPOINT_DIR = 'checkpoint';
+/** Left only by a crash between the two renames of a save: it holds the last good checkpoint then. */
+const OLD_PREFIX = `${CHECKPOINT_DIR}.old-`;
+const TMP_PREFIX = `${CHECKPOINT_DIR}.tmp-`;
+
+/** Adam's private running powers of beta1 and beta2: restoring them from the step count would round differently. */
+type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable };
+const ACC_BETA = ['adam/accBeta1', 'adam/accBeta2'] as const;
+
+/**
+ * Writes the checkpoint into checkpoint.tmp-<pid>/, then swaps it in with two synchronous renames (old aside, new in)
+ * and deletes the old one. A crash at any point leaves a complete checkpoint: the old one, the new one, or (between
+ * the renames) the old one under checkpoint.old-<pid>/, which loadCheckpoint falls back to. Signal handlers cannot
+ * run between the renames, since they are synchronous.
+ */
+export async function saveCheckpoint(runDir: string, vae: Vae, optimizer: tf.Optimizer, state: TrainingState): Promise<void> {
+  const tmp = join(runDir, `${TMP_PREFIX}${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  await saveLayersModel(vae.encoder, join(tmp, 'encoder'));
+  await saveLayersModel(vae.decoder, join(tmp, 'decoder'));
+  const adam = optimizer as unknown as AdamInternals;
+  const named = [...(await optimizer.getWeights()), { name: ACC_BETA[0], tensor: adam.accBeta1 }, { name: ACC_BETA[1], tensor: adam.accBeta2 }];
+  const { data, specs } = await tf.io.encodeWeights(named);
+  writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
+  writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+
+  const current = join(runDir, CHECKPOINT_DIR);
+  const old = join(runDir, `${OLD_PREFIX}${process.pid}`);
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(current)) renameSync(current, old);
+  renameSync(tmp, current);
+  rmSync(old, { recursive: true, force: true });
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: TrainingState;
+  /** Copies the saved weights into a VAE built from the same spec. */
+  restoreModel(vae: Vae): Promise<void>;
+  /** Gives a fresh Adam the saved moments, step count and beta powers. */
+  restoreOptimizer(optimizer: tf.Optimizer): Promise<void>;
+}
+
+/** The run's last complete checkpoint, or null when it has none. */
+export function findCheckpoint(runDir: string): Checkpoint | null {
+  const complete = (dir: string) => existsSync(join(dir, 'state.json'));
+  let dir = join(runDir, CHECKPOINT_DIR);
+  if (!complete(dir)) {
+    const old = existsSync(runDir) ? readdirSync(runDir).filter((name) => name.startsWith(OLD_PREFIX)).map((name) => join(runDir, name)).find(complete) : undefined;
+    if (!old) return null;
+    dir = old;
+  }
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainingState;
+  return {
+    dir,
+    state,
+    async restoreModel(vae) {
+      for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
+        const saved = await loadLayersModel(join(dir, part));
+        net.setWeights(saved.getWeights());
+        saved.dispose();
+      }
+    },
+    async restoreOptimizer(optimizer) {
+      const bin = readFileSync(join(dir, 'optimizer.bin'));
+      const specs = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
+      const tensors = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), specs);
+      await optimizer.setWeights(specs.filter((s) => !(ACC_BETA as readonly string[]).includes(s.name)).map((s) => ({ name: s.name, tensor: tensors[s.name] })));
+      const adam = optimizer as unknown as AdamInternals;
+      adam.accBeta1.assign(tensors[ACC_BETA[0]]);
+      adam.accBeta2.assign(tensors[ACC_BETA[1]]);
+      tf.dispose([tensors[ACC_BETA[0]], tensors[ACC_BETA[1]], tensors.iter]);
+    },
+  };
+}

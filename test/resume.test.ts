@@ -1,0 +1,164 @@
+// Checkpoints, `vae run --resume`, signals and numeric blow-ups, with the real CLI on small slices of real MNIST.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadLayersModel } from '../src/model/persist.ts';
+import { MlflowClient } from '../src/tracking/mlflow-client.ts';
+import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
+import { findCheckpoint } from '../src/train/checkpoint.ts';
+import { vae } from './support/cli.ts';
+import { startTestMlflow } from './support/mlflow-server.ts';
+import { onlyRunDir, readJson, readMetrics } from './support/run-record.ts';
+
+const SPEC = 'experiments/vae-mnist.yaml';
+const TINY = ['data.limit=600', 'train.batch_size=50', 'eval.iwae_samples=10', 'train.epochs=3'];
+/** tfjs-node is bit-identical across processes for one seed; the bound allows for float32 summation order only. */
+const RELATIVE_TOLERANCE = 1e-6;
+
+const scratch: string[] = [];
+after(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+function runsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-resume-'));
+  scratch.push(dir);
+  return dir;
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
+
+describe('checkpoints and vae run --resume', () => {
+  it('a run killed after epoch 2 and resumed ends with the metrics of an uninterrupted run', { timeout: 180_000 }, async () => {
+    const [dirA, dirB] = [runsDir(), runsDir()];
+    let sent = false;
+    const [a, killed] = await Promise.all([
+      vae(['run', SPEC, ...TINY, '--runs-dir', dirA, '--no-mlflow']),
+      vae(['run', SPEC, ...TINY, '--runs-dir', dirB, '--no-mlflow'], {
+        onStderr: (text, kill) => {
+          if (!sent && text.includes('epoch 2 |')) {
+            sent = true;
+            kill('SIGTERM');
+          }
+        },
+      }),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(killed.code, 143, killed.stderr);
+    const runB = onlyRunDir(dirB);
+    assert.match(killed.stderr, new RegExp(`resume with: npx vae run --resume ${runB.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(readJson(runB, 'run.json').status, 'KILLED');
+    const startTime = readJson(runB, 'run.json').start_time;
+    assert.equal(findCheckpoint(runB)?.state.epoch, 2, 'the checkpoint of the last completed epoch');
+
+    const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming after epoch 2 of 3/);
+    assert.doesNotMatch(resumed.stderr, /^epoch [12] \|/m, 'epochs 1 and 2 are not trained again');
+
+    const runA = onlyRunDir(dirA);
+    const [summaryA, summaryB] = [readJson(runA, 'summary.json'), readJson(runB, 'summary.json')];
+    assert.equal(summaryB.status, 'FINISHED');
+    assert.equal(summaryB.epochs_completed, 3);
+    assert.equal(readJson(runB, 'run.json').status, 'FINISHED');
+    assert.equal(readJson(runB, 'run.json').start_time, startTime, 'the same run goes on');
+    for (const key of ['test/neg_elbo', 'test/iwae_nll', 'train/loss', 'test/recon', 'test/kl']) {
+      assert.ok(close(summaryA.metrics[key], summaryB.metrics[key]), `${key}: ${summaryA.metrics[key]} vs ${summaryB.metrics[key]}`);
+    }
+    const trainLoss = (dir: string) => readMetrics(dir).filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+    assert.deepEqual(trainLoss(runB), trainLoss(runA), 'metrics.jsonl: one train/loss per epoch, the same values');
+    assert.ok(!readdirSync(runB).some((name) => name.startsWith('checkpoint.')), 'no temporary checkpoint folders left');
+
+    const again = await vae(['run', '--resume', runB, '--no-mlflow']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /FINISHED already; nothing to resume/);
+  });
+
+  it('refuses a folder without a checkpoint, with exit code 2', async () => {
+    const runDir = join(runsDir(), 'vae-mnist', 'no-checkpoint');
+    mkdirSync(join(runDir, 'spec'), { recursive: true });
+    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ run_id: 'no-checkpoint', status: 'KILLED' }));
+    writeFileSync(join(runDir, 'spec/resolved.yaml'), readFileSync(SPEC));
+    const result = await vae(['run', '--resume', runDir, '--no-mlflow']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /no checkpoint to resume from/);
+  });
+
+  it('a second SIGTERM exits at once and leaves a checkpoint that loads', { timeout: 120_000 }, async () => {
+    const dir = runsDir();
+    let sent = false;
+    const result = await vae(['run', SPEC, 'data.limit=2000', 'train.batch_size=50', 'train.epochs=5', '--runs-dir', dir, '--no-mlflow'], {
+      onStderr: (text, kill) => {
+        // Right after the epoch line the trainer draws pictures and then writes the checkpoint.
+        if (!sent && text.includes('epoch 1 |')) {
+          sent = true;
+          kill('SIGTERM');
+          setTimeout(() => kill('SIGTERM'), 5);
+        }
+      },
+    });
+    assert.equal(result.code, 143, result.stderr);
+    const runDir = onlyRunDir(dir);
+    const checkpoint = findCheckpoint(runDir);
+    assert.ok(checkpoint, 'a checkpoint survives');
+    assert.ok(checkpoint.state.epoch >= 1);
+    for (const part of ['encoder', 'decoder']) (await loadLayersModel(join(checkpoint.dir, part))).dispose();
+    assert.ok(JSON.parse(readFileSync(join(checkpoint.dir, 'optimizer.json'), 'utf8')).length > 2, 'Adam state');
+  });
+
+  it('a blow-up to NaN stops with one message naming the epoch, the step and the learning rate', { timeout: 60_000 }, async () => {
+    const dir = runsDir();
+    const result = await vae(['run', SPEC, ...TINY, 'train.optimizer.learning_rate=10', 'tracking.log_every_steps=2', '--runs-dir', dir, '--no-mlflow']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 1, step \d+; the learning rate is probably too high: train\.optimizer\.learning_rate is 10; try 1\./m);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    const runDir = onlyRunDir(dir);
+    assert.equal(readJson(runDir, 'run.json').status, 'FAILED');
+    assert.match(readJson(runDir, 'tags.json')['vae.error'], /training diverged/);
+  });
+
+  it('names gaussian_std for a Gaussian likelihood that overflows', { timeout: 60_000 }, async () => {
+    const result = await vae(['run', SPEC, ...TINY, 'train.optimizer.learning_rate=10', 'loss.reconstruction=mse', 'loss.gaussian_std=0.000001', 'tracking.log_every_steps=2', '--runs-dir', runsDir(), '--no-mlflow']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /training loss is (NaN|-?Infinity) at epoch 1, step \d+;.*loss\.gaussian_std \(0\.000001\) is not too small/);
+  });
+
+  it('a resumed run goes on in the same MLflow run', { timeout: 180_000 }, async () => {
+    const server = await startTestMlflow();
+    try {
+      const env = { MLFLOW_TRACKING_URI: server.url };
+      const dir = runsDir();
+      let sent = false;
+      const killed = await vae(['run', SPEC, ...TINY, '--runs-dir', dir], {
+        env,
+        onStderr: (text, kill) => {
+          if (!sent && text.includes('epoch 2 |')) {
+            sent = true;
+            kill('SIGTERM');
+          }
+        },
+      });
+      assert.equal(killed.code, 143, killed.stderr);
+      const runDir = onlyRunDir(dir);
+      const identity = readMlflowIdentity(runDir)!;
+      const client = new MlflowClient({ trackingUri: server.url });
+      assert.equal((await client.getRun(identity.run_id)).info.status, 'KILLED');
+
+      const resumed = await vae(['run', '--resume', runDir], { env });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.doesNotMatch(resumed.stderr, /\[mlflow\]/, 'no MLflow trouble');
+      assert.deepEqual(readMlflowIdentity(runDir), identity, 'the same MLflow run');
+      const run = await client.getRun(identity.run_id);
+      assert.equal(run.info.status, 'FINISHED');
+      assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), readJson(runDir, 'params.json'));
+      const history = (await client.getMetricHistory(identity.run_id, 'train/loss')).map((m) => [m.step, m.value]).sort((x, y) => x[0] - y[0]);
+      const local = readMetrics(runDir).filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+      assert.deepEqual(history, local);
+      assert.deepEqual(history.map(([step]) => step), [1, 2, 3]);
+      assert.ok(run.data.metrics.some((m) => m.key === 'test/neg_elbo'));
+    } finally {
+      await server.dispose();
+    }
+  });
+});
