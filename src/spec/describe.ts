@@ -64,7 +64,8 @@ export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  // YAML reads 1e400 as Infinity and .nan as NaN: say why such a number is refused, whatever the schema allows.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${String(value)}, which is not a finite number`;
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, YAMLParseError } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document, type YAMLParseError } from 'yaml';
 import { checkConsistency } from './checks.ts';
+import { checkDataPaths } from './paths.ts';
 import { isPrefix, parseOverride, type Override } from './overrides.ts';
 import { positionOf } from './positions.ts';
 import { dottedPath, SpecError, type PathSegment, type Problem } from './problems.ts';
@@ -25,7 +26,7 @@ const MAX_ALIASES = 100;
 export function loadSpec(file: string, overrideTexts: readonly string[] = []): LoadedSpec {
   const { text, data: spec } = loadDocument<Experiment>(file, overrideTexts, {
     validate: validateExperiment,
-    check: checkConsistency,
+    check: (spec, context) => [...checkConsistency(spec), ...checkDataPaths(spec, context)],
     fieldsHint: 'name:, model:, ...',
   });
   spec.tracking.experiment ??= spec.name;
@@ -36,10 +37,20 @@ export function loadSpec(file: string, overrideTexts: readonly string[] = []): L
 export interface DocumentKind<T> {
   validate: Validator;
   /** Rules across fields, run once the schema is satisfied. */
-  check?: (data: T) => Violation[];
+  check?: (data: T, context: CheckContext) => Violation[];
   /** Named when the document is not a mapping at all, e.g. `name:, model:, ...`. */
   fieldsHint: string;
 }
+
+/** What a rule across fields may need to know about where the document came from. */
+export interface CheckContext {
+  file: string;
+  /** True when a command-line override set the value at `path` (or one of its ancestors). */
+  fromOverride: (path: readonly PathSegment[]) => boolean;
+}
+
+// A spec is a page of YAML; anything bigger is the wrong file (or an attack), refused before it is parsed.
+export const MAX_SPEC_BYTES = 1 << 20;
 
 /**
  * Reads a YAML file, merges overrides, validates it against `kind` and fills in defaults; throws SpecError naming
@@ -48,12 +59,21 @@ export interface DocumentKind<T> {
 export function loadDocument<T>(file: string, overrideTexts: readonly string[], kind: DocumentKind<T>): { text: string; data: T } {
   const text = readSpecText(file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const at = (offset: number) => {
     const { line, col } = lines.linePos(offset);
     return { file, line, column: col };
   };
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new SpecError([{ origin: at(0), path: '', message: TOO_DEEP }]);
+  }
   if (doc.errors.length > 0) {
+    // The parser reports running out of stack as a syntax error, once per level it unwinds: say it once, plainly.
+    const deep = doc.errors.find((e) => isStackOverflow(e.message));
+    if (deep) throw new SpecError([{ origin: at(deep.pos[0]), path: '', message: TOO_DEEP }]);
     throw new SpecError(doc.errors.map((e: YAMLParseError) => ({ origin: at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` })));
   }
 
@@ -61,7 +81,8 @@ export function loadDocument<T>(file: string, overrideTexts: readonly string[], 
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    throw new SpecError([{ origin: at(0), path: '', message: `cannot be read as data: ${firstLine((e as Error).message)}` }]);
+    const message = isStackOverflow((e as Error).message) ? TOO_DEEP : `cannot be read as data: ${firstLine((e as Error).message)}`;
+    throw new SpecError([{ origin: at(0), path: '', message }]);
   }
   if (data === null || data === undefined) data = {};
   if (typeof data !== 'object' || Array.isArray(data)) {
@@ -77,32 +98,62 @@ export function loadDocument<T>(file: string, overrideTexts: readonly string[], 
   if (problems.length > 0) throw new SpecError(problems);
 
   const place = (v: Violation): Problem => {
-    const blamed = overrides.findLast((o) => isPrefix(o.path, v.path));
+    // An unknown field an override brought in (`foo.bar=1` makes `foo`) is that override's too.
+    const blamed = overrides.findLast((o) => isPrefix(o.path, v.path) || (v.atKey && isPrefix(v.path, o.path)));
     const origin = blamed ? { override: blamed.text } : { file, ...positionOf(doc, lines, v.path, v.atKey) };
     return { origin, path: dottedPath(v.path), message: v.message };
   };
   const violations = kind.validate(data);
   if (violations.length > 0) throw new SpecError(inReadingOrder(violations.map(place)));
-  const inconsistent = kind.check?.(data as T) ?? [];
+  const fromOverride = (path: readonly PathSegment[]) => overrides.some((o) => isPrefix(o.path, path));
+  const inconsistent = kind.check?.(data as T, { file, fromOverride }) ?? [];
   if (inconsistent.length > 0) throw new SpecError(inReadingOrder(inconsistent.map(place)));
   return { text, data: data as T };
 }
 
 function readSpecText(file: string): string {
   const origin = { file, line: 1, column: 1 };
+  const refuse = (message: string) => new SpecError([{ origin, path: '', message }]);
   let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    bytes = readFileSync(file);
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw refuse('cannot read spec: is a directory, not a spec file');
+    // A device or a pipe (/dev/zero, /dev/stdin) may never end: only a regular file has a size to check.
+    if (!stat.isFile()) throw refuse('cannot read spec: not a regular file');
+    if (stat.size > MAX_SPEC_BYTES) throw refuse(`is ${formatBytes(stat.size)}; a spec is at most ${formatBytes(MAX_SPEC_BYTES)} of YAML (is this the right file?)`);
+    bytes = Buffer.alloc(stat.size);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = readSync(fd, bytes, read, bytes.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    bytes = bytes.subarray(0, read);
   } catch (e) {
+    if (e instanceof SpecError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a spec file' : firstLine((e as Error).message);
-    throw new SpecError([{ origin, path: '', message: `cannot read spec: ${why}` }]);
+    throw refuse(`cannot read spec: ${why}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new SpecError([{ origin, path: '', message: 'is not UTF-8 text; save the spec as UTF-8' }]);
+    throw refuse('is not UTF-8 text; save the spec as UTF-8');
   }
+}
+
+const TOO_DEEP = 'YAML is nested too deeply to read; a spec needs only a few levels';
+
+function isStackOverflow(message: string): boolean {
+  return message.includes('Maximum call stack size exceeded');
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} bytes`;
 }
 
 function parseOverrides(texts: readonly string[]): Override[] {
@@ -117,19 +168,27 @@ function parseOverrides(texts: readonly string[]): Override[] {
   return parsed;
 }
 
-/** Sets `value` at `path`, creating mappings on the way; returns why it cannot, if it cannot. */
+/**
+ * Sets `value` at `path`, creating mappings on the way; returns why it cannot, if it cannot. Only own fields are
+ * followed and written, so `__proto__.x=1` names an (unknown) field instead of changing every object in the process.
+ */
 function setAt(root: Record<string, unknown>, path: readonly PathSegment[], value: unknown): string | undefined {
   let node: unknown = root;
+  const put = (container: object, key: PathSegment, v: unknown) =>
+    Object.defineProperty(container, key, { value: v, writable: true, enumerable: true, configurable: true });
   for (const [i, segment] of path.entries()) {
     const container = node as Record<string | number, unknown>;
+    if (Array.isArray(container) && typeof segment === 'number' && segment > container.length) {
+      return `${dottedPath(path.slice(0, i))} has ${container.length} items: index at most [${container.length}] (to add one at the end)`;
+    }
     if (i === path.length - 1) {
-      container[segment] = value;
+      put(container, segment, value);
       return undefined;
     }
-    const next = container[segment];
+    const next = Object.hasOwn(container, segment) ? container[segment] : undefined;
     if (next === undefined || next === null) {
       if (typeof path[i + 1] === 'number') return `${dottedPath(path.slice(0, i + 1))} has no list to index`;
-      container[segment] = {};
+      put(container, segment, {});
     } else if (typeof next !== 'object') {
       return `cannot set inside ${dottedPath(path.slice(0, i + 1))}: it is ${JSON.stringify(next)}, not a mapping`;
     } else if (Array.isArray(next) !== (typeof path[i + 1] === 'number')) {

@@ -8,10 +8,13 @@ export interface Override {
   value: unknown;
 }
 
+export const MAX_OVERRIDE_CHARS = 10_000;
+
 const SEGMENT = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/;
 
 /** Parses an override, or returns why it cannot be one. */
 export function parseOverride(text: string): Override | string {
+  if (text.length > MAX_OVERRIDE_CHARS) return `is ${text.length} characters long; an override is at most ${MAX_OVERRIDE_CHARS} (write long values in the spec file)`;
   const eq = text.indexOf('=');
   if (eq <= 0) return `must look like dotted.path=value, e.g. model.latent_dim=5`;
   const path: PathSegment[] = [];
@@ -21,9 +24,11 @@ export function parseOverride(text: string): Override | string {
     path.push(m[1], ...[...m[2].matchAll(/\[(\d+)\]/g)].map((i) => Number(i[1])));
   }
   try {
-    return { text, path, value: parse(text.slice(eq + 1), { maxAliasCount: 0 }) ?? null };
+    return { text, path, value: parse(text.slice(eq + 1), { maxAliasCount: 0, logLevel: 'error' }) ?? null };
   } catch (e) {
-    return `the value is not valid YAML: ${(e as Error).message.split('\n')[0]}`;
+    const message = (e as Error).message.split('\n')[0];
+    if (message.includes('Maximum call stack size exceeded')) return 'the value is nested too deeply to read';
+    return `the value is not valid YAML: ${message}`;
   }
 }
 

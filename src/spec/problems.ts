@@ -12,9 +12,15 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   const where =
-    'override' in p.origin ? `override '${p.origin.override}':` : 'option' in p.origin ? `option '${p.origin.option}':` : `${p.origin.file}:${p.origin.line}:${p.origin.column}`;
+    'override' in p.origin ? `override '${shortened(p.origin.override)}':` : 'option' in p.origin ? `option '${p.origin.option}':` : `${p.origin.file}:${p.origin.line}:${p.origin.column}`;
   const line = p.path ? `${where} ${p.path}: ${p.message}` : `${where} ${p.message}`;
-  return p.within ? `${p.within} ${line}` : line;
+  // One problem, one line: a newline inside a key, a value or an override is shown escaped.
+  return (p.within ? `${p.within} ${line}` : line).replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
+// An override is echoed in every line about it; a very long one is cut so the line stays readable.
+function shortened(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 80)}...` : text;
 }
 
 /** Thrown when a spec cannot be used; the CLI prints one line per problem and exits 2. */
