@@ -2,6 +2,7 @@
 // `--help` answer without loading TensorFlow.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatFields } from './spec/fields.ts';
 import { loadSpec } from './spec/load.ts';
 import { SpecError } from './spec/problems.ts';
@@ -11,6 +12,8 @@ const EXIT_BAD_INPUT = 2;
 const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'UsageError', 'TrainedRunError', 'ImageInputError', 'RunRecordError']);
 
 class UsageError extends Error {}
+/** Failures whose message says it all: one line, no stack, exit code 1. */
+const PLAIN_ERRORS = new Set(['TrainingDivergedError']);
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -42,8 +45,9 @@ ${formatFields()}`;
 program
   .command('run')
   .description('Train, evaluate on the test set and record the run in runs/<experiment>/<run-id>/ and MLflow.')
-  .argument('<spec>', 'experiment spec (YAML)')
+  .argument('[spec]', 'experiment spec (YAML); not with --resume')
   .argument('[overrides...]', 'dotted.path=value overrides, e.g. train.epochs=1')
+  .option('--resume <run-dir>', 'go on with an interrupted run from its last checkpoint (runs/<experiment>/<run-id>)')
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
   .option('--runs-dir <dir>', 'where run records go', 'runs')
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
@@ -51,7 +55,15 @@ program
   .addHelpText('after', `
 MLflow: logs to MLFLOW_TRACKING_URI when set, else to a local server on the store in runs/mlflow (started if needed).
 ${specHelp}`)
-  .action(async (file: string, overrides: string[], options) => {
+  .action(async (file: string | undefined, overrides: string[], options) => {
+    if (options.resume) {
+      if (file !== undefined) throw new UsageError('--resume takes the run folder only: the run goes on with its own spec (spec/resolved.yaml)');
+      const { runCommand, resumePoint } = await import('./commands/run.ts');
+      const { runId, checkpoint } = resumePoint(options.resume);
+      await runCommand(loadSpec(join(options.resume, 'spec/resolved.yaml')), options, { runDir: options.resume, runId, checkpoint });
+      return;
+    }
+    if (file === undefined) throw new UsageError('vae run: give a spec (or --resume <run-dir>)');
     const loaded = loadSpec(file, overrides);
     const { runCommand } = await import('./commands/run.ts');
     await runCommand(loaded, options);
@@ -200,9 +212,12 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its message (or the help) already.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name)) {
+  } else if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name) || error.name === 'ResumeError') {
     say(error.message);
     process.exitCode = EXIT_BAD_INPUT;
+  } else if (PLAIN_ERRORS.has(error.name)) {
+    say(error.message);
+    process.exitCode = 1;
   } else if (isSystemError(error)) {
     // The disk filled up or went read-only mid-run (ENOSPC, EROFS, EIO): the message says it all, a stack would not help.
     say(`error: ${error.message.split('\n')[0]}`);
