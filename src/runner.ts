@@ -134,7 +134,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     ctx.say(`model ${layers} | ${loss.reconstruction} + ${loss.kl_weight} x KL | ${ctx.backend.reason}`);
     if (ctx.resume) {
       await ctx.resume.restoreModel(vae);
-      ctx.say(`resuming after epoch ${ctx.resume.state.epoch} of ${spec.train.epochs} from ${ctx.resume.dir}`);
+      ctx.say(`resuming ${ctx.resume.state.partial ? `epoch ${ctx.resume.state.epoch + 1} after step ${ctx.resume.state.partial.steps}` : `after epoch ${ctx.resume.state.epoch}`} of ${spec.train.epochs} from ${ctx.resume.dir}`);
     }
 
     const result = await train(

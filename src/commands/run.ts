@@ -10,6 +10,7 @@ import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
 import { TrackerFanout, type Tracker } from '../tracking/tracker.ts';
 import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { progressReporter } from '../train/progress.ts';
+import type { TrainingState } from '../train/trainer.ts';
 
 export interface RunOptions {
   backend: BackendName | 'auto';
@@ -66,7 +67,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
     say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
     if (signal) {
       const checkpoint = findCheckpoint(runDir);
-      say(checkpoint ? `stopped after epoch ${checkpoint.state.epoch}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
+      say(checkpoint ? `stopped ${whereStopped(checkpoint.state)}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
       process.exitCode = exitCodeFor(signal);
     }
   } catch (e) {
@@ -80,4 +81,8 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
 /** The shell's convention: 128 + the signal number. */
 function exitCodeFor(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? 130 : 143;
+}
+
+function whereStopped(state: TrainingState): string {
+  return state.partial ? `in epoch ${state.epoch + 1} after step ${state.partial.steps}` : `after epoch ${state.epoch}`;
 }

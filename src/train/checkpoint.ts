@@ -2,8 +2,10 @@
 // where it left off (`vae run --resume <runDir>`):
 //   encoder/, decoder/     the networks' weights (model.json + weights.bin)
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
-//   state.json             the epoch completed, its metrics and the training seconds so far; written last
-// The random streams need no state: every one the trainer uses is derived from the seed and the epoch (see trainer.ts).
+//   state.json             the epoch completed, its metrics and the training seconds so far, and for a run stopped
+//                          inside an epoch how far it got (steps, running sums, the epoch's random-stream states);
+//                          written last
+// Other random streams need no state: they are derived from the seed and the epoch (see trainer.ts).
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

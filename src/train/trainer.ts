@@ -28,12 +28,26 @@ export interface TrainOptions {
   resume?: { state: TrainingState; restoreOptimizer: (optimizer: tf.Optimizer) => Promise<void> };
 }
 
-/** Where training stands after a completed epoch; with the weights and Adam's state, all a resume needs. */
+/** Where training stands; with the weights and Adam's state, all a resume needs. */
 export interface TrainingState {
+  /** The last completed epoch. */
   epoch: number;
   /** That epoch's metrics. */
   last: Record<string, number>;
   trainSeconds: number;
+  /** Set when a signal stopped training inside epoch `epoch + 1`: how far it got, so a resume goes on from there. */
+  partial?: PartialEpoch;
+}
+
+/** An epoch stopped between two steps: its finished steps, running sums and the states of its random streams. */
+export interface PartialEpoch {
+  steps: number;
+  /** Running sums of loss, recon and KL, each times the batch size, as the device held them. */
+  sums: number[];
+  seen: number;
+  binarizeRng: seedrandom.State.Arc4;
+  noiseRng: seedrandom.State.Arc4;
+  seconds: number;
 }
 
 /** The training loss became NaN or infinite: training stops, the last good checkpoint stays. */
@@ -69,7 +83,7 @@ function divergenceMessage(vae: Vae, options: TrainOptions, epoch: number, step:
  * Adam on the negative ELBO; every epoch logs train/, val/ and perf/ metrics with step = epoch.
  *
  * Resuming at an epoch boundary needs only the epoch number besides the weights and Adam's state, because every
- * random stream is derived afresh from the seed: the split (`split`, in splitDataset), the shuffling
+ * random stream is derived afresh from the seed (a stop inside an epoch also saves its two per-epoch streams' states): the split (`split`, in splitDataset), the shuffling
  * (`epoch-<epoch>`), dynamic binarisation (`<seed>:binarize:<epoch>`), the reparameterisation noise
  * (`<seed>:noise:<epoch>`), and validation (`<seed>:val`, the same stream at every epoch); the pictures drawn at an
  * epoch's end use their own seeds too. Nothing draws from TensorFlow.js's global random state.
@@ -86,18 +100,27 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
     if (options.resume) await options.resume.restoreOptimizer(optimizer);
     for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
       const order = seededPermutation(data.train.count, options.seed, `epoch-${epoch}`);
-      const binarizeRng = seedrandom(`${options.seed}:binarize:${epoch}`);
-      const noiseRng = seedrandom(`${options.seed}:noise:${epoch}`);
-      let sums = tf.zeros([3]);
-      let seen = 0;
-      const started = performance.now();
+      const partial = epoch === firstEpoch ? options.resume?.state.partial : undefined;
+      // With `state: true` a stream can report its state, so a stop inside the epoch can be resumed exactly.
+      const stream = (name: string, saved?: seedrandom.State.Arc4) => seedrandom(saved ? '' : `${options.seed}:${name}:${epoch}`, { state: saved ?? true });
+      const binarizeRng = stream('binarize', partial?.binarizeRng);
+      const noiseRng = stream('noise', partial?.noiseRng);
+      let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3]);
+      let seen = partial?.seen ?? 0;
+      const started = performance.now() - (partial?.seconds ?? 0) * 1000;
       let lastReadLoss = Number.NaN;
       progress.startEpoch(epoch, options.epochs, stepsPerEpoch);
       for (const [i, indices] of [...batchRanges(order, options.batchSize)].entries()) {
+        if (i < (partial?.steps ?? 0)) continue;
         // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
         await new Promise((resolve) => setImmediate(resolve));
         if (options.shouldStop()) {
+          const stoppedAt: PartialEpoch = {
+            steps: i, sums: Array.from(await sums.data()), seen, binarizeRng: binarizeRng.state(), noiseRng: noiseRng.state(),
+            seconds: (performance.now() - started) / 1000,
+          };
           sums.dispose();
+          await options.onCheckpoint?.({ epoch: epoch - 1, last, trainSeconds, partial: stoppedAt }, optimizer);
           return { epochsCompleted: epoch - 1, stopped: true, trainSeconds, last };
         }
         const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, options);
