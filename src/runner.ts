@@ -16,8 +16,8 @@ import { writeJsonAtomic } from './tracking/local.ts';
 import { steppedImage as makeSteppedImage, steppedImagePaths } from './tracking/images.ts';
 import { flattenParams } from './tracking/params.ts';
 import type { Tracker } from './tracking/tracker.ts';
-import { evaluateElbo } from './train/evaluate.ts';
-import { importanceWeightedNll, latentUsage, type LatentUsage } from './train/iwae.ts';
+import type { LatentUsage } from './train/iwae.ts';
+import { testMetrics } from './train/test-metrics.ts';
 import type { ProgressReporter } from './train/progress.ts';
 import { saveCheckpoint, type Checkpoint } from './train/checkpoint.ts';
 import { train } from './train/trainer.ts';
@@ -165,16 +165,12 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     const metrics: Record<string, number> = { ...result.last };
     let usage: LatentUsage | undefined;
     if (!result.stopped) {
-      // The test bound is the plain ELBO (beta = 1) whatever beta trained the model, so runs compare.
-      const test = await evaluateElbo(vae, split.test, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, beta: 1, seed: `${spec.seed}:test` });
-      Object.assign(metrics, { 'test/neg_elbo': test.loss, 'test/recon': test.recon, 'test/kl': test.kl });
-      ctx.say(`test: -ELBO ${test.loss.toFixed(2)} nats per example (recon ${test.recon.toFixed(2)}, KL ${test.kl.toFixed(2)})`);
-      usage = await latentUsage(vae, split.test, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, seed: `${spec.seed}:test`, threshold: spec.eval.active_unit_threshold });
-      metrics['test/active_units'] = usage.activeUnits;
-      if (spec.eval.iwae_samples > 0) {
-        const k = spec.eval.iwae_samples;
-        metrics['test/iwae_nll'] = await importanceWeightedNll(vae, split.test, { samples: k, binarize: spec.data.binarize, seed: `${spec.seed}:iwae`, memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20 });
-        ctx.say(`test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${k}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`);
+      const evaluated = await testMetrics(vae, split.test, spec);
+      usage = evaluated.usage;
+      Object.assign(metrics, evaluated.metrics);
+      ctx.say(`test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)})`);
+      if (metrics['test/iwae_nll'] !== undefined) {
+        ctx.say(`test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${spec.eval.iwae_samples}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`);
       }
       const timestamp = Date.now();
       const testKeys = Object.keys(metrics).filter((key) => key.startsWith('test/'));

@@ -10,8 +10,8 @@ import { pixelsPerImage, subset, type ImageSet } from '../data/images.ts';
 import { loadTrainedRun, type TrainedRun } from '../model/trained-run.ts';
 import { writeJsonAtomic } from '../tracking/local.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
-import { evaluateElbo, perExampleNegElbo } from '../train/evaluate.ts';
-import { importanceWeightedNll, latentUsage } from '../train/iwae.ts';
+import { perExampleNegElbo } from '../train/evaluate.ts';
+import { testMetrics } from '../train/test-metrics.ts';
 
 // Commands that use a finished run: each loads the model and the resolved spec saved with it.
 
@@ -100,11 +100,7 @@ export async function evalCommand(ref: string, options: ModelToolOptions & { k?:
   const full = loadDataset(spec.data, '.').test;
   const test = limit > 0 ? subset(full, Uint32Array.from({ length: Math.min(limit, full.count) }, (_, i) => i)) : full;
   const k = options.k ?? spec.eval.iwae_samples;
-  const common = { binarize: spec.data.binarize, seed: `${spec.seed}:test` };
-  const elbo = await evaluateElbo(vae, test, { ...common, batchSize: spec.train.batch_size, beta: 1 });
-  const usage = await latentUsage(vae, test, { ...common, batchSize: spec.train.batch_size, threshold: spec.eval.active_unit_threshold });
-  const metrics: Record<string, number> = { 'test/neg_elbo': elbo.loss, 'test/recon': elbo.recon, 'test/kl': elbo.kl, 'test/active_units': usage.activeUnits };
-  if (k > 0) metrics['test/iwae_nll'] = await importanceWeightedNll(vae, test, { ...common, samples: k, seed: `${spec.seed}:iwae`, memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20 });
+  const { metrics, usage } = await testMetrics(vae, test, spec, k);
   for (const [key, value] of Object.entries(metrics)) console.log(`${key.padEnd(18)} ${value.toFixed(key === 'test/active_units' ? 0 : 3)}`);
   writeJsonAtomic(join(run.runDir, `eval-k${k}.json`), { k, test_images: test.count, metrics, latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity } });
 }
