@@ -29,21 +29,27 @@ function runsDir(): string {
 
 const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
 
+/** The same run twice at once: A left alone, B sent SIGTERM `delayMs` after `line` first appears on its stderr. */
+async function uninterruptedAndKilled(overrides: string[], line: string, delayMs: number) {
+  const [dirA, dirB] = [runsDir(), runsDir()];
+  let sent = false;
+  const [a, killed] = await Promise.all([
+    vae(['run', SPEC, ...overrides, '--runs-dir', dirA, '--no-mlflow']),
+    vae(['run', SPEC, ...overrides, '--runs-dir', dirB, '--no-mlflow'], {
+      onStderr: (text, kill) => {
+        if (!sent && text.includes(line)) {
+          sent = true;
+          setTimeout(() => kill('SIGTERM'), delayMs);
+        }
+      },
+    }),
+  ]);
+  return { dirA, dirB, a, killed };
+}
+
 describe('checkpoints and vae run --resume', () => {
   it('a run killed after epoch 2 and resumed ends with the metrics of an uninterrupted run', { timeout: 180_000 }, async () => {
-    const [dirA, dirB] = [runsDir(), runsDir()];
-    let sent = false;
-    const [a, killed] = await Promise.all([
-      vae(['run', SPEC, ...TINY, '--runs-dir', dirA, '--no-mlflow']),
-      vae(['run', SPEC, ...TINY, '--runs-dir', dirB, '--no-mlflow'], {
-        onStderr: (text, kill) => {
-          if (!sent && text.includes('epoch 2 |')) {
-            sent = true;
-            kill('SIGTERM');
-          }
-        },
-      }),
-    ]);
+    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(TINY, 'epoch 2 |', 0);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(killed.code, 143, killed.stderr);
     const runB = onlyRunDir(dirB);
@@ -79,19 +85,7 @@ describe('checkpoints and vae run --resume', () => {
   it('a run stopped inside an epoch goes on from that step, with the metrics of an uninterrupted run', { timeout: 180_000 }, async () => {
     // 120 steps an epoch, so a signal 1.5 s after epoch 1 ends lands inside epoch 2.
     const longer = ['data.limit=6000', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', 'tracking.log_every_steps=10'];
-    const [dirA, dirB] = [runsDir(), runsDir()];
-    let sent = false;
-    const [a, killed] = await Promise.all([
-      vae(['run', SPEC, ...longer, '--runs-dir', dirA, '--no-mlflow']),
-      vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], {
-        onStderr: (text, kill) => {
-          if (!sent && text.includes('epoch 1 |')) {
-            sent = true;
-            setTimeout(() => kill('SIGTERM'), 1500);
-          }
-        },
-      }),
-    ]);
+    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(longer, 'epoch 1 |', 1500);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(killed.code, 143, killed.stderr);
     const runB = onlyRunDir(dirB);
