@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
+import { NativeOps } from './native-ops.ts';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -63,16 +64,11 @@ function nativeTensorflowVersion(): string {
 
 let nativeStepRegistered = false;
 
-/** The slice of tfjs-node's backend a kernel needs to run a TensorFlow op by name. */
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: number }[], inputs: tf.TensorInfo[]): tf.Tensor;
-}
-
 /**
- * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient calls
- * it (twice per dense ReLU layer per training step). For alpha = 0, ReLU's case, sign(relu(x)) is the same
- * function, NaN included, in two native ops; any other alpha or dtype keeps tfjs-node's kernel.
+ * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient of the
+ * autodiff step calls it (conv models; dense ones train through native-mlp-step.ts). For alpha = 0, ReLU's case,
+ * sign(relu(x)) is the same function, NaN included, in two native ops; any other alpha or dtype keeps tfjs-node's
+ * kernel.
  */
 function registerNativeStep(): void {
   const original = tf.getKernel('Step', 'tensorflow');
@@ -85,9 +81,8 @@ function registerNativeStep(): void {
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== 'float32') return original.kernelFunc(args);
-      const backend = args.backend as unknown as NativeBackend;
-      const attrs = [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }];
-      return tf.tidy(() => backend.executeSingleOutput('Sign', attrs, [backend.executeSingleOutput('Relu', attrs, [x])]));
+      const ops = NativeOps.ofActiveBackend()!;
+      return tf.tidy(() => ops.op('Sign', ops.op('Relu', x as tf.Tensor)));
     },
   });
 }

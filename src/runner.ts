@@ -155,7 +155,11 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
           await steppedImage('samples', epoch, await priorSamplesPng(vae, image, spec.seed));
           await steppedImage('reconstructions', epoch, await reconstructionsPng(vae, split.test));
         },
-        onCheckpoint: (state, optimizer) => saveCheckpoint(ctx.runDir, vae, optimizer, state),
+        onCheckpoint: (state, step) => saveCheckpoint(ctx.runDir, vae, step, state),
+        onStepChosen: async (description) => {
+          ctx.say(`training step: ${description}`);
+          await ctx.tracker.setTags({ 'vae.training_step': description });
+        },
         resume: ctx.resume,
       },
       ctx.tracker,

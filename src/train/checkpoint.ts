@@ -12,15 +12,12 @@ import { join } from 'node:path';
 import { loadLayersModel, saveLayersModel } from '../model/persist.ts';
 import type { Vae } from '../model/vae.ts';
 import type { TrainingState } from './trainer.ts';
+import type { TrainingStep } from './training-step.ts';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 /** Left only by a crash between the two renames of a save: it holds the last good checkpoint then. */
 const OLD_PREFIX = `${CHECKPOINT_DIR}.old-`;
 const TMP_PREFIX = `${CHECKPOINT_DIR}.tmp-`;
-
-/** Adam's private running powers of beta1 and beta2: restoring them from the step count would round differently. */
-type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable };
-const ACC_BETA = ['adam/accBeta1', 'adam/accBeta2'] as const;
 
 /**
  * Writes the checkpoint into checkpoint.tmp-<pid>/, then swaps it in with two synchronous renames (old aside, new in)
@@ -28,15 +25,13 @@ const ACC_BETA = ['adam/accBeta1', 'adam/accBeta2'] as const;
  * the renames) the old one under checkpoint.old-<pid>/, which loadCheckpoint falls back to. Signal handlers cannot
  * run between the renames, since they are synchronous.
  */
-export async function saveCheckpoint(runDir: string, vae: Vae, optimizer: tf.Optimizer, state: TrainingState): Promise<void> {
+export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingStep, state: TrainingState): Promise<void> {
   const tmp = join(runDir, `${TMP_PREFIX}${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await saveLayersModel(vae.encoder, join(tmp, 'encoder'));
   await saveLayersModel(vae.decoder, join(tmp, 'decoder'));
-  const adam = optimizer as unknown as AdamInternals;
-  const named = [...(await optimizer.getWeights()), { name: ACC_BETA[0], tensor: adam.accBeta1 }, { name: ACC_BETA[1], tensor: adam.accBeta2 }];
-  const { data, specs } = await tf.io.encodeWeights(named);
+  const { data, specs } = await step.optimizerState();
   writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
   writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
@@ -54,8 +49,8 @@ export interface Checkpoint {
   state: TrainingState;
   /** Copies the saved weights into a VAE built from the same spec. */
   restoreModel(vae: Vae): Promise<void>;
-  /** Gives a fresh Adam the saved moments, step count and beta powers. */
-  restoreOptimizer(optimizer: tf.Optimizer): Promise<void>;
+  /** Gives a fresh training step the saved Adam moments, step count and beta powers. */
+  restoreOptimizer(step: TrainingStep): Promise<void>;
 }
 
 /** The run's last complete checkpoint, or null when it has none. */
@@ -78,15 +73,15 @@ export function findCheckpoint(runDir: string): Checkpoint | null {
         saved.dispose();
       }
     },
-    async restoreOptimizer(optimizer) {
+    async restoreOptimizer(step) {
       const bin = readFileSync(join(dir, 'optimizer.bin'));
       const specs = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
       const tensors = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), specs);
-      await optimizer.setWeights(specs.filter((s) => !(ACC_BETA as readonly string[]).includes(s.name)).map((s) => ({ name: s.name, tensor: tensors[s.name] })));
-      const adam = optimizer as unknown as AdamInternals;
-      adam.accBeta1.assign(tensors[ACC_BETA[0]]);
-      adam.accBeta2.assign(tensors[ACC_BETA[1]]);
-      tf.dispose([tensors[ACC_BETA[0]], tensors[ACC_BETA[1]], tensors.iter]);
+      try {
+        await step.restoreOptimizerState(specs.map((s) => ({ name: s.name, tensor: tensors[s.name] })));
+      } finally {
+        tf.dispose(Object.values(tensors));
+      }
     },
   };
 }

@@ -6,7 +6,10 @@ import { seededPermutation, type Split } from '../data/split.ts';
 import type { Vae } from '../model/vae.ts';
 import type { MetricPoint, Tracker } from '../tracking/tracker.ts';
 import { evaluateElbo } from './evaluate.ts';
+import { AutodiffStep } from './autodiff-step.ts';
+import { nativeMlpStep } from './native-mlp-step.ts';
 import type { ProgressReporter } from './progress.ts';
+import type { TrainingStep } from './training-step.ts';
 
 export interface TrainOptions {
   seed: number;
@@ -22,10 +25,12 @@ export interface TrainOptions {
   shouldStop: () => boolean;
   /** Called after each epoch's metrics are logged, e.g. to draw pictures of the model so far. */
   onEpochEnd?: (epoch: number, lastEpoch: boolean) => Promise<void>;
-  /** Called last at every epoch's end with the optimizer, to save a checkpoint the run can resume from. */
-  onCheckpoint?: (state: TrainingState, optimizer: tf.Optimizer) => Promise<void>;
+  /** Called last at every epoch's end with the training step (which holds Adam's state), to save a checkpoint. */
+  onCheckpoint?: (state: TrainingState, step: TrainingStep) => Promise<void>;
   /** Go on from a checkpoint: training starts with epoch `state.epoch + 1`. */
-  resume?: { state: TrainingState; restoreOptimizer: (optimizer: tf.Optimizer) => Promise<void> };
+  resume?: { state: TrainingState; restoreOptimizer: (step: TrainingStep) => Promise<void> };
+  /** Told which step implementation trains (see createTrainingStep). */
+  onStepChosen?: (description: string) => Promise<void>;
 }
 
 /** Where training stands; with the weights and Adam's state, all a resume needs. */
@@ -89,7 +94,7 @@ function divergenceMessage(vae: Vae, options: TrainOptions, epoch: number, step:
  * epoch's end use their own seeds too. Nothing draws from TensorFlow.js's global random state.
  */
 export async function train(vae: Vae, data: Split, options: TrainOptions, tracker: Tracker, progress: ProgressReporter): Promise<TrainResult> {
-  const optimizer = tf.train.adam(options.learningRate);
+  const trainingStep = createTrainingStep(vae, options.learningRate);
   const size = pixelsPerImage(data.train);
   const buffer = new Float32Array(options.batchSize * size);
   const stepsPerEpoch = Math.ceil(data.train.count / options.batchSize);
@@ -97,7 +102,8 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
   let trainSeconds = options.resume?.state.trainSeconds ?? 0;
   const firstEpoch = (options.resume?.state.epoch ?? 0) + 1;
   try {
-    if (options.resume) await options.resume.restoreOptimizer(optimizer);
+    await options.onStepChosen?.(trainingStep.description);
+    if (options.resume) await options.resume.restoreOptimizer(trainingStep);
     for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
       const order = seededPermutation(data.train.count, options.seed, `epoch-${epoch}`);
       const partial = epoch === firstEpoch ? options.resume?.state.partial : undefined;
@@ -115,26 +121,22 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
         // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
         await new Promise((resolve) => setImmediate(resolve));
         if (options.shouldStop()) {
+          trainingStep.syncModel();
           const stoppedAt: PartialEpoch = {
             steps: i, sums: Array.from(await sums.data()), seen, binarizeRng: binarizeRng.state(), noiseRng: noiseRng.state(),
             seconds: (performance.now() - started) / 1000,
           };
           sums.dispose();
-          await options.onCheckpoint?.({ epoch: epoch - 1, last, trainSeconds, partial: stoppedAt }, optimizer);
+          await options.onCheckpoint?.({ epoch: epoch - 1, last, trainSeconds, partial: stoppedAt }, trainingStep);
           return { epochsCompleted: epoch - 1, stopped: true, trainSeconds, last };
         }
         const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, options);
         const n = indices.length;
         const x = tf.tensor2d(fillBatch(data.train, indices, buffer, options.binarize, binarizeRng), [n, size]);
         const eps = tf.randomNormal([n, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
-        let batchTerms: tf.Tensor1D | undefined;
-        const cost = optimizer.minimize(() => {
-          const terms = vae.negativeElbo(x, eps, beta);
-          batchTerms = tf.keep(tf.stack([terms.loss, terms.recon, terms.kl]) as tf.Tensor1D);
-          return terms.loss;
-        }, true)!;
-        const next = tf.tidy(() => sums.add(batchTerms!.mul(n)));
-        tf.dispose([sums, x, eps, cost, batchTerms!]);
+        const batchTotals = trainingStep.run(x, eps, beta);
+        const next = sums.add(batchTotals);
+        tf.dispose([sums, x, eps, batchTotals]);
         sums = next;
         seen += n;
         const step = (epoch - 1) * stepsPerEpoch + i + 1;
@@ -150,6 +152,7 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
         }
         progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond });
       }
+      trainingStep.syncModel();
       const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
       sums.dispose();
       if (!Number.isFinite(loss)) throw new TrainingDivergedError(divergenceMessage(vae, options, epoch, epoch * stepsPerEpoch, loss));
@@ -172,10 +175,18 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
       await tracker.logMetrics(Object.entries(last).map(([key, value]): MetricPoint => ({ key, value, step: epoch, timestamp })));
       progress.endEpoch(epoch, last);
       await options.onEpochEnd?.(epoch, epoch === options.epochs);
-      await options.onCheckpoint?.({ epoch, last, trainSeconds }, optimizer);
+      await options.onCheckpoint?.({ epoch, last, trainSeconds }, trainingStep);
     }
     return { epochsCompleted: options.epochs, stopped: false, trainSeconds, last };
   } finally {
-    optimizer.dispose();
+    trainingStep.dispose();
   }
+}
+
+/**
+ * The fastest step this model and backend allow: on tfjs-node an MLP VAE trains through native TensorFlow ops with
+ * hand-written gradients (native-mlp-step.ts), everything else through tfjs's autodiff and tf.train.adam.
+ */
+export function createTrainingStep(vae: Vae, learningRate: number): TrainingStep {
+  return nativeMlpStep(vae, learningRate) ?? new AutodiffStep(vae, learningRate);
 }

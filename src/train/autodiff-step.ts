@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Vae } from '../model/vae.ts';
+import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
+
+/** Adam's private running powers of beta1 and beta2: restoring them from the step count would round differently. */
+type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable };
+
+/** tfjs's gradient tape and Adam: any architecture, any backend. */
+export class AutodiffStep implements TrainingStep {
+  readonly description = 'tfjs autodiff + tf.train.adam';
+  private readonly optimizer: tf.AdamOptimizer;
+
+  constructor(
+    private readonly vae: Vae,
+    learningRate: number,
+  ) {
+    this.optimizer = tf.train.adam(learningRate);
+  }
+
+  run(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): tf.Tensor1D {
+    let totals: tf.Tensor1D | undefined;
+    this.optimizer.minimize(() => {
+      const terms = this.vae.negativeElbo(x, eps, beta);
+      totals = tf.keep(tf.stack([terms.loss, terms.recon, terms.kl]).mul(x.shape[0]) as tf.Tensor1D);
+      return terms.loss;
+    });
+    return totals!;
+  }
+
+  /** The optimizer updates the VAE's variables themselves. */
+  syncModel(): void {}
+
+  async optimizerState() {
+    const weights = await this.optimizer.getWeights();
+    const adam = this.optimizer as unknown as AdamInternals;
+    const encoded = await tf.io.encodeWeights([...weights, { name: ADAM_BETA_POWERS[0], tensor: adam.accBeta1 }, { name: ADAM_BETA_POWERS[1], tensor: adam.accBeta2 }]);
+    weights.find((w) => w.name === 'iter')?.tensor.dispose();
+    return encoded;
+  }
+
+  async restoreOptimizerState(state: NamedTensor[]) {
+    const powers = (ADAM_BETA_POWERS as readonly string[]);
+    // Each tensor becomes a variable holding its own reference to the data, so the caller may dispose its tensors.
+    await this.optimizer.setWeights(state.filter((w) => !powers.includes(w.name)));
+    const adam = this.optimizer as unknown as AdamInternals;
+    adam.accBeta1.assign(state.find((w) => w.name === ADAM_BETA_POWERS[0])!.tensor as tf.Scalar);
+    adam.accBeta2.assign(state.find((w) => w.name === ADAM_BETA_POWERS[1])!.tensor as tf.Scalar);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
