@@ -144,6 +144,27 @@ describe('checkpoints and vae run --resume', () => {
     assert.match(readJson(runDir, 'tags.json')['vae.error'], /training diverged/);
   });
 
+  it('a blow-up after two good epochs keeps their record and the checkpoint of epoch 2, whose weights are finite', { timeout: 60_000 }, async () => {
+    // One step an epoch at a learning rate of 3: epoch 1 trains, epoch 2 overshoots to a loss of 1e11, epoch 3 is NaN.
+    const dir = runsDir();
+    const result = await vae(['run', SPEC, 'data.limit=64', 'data.split.train=1', 'data.split.val=0', 'train.batch_size=64', 'train.epochs=10', 'train.optimizer.learning_rate=3', 'tracking.log_every_steps=1', '--runs-dir', dir, '--no-mlflow']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 3, step 3; .* The run is FAILED; its record and the checkpoint of epoch 2 are kept\.$/m);
+    const runDir = onlyRunDir(dir);
+    assert.equal(readJson(runDir, 'run.json').status, 'FAILED');
+    const trainLoss = readMetrics(runDir).filter((p) => p.key === 'train/loss');
+    assert.deepEqual(trainLoss.map((p) => p.step), [1, 2]);
+    assert.ok(trainLoss.every((p) => Number.isFinite(p.value)));
+    const checkpoint = findCheckpoint(runDir);
+    assert.equal(checkpoint?.state.epoch, 2);
+    assert.equal(checkpoint.state.last['train/loss'], trainLoss[1].value);
+    for (const part of ['encoder', 'decoder']) {
+      const model = await loadLayersModel(join(checkpoint.dir, part));
+      for (const w of model.weights) assert.ok(w.read().dataSync().every(Number.isFinite), `${part} ${w.name} is finite`);
+      model.dispose();
+    }
+  });
+
   it('names gaussian_std for a Gaussian likelihood that overflows', { timeout: 60_000 }, async () => {
     const result = await vae(['run', SPEC, ...TINY, 'train.optimizer.learning_rate=10', 'loss.reconstruction=mse', 'loss.gaussian_std=0.000001', 'tracking.log_every_steps=2', '--runs-dir', runsDir(), '--no-mlflow']);
     assert.equal(result.code, 1, result.stderr);
