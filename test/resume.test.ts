@@ -101,6 +101,44 @@ describe('checkpoints and vae run --resume', () => {
     }
   });
 
+  it('a run killed outright (SIGKILL) inside an epoch resumes from its last checkpoint and logs no metric step twice', { timeout: 180_000 }, async () => {
+    // 120 steps an epoch, a running loss every 10: the kill waits until epoch 2 has logged some, which the resumed
+    // run then trains again from the checkpoint of epoch 1.
+    const longer = ['data.limit=6000', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', 'tracking.log_every_steps=10'];
+    const [dirA, dirB] = [runsDir(), runsDir()];
+    const a = await vae(['run', SPEC, ...longer, '--runs-dir', dirA, '--no-mlflow']);
+    assert.equal(a.code, 0, a.stderr);
+    let watching: NodeJS.Timeout | undefined;
+    const killed = await vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], {
+      onStderr: (text, kill) => {
+        if (watching || !text.includes('epoch 1 |')) return;
+        watching = setInterval(() => {
+          if (readMetrics(onlyRunDir(dirB)).some((p) => p.key === 'train/running_loss' && p.step > 150)) {
+            clearInterval(watching);
+            kill('SIGKILL');
+          }
+        }, 20);
+      },
+    });
+    clearInterval(watching);
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const runB = onlyRunDir(dirB);
+    assert.equal(findCheckpoint(runB)?.state.epoch, 1);
+    assert.equal(findCheckpoint(runB)?.state.partial, undefined, 'no checkpoint of the point of the kill');
+
+    const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming after epoch 1 of 2/);
+    const steps = readMetrics(runB).map((p) => `${p.key}@${p.step}`);
+    assert.deepEqual(steps.filter((s, i) => steps.indexOf(s) !== i), [], 'no metric has a step twice');
+    const series = (runDir: string, key: string) => readMetrics(runDir).filter((p) => p.key === key);
+    for (const key of ['train/running_loss', 'train/loss', 'val/loss']) {
+      const [expected, actual] = [series(onlyRunDir(dirA), key), series(runB, key)];
+      assert.deepEqual(actual.map((p) => p.step), expected.map((p) => p.step), key);
+      actual.forEach((p, i) => assert.ok(close(p.value, expected[i].value), `${key} at step ${p.step}: ${p.value} vs ${expected[i].value}`));
+    }
+  });
+
   it('refuses a folder without a checkpoint, with exit code 2', async () => {
     const runDir = join(runsDir(), 'vae-mnist', 'no-checkpoint');
     mkdirSync(join(runDir, 'spec'), { recursive: true });

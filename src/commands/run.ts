@@ -3,11 +3,11 @@ import { basename, join } from 'node:path';
 import { selectBackend, type BackendName } from '../backend.ts';
 import { createRunDir, runExperiment } from '../runner.ts';
 import type { LoadedSpec } from '../spec/load.ts';
-import { LocalRunRecord } from '../tracking/local.ts';
+import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
-import { TrackerFanout, type Tracker } from '../tracking/tracker.ts';
+import { SkipLoggedPoints, TrackerFanout, type Tracker } from '../tracking/tracker.ts';
 import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { progressReporter } from '../train/progress.ts';
 import type { TrainingState } from '../train/trainer.ts';
@@ -50,7 +50,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
   const trackingUri = options.mlflow ? await resolveTrackingUri({ log: say }) : null;
   if (trackingUri) trackers.push(new MlflowTracker(MlflowClient.fromEnv(trackingUri), runDir, say));
-  const tracker = new TrackerFanout(trackers);
+  const tracker = resume ? new SkipLoggedPoints(new TrackerFanout(trackers), lastLoggedSteps(runDir)) : new TrackerFanout(trackers);
 
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {

@@ -88,3 +88,21 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
   renameSync(tmp, path);
 }
+
+// JSON has no NaN: the local record writes a NaN loss as null.
+export function readMetricPoints(runDir: string): MetricPoint[] {
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const p = JSON.parse(line) as Omit<MetricPoint, 'value'> & { value: number | null };
+      return { ...p, value: p.value ?? NaN };
+    });
+}
+
+/** The last step each metric reached in a run record. */
+export function lastLoggedSteps(runDir: string): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const p of readMetricPoints(runDir)) last.set(p.key, Math.max(p.step, last.get(p.key) ?? -Infinity));
+  return last;
+}

@@ -2,7 +2,7 @@
 // server is left alone, so syncing again is harmless.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { RECORD_FILES } from './local.ts';
+import { readMetricPoints, RECORD_FILES } from './local.ts';
 import { type Metric, type MlflowClient, type MlflowRunStatus, type Run } from './mlflow-client.ts';
 import { readMlflowIdentity, writeMlflowIdentity } from './mlflow-tracker.ts';
 import type { DatasetRecord, MetricPoint } from './tracker.ts';
@@ -65,7 +65,7 @@ async function findOrCreateRun(runDir: string, record: RunJson, tags: Record<str
 /** Local points minus those already in each key's history, compared on step, timestamp and value (as multisets). */
 async function missingMetricPoints(runDir: string, runId: string, client: MlflowClient): Promise<Metric[]> {
   const byKey = new Map<string, MetricPoint[]>();
-  for (const point of readMetrics(runDir)) {
+  for (const point of readMetricPoints(runDir)) {
     const points = byKey.get(point.key) ?? [];
     points.push(point);
     byKey.set(point.key, points);
@@ -89,17 +89,6 @@ async function missingMetricPoints(runDir: string, runId: string, client: Mlflow
 
 function pointId(m: { step: number; timestamp: number; value: number }): string {
   return `${m.step}|${m.timestamp}|${String(m.value)}`;
-}
-
-// JSON has no NaN: the local record writes a NaN loss as null.
-function readMetrics(runDir: string): MetricPoint[] {
-  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const p = JSON.parse(line) as Omit<MetricPoint, 'value'> & { value: number | null };
-      return { ...p, value: p.value ?? NaN };
-    });
 }
 
 /** Uploads artifact files whose path is not listed on the server or whose size differs; returns how many. */

@@ -76,3 +76,37 @@ export class TrackerFanout implements Tracker {
     for (const t of this.trackers) await t.end(status, endTime, error);
   }
 }
+
+/**
+ * For a resumed run, which replays the steps after its checkpoint: the interrupted process may have logged some of
+ * them already, with the values the replay computes again (training is deterministic for a seed). Points at or
+ * before a metric's last logged step are dropped, so no metric gets a step twice, locally or in MLflow.
+ */
+export class SkipLoggedPoints implements Tracker {
+  constructor(
+    private readonly inner: Tracker,
+    private readonly lastStep: Map<string, number>,
+  ) {}
+
+  logMetrics(points: MetricPoint[]): Promise<void> {
+    return this.inner.logMetrics(points.filter((p) => p.step > (this.lastStep.get(p.key) ?? -Infinity)));
+  }
+  start(run: RunStart): Promise<void> {
+    return this.inner.start(run);
+  }
+  setTags(tags: Record<string, string>): Promise<void> {
+    return this.inner.setTags(tags);
+  }
+  logArtifact(localPath: string, artifactPath: string): Promise<void> {
+    return this.inner.logArtifact(localPath, artifactPath);
+  }
+  logDataset(dataset: DatasetRecord): Promise<void> {
+    return this.inner.logDataset(dataset);
+  }
+  logImage(localPng: string, image: SteppedImage): Promise<void> {
+    return this.inner.logImage(localPng, image);
+  }
+  end(status: RunStatus, endTime: number, error?: string): Promise<void> {
+    return this.inner.end(status, endTime, error);
+  }
+}

@@ -1,7 +1,6 @@
 // Reading what `vae run` left under --runs-dir, for tests that compare it with what MLflow holds.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricPoint } from '../../src/tracking/tracker.ts';
 
 /** Overrides for a run of a few seconds on real MNIST: 240 train / 80 val / 320 test images, two epochs. */
 export const TINY_RUN = ['data.limit=320', 'data.split.train=0.75', 'data.split.val=0.25', 'train.batch_size=32', 'train.epochs=2'];
@@ -17,9 +16,4 @@ export function readJson<T = Record<string, any>>(runDir: string, name: string):
   return JSON.parse(readFileSync(join(runDir, name), 'utf8')) as T;
 }
 
-export function readMetrics(runDir: string): MetricPoint[] {
-  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as MetricPoint);
-}
+export { readMetricPoints as readMetrics } from '../../src/tracking/local.ts';
