@@ -290,6 +290,34 @@ describe('an unusable runs folder is one clear line', () => {
     assert.equal(readFileSync(join(earlier.runDir, 'summary.json'), 'utf8'), '{}');
     for (let j = 0; j < i; j++) rmSync(join(mountPoint, `fill-${j}`), { recursive: true });
   });
+
+  it('a disk that fills up mid-run: one line, a FAILED record, the last checkpoint kept, and --resume finishes once there is room', { skip: !mounted && 'mount is not permitted here', timeout: 120_000 }, async () => {
+    // 12 MB holds the record and one checkpoint of the reference model (about 8 MB), not the second one beside it.
+    const disk = join(tmp, 'small-disk');
+    mkdirSync(disk);
+    mount('-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', disk);
+    try {
+      const runs = join(disk, 'runs');
+      const earlier = createRunDir(runs, 'vae-mnist');
+      writeFileSync(join(earlier.runDir, 'summary.json'), '{}');
+      const result = await vae(['run', 'experiments/vae-mnist.yaml', 'data.limit=256', 'train.epochs=3', '--runs-dir', runs, '--no-mlflow']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
+      const runDir = readdirSync(join(runs, 'vae-mnist')).map((id) => join(runs, 'vae-mnist', id)).find((dir) => dir !== earlier.runDir)!;
+      assert.equal(result.stderr.trimEnd().split('\n').at(-1), `cannot write to the run record ${runDir}: no space left on device (ENOSPC). The run is FAILED; the checkpoint of epoch 1 is kept: free some space and go on with: npx vae run --resume ${runDir}`);
+      assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FAILED');
+      assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith('checkpoint')), ['checkpoint'], 'the half-written checkpoint is gone');
+      assert.equal(readFileSync(join(earlier.runDir, 'summary.json'), 'utf8'), '{}');
+
+      mount('-o', 'remount,size=40m', disk);
+      const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resuming after epoch 1 of 3/);
+      assert.equal(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).epochs_completed, 3);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
 });
 
 describe('runs started together', () => {

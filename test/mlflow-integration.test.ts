@@ -152,6 +152,20 @@ describe('MlflowTracker beside the local record', () => {
     assert.equal(tagMap(run)['vae.error'], 'out of memory');
     assert.equal(JSON.parse(readFileSync(join(runDir, 'tags.json'), 'utf8'))['vae.error'], 'out of memory');
   });
+
+  it('ends the MLflow run FAILED even when the local record can no longer be written', async () => {
+    const runDir = newRunDir();
+    const mlflow = new MlflowTracker(client, runDir);
+    const tracker = new TrackerFanout([new LocalRunRecord(runDir, 'r3'), mlflow]);
+    await tracker.start({ experiment: uniqueName('disk-gone'), runName: 'disk', params: {}, tags: {}, startTime: Date.now() });
+    // The run folder turns into a file: every write into it fails, as on a disk that died.
+    rmSync(runDir, { recursive: true });
+    writeFileSync(runDir, '');
+    await assert.rejects(tracker.end('FAILED', Date.now(), 'disk gone'), { code: 'ENOTDIR' });
+    const run = await client.getRun(mlflow.runId!);
+    assert.equal(run.info.status, 'FAILED');
+    assert.equal(tagMap(run)['vae.error'], 'disk gone');
+  });
 });
 
 describe('no server, then sync', () => {

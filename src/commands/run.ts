@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { selectBackend, type BackendName } from '../backend.ts';
-import { createRunDir, runExperiment } from '../runner.ts';
+import { createRunDir, runExperiment, RunWriteError } from '../runner.ts';
 import type { LoadedSpec } from '../spec/load.ts';
 import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
@@ -71,8 +71,14 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
       process.exitCode = exitCodeFor(signal);
     }
   } catch (e) {
-    await tracker.end('FAILED', Date.now(), (e as Error).message.slice(0, 5000));
-    throw e;
+    const error = RunWriteError.isDiskError(e) ? new RunWriteError(runDir, e, findCheckpoint(runDir)?.state.epoch) : (e as Error);
+    try {
+      await tracker.end('FAILED', Date.now(), error.message.slice(0, 5000));
+    } catch (endError) {
+      // The disk may still be full; every tracker has been tried (TrackerFanout), and the cause matters more.
+      say(`the run could not be marked FAILED everywhere: ${(endError as Error).message.split('\n')[0]}`);
+    }
+    throw error;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }

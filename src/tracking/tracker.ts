@@ -72,8 +72,11 @@ export class TrackerFanout implements Tracker {
   async logDataset(dataset: DatasetRecord): Promise<void> {
     for (const t of this.trackers) await t.logDataset(dataset);
   }
+  /** Ends the run in every tracker even when one fails (a full disk must not keep MLflow from hearing it), then throws the first failure. */
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
-    for (const t of this.trackers) await t.end(status, endTime, error);
+    const failures: unknown[] = [];
+    for (const t of this.trackers) await t.end(status, endTime, error).catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw failures[0];
   }
 }
 

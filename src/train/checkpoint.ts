@@ -28,13 +28,19 @@ const TMP_PREFIX = `${CHECKPOINT_DIR}.tmp-`;
 export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingStep, state: TrainingState): Promise<void> {
   const tmp = join(runDir, `${TMP_PREFIX}${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  await saveLayersModel(vae.encoder, join(tmp, 'encoder'));
-  await saveLayersModel(vae.decoder, join(tmp, 'decoder'));
-  const { data, specs } = await step.optimizerState();
-  writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
-  writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  try {
+    mkdirSync(tmp, { recursive: true });
+    await saveLayersModel(vae.encoder, join(tmp, 'encoder'));
+    await saveLayersModel(vae.decoder, join(tmp, 'decoder'));
+    const { data, specs } = await step.optimizerState();
+    writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
+    writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
+    writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  } catch (e) {
+    // A full disk: give the space of the half-written copy back, so the record can still be marked FAILED.
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 
   const current = join(runDir, CHECKPOINT_DIR);
   const old = join(runDir, `${OLD_PREFIX}${process.pid}`);
