@@ -60,7 +60,7 @@ ${specHelp}`)
       if (file !== undefined) throw new UsageError('--resume takes the run folder only: the run goes on with its own spec (spec/resolved.yaml)');
       const { runCommand, resumePoint } = await import('./commands/run.ts');
       const { runId, checkpoint } = resumePoint(options.resume);
-      await runCommand(loadSpec(join(options.resume, 'spec/resolved.yaml')), options, { runDir: options.resume, runId, checkpoint });
+      await runCommand(loadSpec(join(options.resume, 'spec/resolved.yaml'), [], { ownRunSpec: true }), options, { runDir: options.resume, runId, checkpoint });
       return;
     }
     if (file === undefined) throw new UsageError('vae run: give a spec (or --resume <run-dir>)');

@@ -12,6 +12,7 @@ import { splitDataset } from './data/split.ts';
 import { saveLayersModel } from './model/persist.ts';
 import { buildVae } from './model/vae.ts';
 import type { LoadedSpec } from './spec/load.ts';
+import { withAbsoluteDataPaths } from './spec/paths.ts';
 import { writeJsonAtomic } from './tracking/local.ts';
 import { steppedImage as makeSteppedImage, steppedImagePaths } from './tracking/images.ts';
 import { flattenParams } from './tracking/params.ts';
@@ -133,7 +134,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
   });
   if (!ctx.resume) {
     await artifact('spec/experiment.yaml', loaded.text);
-    await artifact('spec/resolved.yaml', `# ${loaded.file}${loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : ''}\n${stringify(spec)}`);
+    await artifact('spec/resolved.yaml', `# ${loaded.file}${loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : ''}\n${stringify(withAbsoluteDataPaths(spec, dirname(loaded.file)))}`);
   }
 
   const loadStarted = performance.now();

