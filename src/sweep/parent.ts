@@ -1,5 +1,5 @@
 // The one MLflow parent run of a sweep, created once however many workers (on however many machines) start at once.
-import { authorizationFromEnv, MlflowApiError, type MlflowClient } from '../tracking/mlflow-client.ts';
+import type { MlflowClient } from '../tracking/mlflow-client.ts';
 
 export const PARENT_ROLE_TAG = 'vae.sweep_role';
 export const SWEEP_ID_TAG = 'vae.sweep_id';
@@ -31,7 +31,8 @@ export async function ensureParentRun(client: MlflowClient, request: ParentRunRe
   const experimentId = await client.getOrCreateExperiment(request.experiment);
   const existing = await findParentRun(client, experimentId, request.sweepId);
   if (existing) return existing;
-  if (await createExperimentOnce(client, `vae-sweep-lock-${request.sweepId}`)) {
+  const lock = `vae-sweep-lock-${request.sweepId}`;
+  if (await client.createExperimentOnce(lock, { 'mlflow.note.content': 'vae-lab sweep lock: whoever created this experiment created the sweep parent run' })) {
     const info = await client.createRun({
       experimentId,
       runName: request.runName,
@@ -65,24 +66,3 @@ export async function findParentRun(client: MlflowClient, experimentId: string, 
   return run ? { experimentId, runId: run.info.run_id, artifactUri: run.info.artifact_uri } : null;
 }
 
-/**
- * True when this call created the experiment, false when it already existed. MlflowClient.getOrCreateExperiment
- * hides who won on purpose, so this one request is made here; it is never retried, because a retry after a lost
- * response would read our own success as someone else's.
- */
-async function createExperimentOnce(client: MlflowClient, name: string): Promise<boolean> {
-  const authorization = authorizationFromEnv();
-  const res = await fetch(`${client.trackingUri}/api/2.0/mlflow/experiments/create`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
-    body: JSON.stringify({ name, tags: [{ key: 'mlflow.note.content', value: 'vae-lab sweep lock: whoever created this experiment created the sweep parent run' }] }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  if (res.ok) {
-    await res.body?.cancel();
-    return true;
-  }
-  const body = (await res.json().catch(() => ({}))) as { error_code?: string; message?: string };
-  if (body.error_code === 'RESOURCE_ALREADY_EXISTS') return false;
-  throw new MlflowApiError(res.status, body.error_code ?? 'UNKNOWN', body.message ?? res.statusText, 'mlflow/experiments/create');
-}

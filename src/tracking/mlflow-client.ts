@@ -206,6 +206,22 @@ export class MlflowClient {
     }
   }
 
+  /**
+   * Creates an experiment in exactly one request, never retried: true when this call created it, false when it
+   * existed already. A retry after a lost response would read this call's own success as someone else's, so a
+   * caller that uses the answer as a lock (a sweep's parent run) needs this rather than getOrCreateExperiment.
+   */
+  async createExperimentOnce(name: string, tags: Record<string, string> = {}): Promise<boolean> {
+    const body = JSON.stringify({ name, tags: toKeyValues(tags) });
+    try {
+      await this.request('POST', `${this.trackingUri}/api/2.0/mlflow/experiments/create`, 'mlflow/experiments/create', body, 'application/json', readJson, 0);
+      return true;
+    } catch (err) {
+      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return false;
+      throw err;
+    }
+  }
+
   /** The run name is also set as the mlflow.runName tag, since MLflow expects the two to agree. */
   async createRun(run: { experimentId: string; runName: string; startTime: number; tags?: Record<string, string> }): Promise<RunInfo> {
     const tags = toKeyValues({ ...run.tags, 'mlflow.runName': run.runName });
@@ -339,12 +355,13 @@ export class MlflowClient {
     body?: string | Uint8Array<ArrayBuffer>,
     contentType?: string,
     read: (res: Response) => Promise<T> = readJson,
+    retries = this.retry.retries,
   ): Promise<T> {
     const headers: Record<string, string> = {};
     if (contentType) headers['Content-Type'] = contentType;
     if (this.authorization) headers.Authorization = this.authorization;
     for (let attempt = 0; ; attempt++) {
-      const last = attempt >= this.retry.retries;
+      const last = attempt >= retries;
       let res: Response;
       try {
         res = await this.fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
