@@ -72,17 +72,24 @@ ${specHelp}`)
 program
   .command('validate')
   .description('Check specs against the schema without training; prints every problem with its place.')
-  .argument('<specs...>', 'experiment specs (YAML), then any dotted.path=value overrides to apply to each')
+  .argument('<specs...>', 'experiment specs or sweep files (YAML), then any dotted.path=value overrides to apply to each')
   .addHelpText('after', specHelp)
-  .action((args: string[]) => {
+  .action(async (args: string[]) => {
     const files = args.filter((a) => !a.includes('='));
     const overrides = args.filter((a) => a.includes('='));
     if (files.length === 0) throw new UsageError('vae validate: name at least one spec file before the overrides');
+    const { isSweepFile } = await import('./sweep/spec.ts');
     const problems: SpecError[] = [];
     for (const file of files) {
       try {
-        loadSpec(file, overrides);
-        console.log(`${file}: ok`);
+        if (isSweepFile(file)) {
+          // The sweep file, then every trial's spec, as `vae sweep` checks them before it starts any.
+          const { prepareSweep } = await import('./sweep/prepare.ts');
+          console.log(`${file}: ok (a sweep of ${prepareSweep(file, overrides, { grid: [] }).trials.length} trials)`);
+        } else {
+          loadSpec(file, overrides);
+          console.log(`${file}: ok`);
+        }
       } catch (e) {
         if (!(e instanceof SpecError)) throw e;
         problems.push(e);

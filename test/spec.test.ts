@@ -99,4 +99,11 @@ describe('bad specs: one positioned line per problem, exit 2, nothing written', 
     assert.match(result.stdout, /experiments\/vae-mnist\.yaml: ok/);
     assert.match(result.stderr, /03-enum-typo\.yaml:3:17 model\.architecture: must be one of mlp, conv \(got "cnn"\); did you mean 'conv'\?/);
   });
+
+  it('vae validate checks sweep files and every trial they expand to', async () => {
+    const result = await vae(['validate', 'experiments/sweep-latent.yaml', 'test/fixtures/bad-sweeps/05-bad-combination.yaml']);
+    assert.equal(result.code, 2);
+    assert.match(result.stdout, /experiments\/sweep-latent\.yaml: ok \(a sweep of 15 trials\)/);
+    assert.match(result.stderr, /^trial 0 \(model\.latent_dim=2 model\.latnt=3 seed=1; and 3 more trials\): override 'model\.latnt=3': model\.latnt: unknown field; did you mean 'latent_dim'\?$/m);
+  });
 });
