@@ -178,6 +178,15 @@ describe('hostile specs: exact messages', () => {
     assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
     assert.ok(lines.length >= files.length, result.stderr);
   });
+
+  it('vae sweep on hostile files: exit 2, one positioned line (telling a sweep from a spec never parses them)', async () => {
+    for (const text of ['base: x\n' + '['.repeat(10_000), '['.repeat(10_000), 'a: ' + '&a [*a, '.repeat(50)]) {
+      const result = await vae(['sweep', specFile(text), '--runs-dir', join(tmp, 'never')]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr.trimEnd(), LINE);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+    }
+  });
 });
 
 describe('data paths in a spec stay inside the project', () => {

@@ -1,8 +1,8 @@
 // A sweep spec: from a sweep file (schemas/sweep.schema.json), or from an experiment file plus --grid/--seeds.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadDocument } from '../spec/load.ts';
+import { loadDocument, MAX_SPEC_BYTES } from '../spec/load.ts';
 import { SpecError, type Problem } from '../spec/problems.ts';
 import { schemaValidator, type Violation } from '../spec/validate.ts';
 import type { SchemaNode } from '../spec/describe.ts';
@@ -28,11 +28,15 @@ export interface Sweep {
 export const SWEEP_SCHEMA = JSON.parse(readFileSync(new URL('../../schemas/sweep.schema.json', import.meta.url), 'utf8')) as SchemaNode;
 const validateSweep = schemaValidator(SWEEP_SCHEMA);
 
-/** True when a YAML file is a sweep (it names a `base:` experiment) rather than an experiment spec. */
+/**
+ * True when a YAML file is a sweep (a top-level `base:` key names its experiment) rather than an experiment spec.
+ * The text is searched, not parsed: parsing a hostile file (thousands of nested brackets) near the stack's end can
+ * crash V8 outright, and every problem is the loader's to report, with its position, once the kind is known.
+ */
 export function isSweepFile(file: string): boolean {
   try {
-    const data = parse(readFileSync(file, 'utf8')) as unknown;
-    return typeof data === 'object' && data !== null && 'base' in data;
+    if (statSync(file).size > MAX_SPEC_BYTES) return false;
+    return /^["']?base["']?[ \t]*:/m.test(readFileSync(file, 'utf8'));
   } catch {
     return false;
   }
