@@ -78,7 +78,9 @@ export function loadDocument<T>(file: string, overrideTexts: readonly string[], 
     // The parser reports running out of stack as a syntax error, once per level it unwinds: say it once, plainly.
     const deep = doc.errors.find((e) => isStackOverflow(e.message));
     if (deep) throw new SpecError([{ origin: at(deep.pos[0]), path: '', message: TOO_DEEP }]);
-    throw new SpecError(doc.errors.map((e: YAMLParseError) => ({ origin: at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` })));
+    // The parser may report one fault twice at one place (a flow sequence both unindented and unclosed): once is enough.
+    const syntax = doc.errors.map((e: YAMLParseError) => ({ origin: at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` }));
+    throw new SpecError([...new Map(syntax.map((p) => [`${p.origin.line}:${p.origin.column} ${p.message}`, p])).values()]);
   }
 
   let data: unknown;
