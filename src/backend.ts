@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
-import { NativeOps } from './native-ops.ts';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -40,11 +39,6 @@ async function activate(name: BackendName): Promise<string | undefined> {
     if (name === 'tensorflow') {
       // TensorFlow's C++ start-up chatter (CPU feature notices) is noise on a user's terminal.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-      // TensorFlow wakes its intra-op pool for every op, and this project's ops are small: on 2 cores a 128 x 784
-      // multiply takes 40 µs on one thread and 140 µs on two, and the reference MLP's step 12 ms against 17 (the
-      // conv VAE's is the same either way). TensorFlow reads these once, when it loads; a user's own values win.
-      process.env.TF_NUM_INTRAOP_THREADS ??= '1';
-      process.env.TF_NUM_INTEROP_THREADS ??= '1';
       await import(TFJS_NODE);
     }
     if (name === 'wasm') {
@@ -69,6 +63,12 @@ function nativeTensorflowVersion(): string {
 
 let nativeStepRegistered = false;
 
+/** The slice of tfjs-node's backend a kernel needs to run a TensorFlow op by name (its own kernels call it). */
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: { name: string; type: number; value: number }[], inputs: tf.TensorInfo[]): tf.Tensor;
+}
+
 /**
  * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient of the
  * autodiff step calls it (conv models; dense ones train through native-mlp-step.ts). For alpha = 0, ReLU's case,
@@ -86,8 +86,9 @@ function registerNativeStep(): void {
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== 'float32') return original.kernelFunc(args);
-      const ops = NativeOps.ofActiveBackend()!;
-      return tf.tidy(() => ops.op('Sign', ops.op('Relu', x as tf.Tensor)));
+      const backend = args.backend as unknown as NativeBackend;
+      const attrs = [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }];
+      return tf.tidy(() => backend.executeSingleOutput('Sign', attrs, [backend.executeSingleOutput('Relu', attrs, [x])]));
     },
   });
 }
