@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
-import { batchRanges, fillBatch } from '../src/data/batches.ts';
+import { batchRanges, batchTensor, fillBatch } from '../src/data/batches.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { IdxError, parseIdx, readIdxFile } from '../src/data/idx.ts';
 import { seededPermutation, splitDataset } from '../src/data/split.ts';
@@ -120,6 +120,17 @@ describe('batches', () => {
     const dynamic = fillBatch(set, [0, 1, 2], out, 'dynamic', rng);
     assert.ok(dynamic.every((v) => v === 0 || v === 1));
     assert.deepEqual([dynamic[0], dynamic[1]], [0, 1], 'grey 0 and 255 are certain');
+  });
+
+  it('batchTensor holds exactly what fillBatch writes, for every grey level and every binarisation', () => {
+    const every: ImageSet = { count: 2, height: 16, width: 16, pixels: Uint8Array.from({ length: 512 }, (_, i) => i % 256) };
+    for (const binarize of ['none', 'static', 'dynamic'] as const) {
+      const expected = [...fillBatch(every, [1, 0], new Float32Array(512), binarize, seedrandom('b'))];
+      const tensor = batchTensor(every, [1, 0], new Float32Array(512), binarize, seedrandom('b'));
+      assert.deepEqual(tensor.shape, [2, 256]);
+      assert.deepEqual([...tensor.dataSync()], expected, binarize);
+      tensor.dispose();
+    }
   });
 
   it('dynamic binarisation has the grey level as its mean', () => {

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { PRNG } from 'seedrandom';
 import { pixelsPerImage, type ImageSet } from './images.ts';
 
@@ -25,6 +26,19 @@ export function fillBatch(
     }
   }
   return view;
+}
+
+/**
+ * The images at `indices` as a [n, pixels] tensor, as fillBatch writes them. Grey levels are copied as bytes and
+ * divided by 255 in one TensorFlow op (the same float32 values as dividing in JavaScript, checked for all 256): a
+ * per-pixel JavaScript loop took 0.4 ms for 128 MNIST images, a real share of a training step.
+ */
+export function batchTensor(set: ImageSet, indices: ArrayLike<number>, out: Float32Array, binarize: Binarization, rng: PRNG): tf.Tensor2D {
+  const size = pixelsPerImage(set);
+  if (binarize !== 'none') return tf.tensor2d(fillBatch(set, indices, out, binarize, rng), [indices.length, size]);
+  const view = out.subarray(0, indices.length * size);
+  for (let i = 0; i < indices.length; i++) view.set(set.pixels.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+  return tf.tidy(() => tf.div(tf.tensor2d(view, [indices.length, size]), 255));
 }
 
 /** Index ranges of consecutive batches over `order`; the last one may be smaller. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { batchRanges, fillBatch, type Binarization } from '../data/batches.ts';
+import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts';
 import { pixelsPerImage, type ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 
@@ -28,7 +28,7 @@ export async function evaluateElbo(
   let sums = tf.zeros([2]);
   for (const indices of batchRanges(order, options.batchSize)) {
     const next = tf.tidy(() => {
-      const x = tf.tensor2d(fillBatch(set, indices, buffer, options.binarize, binarizeRng), [indices.length, size]);
+      const x = batchTensor(set, indices, buffer, options.binarize, binarizeRng);
       const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
       const { recon, kl } = vae.perExampleTerms(x, eps);
       return sums.add(tf.stack([tf.sum(recon), tf.sum(kl)]));
@@ -53,7 +53,7 @@ export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samp
   const order = Uint32Array.from({ length: set.count }, (_, i) => i);
   let offset = 0;
   for (const indices of batchRanges(order, options.batchSize)) {
-    const x = tf.tensor2d(fillBatch(set, indices, buffer, 'none', noiseRng), [indices.length, size]);
+    const x = batchTensor(set, indices, buffer, 'none', noiseRng);
     let total = tf.zeros([indices.length]);
     for (let s = 0; s < options.samples; s++) {
       const next = tf.tidy(() => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { batchRanges, fillBatch, type Binarization } from '../data/batches.ts';
+import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts';
 import { pixelsPerImage, type ImageSet } from '../data/images.ts';
 import { bernoulliNll, gaussianNll } from '../model/loss.ts';
 import type { Vae } from '../model/vae.ts';
@@ -35,7 +35,7 @@ export async function importanceWeightedNll(vae: Vae, set: ImageSet, options: Iw
   let total = 0;
   for (const indices of batchRanges(order, examplesPerBatch)) {
     const b = indices.length;
-    const x = tf.tensor2d(fillBatch(set, indices, buffer, options.binarize, binarizeRng), [b, size]);
+    const x = batchTensor(set, indices, buffer, options.binarize, binarizeRng);
     const { mu, logvar } = tf.tidy(() => vae.encode(x));
     let runningMax = tf.fill([b], -Infinity);
     let runningSum = tf.zeros([b]);
@@ -91,7 +91,7 @@ export async function latentUsage(vae: Vae, set: ImageSet, options: { batchSize:
   let sums = tf.zeros([3, vae.latentDim]);
   for (const indices of batchRanges(order, options.batchSize)) {
     const next = tf.tidy(() => {
-      const { mu, logvar } = vae.encode(tf.tensor2d(fillBatch(set, indices, buffer, options.binarize, rng), [indices.length, size]));
+      const { mu, logvar } = vae.encode(batchTensor(set, indices, buffer, options.binarize, rng));
       const kl = tf.square(mu).add(tf.exp(logvar)).sub(1).sub(logvar).mul(0.5);
       return sums.add(tf.stack([tf.sum(mu, 0), tf.sum(tf.square(mu), 0), tf.sum(kl, 0)]));
     });

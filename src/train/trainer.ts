@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { batchRanges, fillBatch, type Binarization } from '../data/batches.ts';
+import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts';
 import { pixelsPerImage } from '../data/images.ts';
 import { seededPermutation, type Split } from '../data/split.ts';
 import type { Vae } from '../model/vae.ts';
@@ -132,7 +132,7 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
         }
         const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, options);
         const n = indices.length;
-        const x = tf.tensor2d(fillBatch(data.train, indices, buffer, options.binarize, binarizeRng), [n, size]);
+        const x = batchTensor(data.train, indices, buffer, options.binarize, binarizeRng);
         const eps = tf.randomNormal([n, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
         const batchTotals = trainingStep.run(x, eps, beta);
         const next = sums.add(batchTotals);
