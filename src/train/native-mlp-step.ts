@@ -3,7 +3,7 @@
 //
 // Why: for the reference model (784-400-20) tfjs's autodiff and per-variable Adam ran 331 kernels per step at about
 // 50 µs of JavaScript each, twice the time of the arithmetic itself. The graph has about 75 ops; the session runs
-// independent ones on both cores at once and pays a few µs per op, and its optimiser fuses MatMul + BiasAdd + Relu.
+// independent ones on both cores at once, with no JavaScript between them.
 // The maths is the one Vae.negativeElbo and tf.train.adam define (test/native-step.test.ts compares the two on
 // real MNIST); conv models, and every backend but tfjs-node, keep the autodiff step.
 import * as tf from '@tensorflow/tfjs';
