@@ -113,7 +113,13 @@ describe('checkpoints and vae run --resume', () => {
       onStderr: (text, kill) => {
         if (watching || !text.includes('epoch 1 |')) return;
         watching = setInterval(() => {
-          if (readMetrics(onlyRunDir(dirB)).some((p) => p.key === 'train/running_loss' && p.step > 150)) {
+          let points: ReturnType<typeof readMetrics>;
+          try {
+            points = readMetrics(onlyRunDir(dirB));
+          } catch {
+            return; // caught a line half-written: look again at the next tick
+          }
+          if (points.some((p) => p.key === 'train/running_loss' && p.step > 150)) {
             clearInterval(watching);
             kill('SIGKILL');
           }
