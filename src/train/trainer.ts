@@ -184,8 +184,8 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
 }
 
 /**
- * The fastest step this model and backend allow: on tfjs-node an MLP VAE trains through native TensorFlow ops with
- * hand-written gradients (native-mlp-step.ts), everything else through tfjs's autodiff and tf.train.adam.
+ * The fastest step this model and backend allow: on tfjs-node an MLP VAE trains as one TensorFlow graph per step
+ * with hand-written gradients (native-mlp-step.ts), everything else through tfjs's autodiff and tf.train.adam.
  */
 export function createTrainingStep(vae: Vae, learningRate: number): TrainingStep {
   return nativeMlpStep(vae, learningRate) ?? new AutodiffStep(vae, learningRate);
