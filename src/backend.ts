@@ -71,7 +71,7 @@ interface NativeBackend {
 
 /**
  * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient of the
- * autodiff step calls it (conv models; dense ones train through native-mlp-step.ts). For alpha = 0, ReLU's case,
+ * autodiff step calls it (on tfjs-node that step trains only when the graph step cannot). For alpha = 0, ReLU's case,
  * sign(relu(x)) is the same function, NaN included, in two native ops; any other alpha or dtype keeps tfjs-node's
  * kernel.
  */

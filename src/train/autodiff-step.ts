@@ -7,14 +7,17 @@ type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable };
 
 /** tfjs's gradient tape and Adam: any architecture, any backend. */
 export class AutodiffStep implements TrainingStep {
-  readonly description = 'tfjs autodiff + tf.train.adam';
+  readonly description: string;
   private readonly optimizer: tf.AdamOptimizer;
 
+  /** `why`: the reason a faster step could not be used, for the run's log. */
   constructor(
     private readonly vae: Vae,
     learningRate: number,
+    why?: string,
   ) {
     this.optimizer = tf.train.adam(learningRate);
+    this.description = why ? `tfjs autodiff + tf.train.adam (${why})` : 'tfjs autodiff + tf.train.adam';
   }
 
   run(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): tf.Tensor1D {

@@ -7,7 +7,7 @@ import type { Vae } from '../model/vae.ts';
 import type { MetricPoint, Tracker } from '../tracking/tracker.ts';
 import { evaluateElbo } from './evaluate.ts';
 import { AutodiffStep } from './autodiff-step.ts';
-import { nativeMlpStep } from './native-mlp-step.ts';
+import { GraphStep } from './graph-step.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { TrainingStep } from './training-step.ts';
 
@@ -29,9 +29,13 @@ export interface TrainOptions {
   onCheckpoint?: (state: TrainingState, step: TrainingStep) => Promise<void>;
   /** Go on from a checkpoint: training starts with epoch `state.epoch + 1`. */
   resume?: { state: TrainingState; restoreOptimizer: (step: TrainingStep) => Promise<void> };
+  /** 'autodiff' forces tfjs's autodiff step, e.g. to compare it with the graph step; default 'auto'. */
+  trainingStep?: TrainingStepChoice;
   /** Told which step implementation trains (see createTrainingStep). */
   onStepChosen?: (description: string) => Promise<void>;
 }
+
+export type TrainingStepChoice = 'auto' | 'autodiff';
 
 /** Where training stands; with the weights and Adam's state, all a resume needs. */
 export interface TrainingState {
@@ -94,7 +98,7 @@ function divergenceMessage(vae: Vae, options: TrainOptions, epoch: number, step:
  * epoch's end use their own seeds too. Nothing draws from TensorFlow.js's global random state.
  */
 export async function train(vae: Vae, data: Split, options: TrainOptions, tracker: Tracker, progress: ProgressReporter): Promise<TrainResult> {
-  const trainingStep = createTrainingStep(vae, options.learningRate);
+  const trainingStep = createTrainingStep(vae, options.learningRate, options.trainingStep ?? 'auto');
   const size = pixelsPerImage(data.train);
   const buffer = new Float32Array(options.batchSize * size);
   const stepsPerEpoch = Math.ceil(data.train.count / options.batchSize);
@@ -184,9 +188,14 @@ export async function train(vae: Vae, data: Split, options: TrainOptions, tracke
 }
 
 /**
- * The fastest step this model and backend allow: on tfjs-node an MLP VAE trains as one TensorFlow graph per step
- * with hand-written gradients (native-mlp-step.ts), everything else through tfjs's autodiff and tf.train.adam.
+ * The fastest step this model and backend allow: on tfjs-node one TensorFlow graph per step (graph-step.ts);
+ * elsewhere, or when that graph cannot be built, tfjs's autodiff and tf.train.adam, with the reason in its description.
  */
-export function createTrainingStep(vae: Vae, learningRate: number): TrainingStep {
-  return nativeMlpStep(vae, learningRate) ?? new AutodiffStep(vae, learningRate);
+export function createTrainingStep(vae: Vae, learningRate: number, choice: TrainingStepChoice): TrainingStep {
+  if (choice === 'autodiff' || tf.getBackend() !== 'tensorflow') return new AutodiffStep(vae, learningRate);
+  try {
+    return new GraphStep(vae, learningRate);
+  } catch (e) {
+    return new AutodiffStep(vae, learningRate, `the native graph step is unavailable: ${(e as Error).message.split('\n')[0]}`);
+  }
 }

@@ -1,0 +1,136 @@
+// The VAE as TensorFlow graph ops, translated layer by layer from its tfjs model definition, with the loss terms of
+// loss.ts written as the same formulas. The native training step and evaluation build their graphs from here, and
+// TensorFlow differentiates them, so the model definition stays the one source of truth for the maths.
+import type * as tf from '@tensorflow/tfjs';
+import type { GraphBuilder, Ref } from '../tfjs-bridge/graph-builder.ts';
+import type { Likelihood, Vae } from './vae.ts';
+
+/** A model has a layer or setting the graph translation does not cover: the caller falls back to tfjs autodiff. */
+export class GraphUnsupportedError extends Error {}
+
+/** Where a layer's weights come from in the graph: variables being trained, or tensors fed in. */
+export type WeightRefs = (variable: tf.Variable) => Ref;
+
+const ACTIVATION_OPS: Record<string, string | undefined> = { linear: undefined, relu: 'Relu', tanh: 'Tanh', elu: 'Elu', softplus: 'Softplus', sigmoid: 'Sigmoid' };
+
+interface LayerConfig {
+  activation?: string;
+  useBias?: boolean;
+  strides?: number[];
+  padding?: 'same' | 'valid';
+  dataFormat?: string;
+  dilationRate?: number | number[];
+}
+
+/**
+ * The outputs of `model` (in the order of model.outputs) for `input`, a batch whose size is `batch` (int32 [1]).
+ * Covers what networks.ts builds: Dense, Conv2D, Conv2DTranspose, Reshape and Flatten, channels-last.
+ */
+export function modelGraph(g: GraphBuilder, model: tf.LayersModel, input: Ref, batch: Ref, weight: WeightRefs): Ref[] {
+  const outputOf = new Map<string, Ref>();
+  const translate = (layer: tf.layers.Layer): Ref => {
+    const known = outputOf.get(layer.name);
+    if (known) return known;
+    const inbound = (layer.inboundNodes[0] as unknown as { inboundLayers: tf.layers.Layer[] }).inboundLayers;
+    if (inbound.length > 1) throw new GraphUnsupportedError(`layer ${layer.name} has ${inbound.length} inputs`);
+    const x = inbound.length === 0 ? input : translate(inbound[0]);
+    const out = layerGraph(g, layer, x, batch, weight);
+    outputOf.set(layer.name, out);
+    return out;
+  };
+  return model.outputs.map((output) => translate(output.sourceLayer as tf.layers.Layer));
+}
+
+function layerGraph(g: GraphBuilder, layer: tf.layers.Layer, x: Ref, batch: Ref, weight: WeightRefs): Ref {
+  const kind = layer.getClassName();
+  const config = layer.getConfig() as LayerConfig;
+  const outputShape = (layer.outputShape as (number | null)[]).slice(1) as number[];
+  const [kernel, bias] = layer.trainableWeights.map((w) => weight(w.read() as tf.Variable));
+  switch (kind) {
+    case 'InputLayer':
+      return x;
+    case 'Reshape':
+    case 'Flatten':
+      return g.reshape(x, [-1, ...outputShape]);
+    case 'Dense':
+      return activate(g, layer, withBias(g, g.matMul(x, kernel), bias, config));
+    case 'Conv2D':
+    case 'Conv2DTranspose': {
+      if (config.dataFormat !== 'channelsLast') throw new GraphUnsupportedError(`layer ${layer.name} is not channels-last`);
+      if ([config.dilationRate ?? 1].flat().some((d) => d !== 1)) throw new GraphUnsupportedError(`layer ${layer.name} is dilated`);
+      const padding = config.padding === 'same' ? 'SAME' : 'VALID';
+      const conv = kind === 'Conv2D'
+        ? g.conv2d(x, kernel, config.strides!, padding)
+        : g.conv2dTranspose(x, kernel, g.concat([batch, g.constant(outputShape, [3], 'int32')], 0, 'int32'), config.strides!, padding);
+      return activate(g, layer, withBias(g, conv, bias, config));
+    }
+    default:
+      throw new GraphUnsupportedError(`layer ${layer.name} (${kind}) has no graph translation`);
+  }
+}
+
+function withBias(g: GraphBuilder, x: Ref, bias: Ref | undefined, config: LayerConfig): Ref {
+  return config.useBias === false || bias === undefined ? x : g.biasAdd(x, bias);
+}
+
+function activate(g: GraphBuilder, layer: tf.layers.Layer, x: Ref): Ref {
+  const activation = (layer.getConfig() as LayerConfig).activation ?? 'linear';
+  if (!(activation in ACTIVATION_OPS)) throw new GraphUnsupportedError(`layer ${layer.name}: activation ${activation} has no graph translation`);
+  const op = ACTIVATION_OPS[activation];
+  return op ? g.op(op, x) : x;
+}
+
+// The loss terms, each per example (summed over pixels or latent dimensions), as in loss.ts.
+
+/** -log Bernoulli(x | sigmoid(logits)) = softplus(logits) - x * logits, from the logits. */
+export function bernoulliNll(g: GraphBuilder, logits: Ref, x: Ref): Ref {
+  return g.reduce('Sum', g.op('Sub', g.op('Softplus', logits), g.op('Mul', x, logits)), [-1]);
+}
+
+/** -log N(x | means, std^2 I) for images of `pixels` values. */
+export function gaussianNll(g: GraphBuilder, means: Ref, x: Ref, std: number, pixels: number): Ref {
+  const logNormaliser = pixels * (Math.log(std) + 0.5 * Math.log(2 * Math.PI));
+  return g.op('AddV2', g.op('Mul', g.reduce('Sum', g.op('SquaredDifference', x, means), [-1]), g.scalar(1 / (2 * std * std))), g.scalar(logNormaliser));
+}
+
+export function reconstructionNll(g: GraphBuilder, likelihood: Likelihood, params: Ref, x: Ref, pixels: number): Ref {
+  return likelihood.kind === 'bernoulli' ? bernoulliNll(g, params, x) : gaussianNll(g, params, x, likelihood.std, pixels);
+}
+
+/** KL(N(mu, exp(logvar)) || N(0, I)), in closed form. */
+export function klToStandardNormal(g: GraphBuilder, mu: Ref, logvar: Ref): Ref {
+  const inner = g.op('Sub', g.op('Sub', g.op('AddV2', g.op('Square', mu), g.op('Exp', logvar)), g.scalar(1)), logvar);
+  return g.op('Mul', g.reduce('Sum', inner, [-1]), g.scalar(0.5));
+}
+
+/** z = mu + sigma * eps. */
+export function reparameterize(g: GraphBuilder, mu: Ref, logvar: Ref, eps: Ref): Ref {
+  return g.op('AddV2', mu, g.op('Mul', g.op('Exp', g.op('Mul', logvar, g.scalar(0.5))), eps));
+}
+
+export interface VaeGraph {
+  mu: Ref;
+  logvar: Ref;
+  /** Per-example reconstruction NLL and KL, [batch] each. */
+  recon: Ref;
+  kl: Ref;
+}
+
+/** The encoder on `x` [batch, pixels]: its two heads. */
+export function encoderGraph(g: GraphBuilder, vae: Vae, x: Ref, weight: WeightRefs): { mu: Ref; logvar: Ref } {
+  const [mu, logvar] = modelGraph(g, vae.encoder, x, g.leadingDim(x), weight);
+  return { mu, logvar };
+}
+
+/** The decoder on `z`, a batch of `batch` (int32 [1]) codes: logits or means, one per pixel. */
+export function decoderGraph(g: GraphBuilder, vae: Vae, z: Ref, batch: Ref, weight: WeightRefs): Ref {
+  return modelGraph(g, vae.decoder, z, batch, weight)[0];
+}
+
+/** One reparameterised sample per example (noise `eps`, [batch, latent]): the per-example terms of the ELBO. */
+export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
+  const { mu, logvar } = encoderGraph(g, vae, x, weight);
+  // The batch size from eps, a fed tensor, so no gradient path runs through a shape.
+  const params = decoderGraph(g, vae, reparameterize(g, mu, logvar, eps), g.leadingDim(eps), weight);
+  return { mu, logvar, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klToStandardNormal(g, mu, logvar) };
+}

@@ -1,0 +1,57 @@
+// With TensorFlow's default kernels (oneDNN, as every run uses them), the graph step and tfjs autodiff train the
+// same model from the same seed to the same losses: the trainer draws the noise, so both steps get the same
+// reparameterisation noise, and only float32 rounding separates them (see graph-step.test.ts for why conv ReLU
+// models separate a little more than smooth ones).
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { selectBackend } from '../src/backend.ts';
+import { loadDataset } from '../src/data/datasets.ts';
+import { splitDataset } from '../src/data/split.ts';
+import { buildVae } from '../src/model/vae.ts';
+import { loadSpec } from '../src/spec/load.ts';
+import type { Tracker } from '../src/tracking/tracker.ts';
+import { train, type TrainingStepChoice } from '../src/train/trainer.ts';
+
+const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
+
+before(async () => {
+  assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
+});
+
+/** Two epochs on 192 digits (64 held out), every metric logged at an epoch's end, and the step's description. */
+async function twoEpochs(spec: string, overrides: string[], trainingStep: TrainingStepChoice) {
+  const resolved = loadSpec(spec, ['data.limit=256', 'data.split.train=0.75', 'data.split.val=0.25', ...overrides]).spec;
+  const data = splitDataset(mnist.train, mnist.test, { seed: resolved.seed, ...resolved.data.split, limit: resolved.data.limit });
+  const vae = buildVae(resolved, { height: 28, width: 28 });
+  const metrics: Record<string, number> = {};
+  let description = '';
+  const tracker: Tracker = {
+    start: async () => {}, setTags: async () => {}, logArtifact: async () => {}, logDataset: async () => {}, logImage: async () => {}, end: async () => {},
+    logMetrics: async (points) => void points.forEach((p) => (metrics[`${p.key}@${p.step}`] = p.value)),
+  };
+  await train(vae, data, {
+    seed: resolved.seed, epochs: 2, batchSize: 64, learningRate: 1e-3, klWeight: 1, klWarmupEpochs: 0, binarize: 'none', logEverySteps: 1000,
+    shouldStop: () => false, trainingStep, onStepChosen: async (d) => void (description = d),
+  }, tracker, { startEpoch: () => {}, update: () => {}, endEpoch: () => {} });
+  vae.dispose();
+  return { description, metrics };
+}
+
+describe('graph step and autodiff train alike with the default kernels', () => {
+  const cases: [string, string, string[], number][] = [
+    ['MLP 784-400-20', 'experiments/vae-mnist.yaml', [], 1e-4],
+    ['conv, tanh', 'experiments/vae-mnist-conv.yaml', ['model.encoder.activation=tanh', 'model.decoder.activation=tanh'], 1e-4],
+    ['conv 32-64, ReLU', 'experiments/vae-mnist-conv.yaml', [], 1e-3],
+  ];
+  for (const [name, spec, overrides, tolerance] of cases) {
+    it(`${name}: the same losses after two epochs from one seed`, async () => {
+      const [graph, autodiff] = [await twoEpochs(spec, overrides, 'auto'), await twoEpochs(spec, overrides, 'autodiff')];
+      assert.match(graph.description, /TensorFlow graph/);
+      assert.match(autodiff.description, /autodiff/);
+      for (const key of ['train/loss@1', 'train/loss@2', 'train/kl@2', 'val/loss@2']) {
+        const [g, a] = [graph.metrics[key], autodiff.metrics[key]];
+        assert.ok(Number.isFinite(g) && Math.abs(g - a) <= tolerance * Math.abs(a), `${key}: graph ${g}, autodiff ${a}`);
+      }
+    });
+  }
+});
