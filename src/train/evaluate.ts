@@ -3,6 +3,7 @@ import seedrandom from 'seedrandom';
 import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts';
 import { pixelsPerImage, type ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
+import { vaeForward } from './vae-forward.ts';
 
 export interface ElboAverages {
   /** recon + beta * kl, per example. */
@@ -25,12 +26,13 @@ export async function evaluateElbo(
   const order = Uint32Array.from({ length: set.count }, (_, i) => i);
   const binarizeRng = seedrandom(`${options.seed}:binarize`);
   const noiseRng = seedrandom(`${options.seed}:noise`);
+  const forward = vaeForward(vae);
   let sums = tf.zeros([2]);
   for (const indices of batchRanges(order, options.batchSize)) {
     const next = tf.tidy(() => {
       const x = batchTensor(set, indices, buffer, options.binarize, binarizeRng);
       const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
-      const { recon, kl } = vae.perExampleTerms(x, eps);
+      const { recon, kl } = forward.terms(x, eps);
       return sums.add(tf.stack([tf.sum(recon), tf.sum(kl)]));
     });
     sums.dispose();
@@ -51,6 +53,7 @@ export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samp
   const noiseRng = seedrandom(`${options.seed}:noise`);
   const scores = new Float32Array(set.count);
   const order = Uint32Array.from({ length: set.count }, (_, i) => i);
+  const forward = vaeForward(vae);
   let offset = 0;
   for (const indices of batchRanges(order, options.batchSize)) {
     const x = batchTensor(set, indices, buffer, 'none', noiseRng);
@@ -58,7 +61,7 @@ export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samp
     for (let s = 0; s < options.samples; s++) {
       const next = tf.tidy(() => {
         const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
-        const { recon, kl } = vae.perExampleTerms(x, eps);
+        const { recon, kl } = forward.terms(x, eps);
         return total.add(recon.add(kl));
       });
       total.dispose();

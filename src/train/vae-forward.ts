@@ -1,0 +1,130 @@
+// The VAE's forward pass for evaluation, in one of two forms with the same maths: on tfjs-node a TensorFlow session
+// built from vae-graph.ts (the graph the training step differentiates), one call per batch; elsewhere, or when the
+// model has no graph translation, tfjs ops (vae.ts, loss.ts). Weights are fed at every call, so one session serves
+// a model while it trains.
+import * as tf from '@tensorflow/tfjs';
+import { bernoulliNll, gaussianNll } from '../model/loss.ts';
+import type { Vae } from '../model/vae.ts';
+import { decoderGraph, encoderGraph, reconstructionNll, vaeGraph } from '../model/vae-graph.ts';
+import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
+import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+export interface VaeForward {
+  /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
+  terms(x: tf.Tensor2D, eps: tf.Tensor2D): { recon: tf.Tensor1D; kl: tf.Tensor1D };
+  /** q(z|x)'s means and log-variances. */
+  posterior(x: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D };
+  /**
+   * log p(x|z) + log p(z) - log q(z|x) for c samples of z per example, as a [batch, c] tensor; `eps` is [batch * c,
+   * latent], the c draws of example i in rows i * c to i * c + c - 1.
+   */
+  logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D;
+}
+
+const graphs = new WeakMap<Vae, GraphForward | null>();
+
+/** The fastest form for this model and backend; a graph session is built once per model and kept with it. */
+export function vaeForward(vae: Vae): VaeForward {
+  if (tf.getBackend() !== 'tensorflow') return eagerVaeForward(vae);
+  if (!graphs.has(vae)) {
+    try {
+      graphs.set(vae, new GraphForward(vae));
+    } catch {
+      // A model the graph cannot express trains through autodiff, which says why; evaluation follows quietly.
+      graphs.set(vae, null);
+    }
+  }
+  return graphs.get(vae) ?? eagerVaeForward(vae);
+}
+
+/** The forward pass as tfjs ops, on any backend. */
+export function eagerVaeForward(vae: Vae): VaeForward {
+  return new EagerForward(vae);
+}
+
+class EagerForward implements VaeForward {
+  constructor(private readonly vae: Vae) {}
+
+  terms(x: tf.Tensor2D, eps: tf.Tensor2D) {
+    return this.vae.perExampleTerms(x, eps);
+  }
+
+  posterior(x: tf.Tensor2D) {
+    return tf.tidy(() => this.vae.encode(x));
+  }
+
+  logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D {
+    const { vae } = this;
+    return tf.tidy(() => {
+      const { mu, logvar } = vae.encode(x);
+      const b = mu.shape[0];
+      const repeat = (t: tf.Tensor2D) => tf.reshape(tf.tile(tf.expandDims(t, 1), [1, c, 1]), [b * c, t.shape[1]]) as tf.Tensor2D;
+      const [muR, logvarR] = [repeat(mu), repeat(logvar)];
+      const z = muR.add(tf.exp(logvarR.mul(0.5)).mul(eps)) as tf.Tensor2D;
+      const params = vae.decode(z);
+      const xR = repeat(x);
+      const logPxGivenZ = tf.neg(vae.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, vae.likelihood.std));
+      const logPz = tf.sum(tf.square(z).add(LOG_2PI), 1).mul(-0.5);
+      // (z - mu) / sigma is eps itself, so log q needs no division.
+      const logQz = tf.sum(tf.square(eps).add(logvarR).add(LOG_2PI), 1).mul(-0.5);
+      return tf.reshape(logPxGivenZ.add(logPz).sub(logQz), [b, c]) as tf.Tensor2D;
+    });
+  }
+}
+
+class GraphForward implements VaeForward {
+  private readonly session: GraphSession;
+  private readonly params: tf.Variable[];
+  private readonly weights: Ref[];
+  private readonly input: Record<'x' | 'eps', Ref>;
+  private readonly output: { recon: Ref; kl: Ref; mu: Ref; logvar: Ref; logW: Ref };
+
+  constructor(vae: Vae) {
+    this.params = vae.trainableVariables;
+    const g = new GraphBuilder();
+    const pixels = vae.encoder.inputs[0].shape[1]!;
+    const latent = vae.latentDim;
+    this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, latent]) };
+    this.weights = this.params.map((p, i) => g.placeholder(`w${i}`, p.shape));
+    const index = new Map(this.params.map((p, i) => [p, i]));
+    const weight = (variable: tf.Variable) => this.weights[index.get(variable)!];
+    const { x, eps } = this.input;
+    const one = vaeGraph(g, vae, x, eps, pixels, weight);
+
+    // The importance weights: every example's c samples side by side, [b, c, ...], without copying x or q's moments.
+    const { mu, logvar } = encoderGraph(g, vae, x, weight);
+    const b = g.leadingDim(x);
+    const bc = g.leadingDim(eps);
+    const byExample = (t: Ref, width: number) => g.reshape(t, g.concat([b, g.constant([-1, width], [2], 'int32')], 0, 'int32'));
+    const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
+    const z3 = g.op('AddV2', mu3, g.op('Mul', g.op('Exp', g.op('Mul', logvar3, g.scalar(0.5))), eps3));
+    const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
+    const logPxGivenZ = g.op('Neg', reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels));
+    const minusHalfSum = (t: Ref) => g.op('Mul', g.reduce('Sum', g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
+    const logPz = minusHalfSum(g.op('Square', z3));
+    const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
+    this.output = { recon: one.recon, kl: one.kl, mu, logvar, logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz) };
+    this.session = g.load();
+  }
+
+  terms(x: tf.Tensor2D, eps: tf.Tensor2D) {
+    const [recon, kl] = this.run([[this.input.x, x], [this.input.eps, eps]], [this.output.recon, this.output.kl]);
+    return { recon: recon as tf.Tensor1D, kl: kl as tf.Tensor1D };
+  }
+
+  posterior(x: tf.Tensor2D) {
+    const [mu, logvar] = this.run([[this.input.x, x]], [this.output.mu, this.output.logvar]);
+    return { mu: mu as tf.Tensor2D, logvar: logvar as tf.Tensor2D };
+  }
+
+  logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D {
+    if (eps.shape[0] !== x.shape[0] * c) throw new Error(`importance weights: ${eps.shape[0]} draws for ${x.shape[0]} examples x ${c}`);
+    return this.run([[this.input.x, x], [this.input.eps, eps]], [this.output.logW])[0] as tf.Tensor2D;
+  }
+
+  private run(feeds: [Ref, tf.Tensor][], fetches: Ref[]): tf.Tensor[] {
+    return this.session.run([...feeds, ...this.params.map((p, i): [Ref, tf.Tensor] => [this.weights[i], p])], fetches);
+  }
+}
