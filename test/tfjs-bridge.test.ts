@@ -1,0 +1,50 @@
+// Every reach into tfjs-node's internals and TensorFlow's C API that the native graph steps rely on is still there:
+// a tfjs-node upgrade that removes one fails here, by name, rather than as a slow fall-back to autodiff in every run.
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { selectBackend } from '../src/backend.ts';
+import { Vae } from '../src/model/vae.ts';
+import { GraphBuilder } from '../src/tfjs-bridge/graph-builder.ts';
+import { tensorflowGradientsProblem, tensorflowLibraryPath } from '../src/tfjs-bridge/tensorflow-gradients.ts';
+import { missingInternals } from '../src/tfjs-bridge/tfjs-node-session.ts';
+import { AutodiffStep } from '../src/train/autodiff-step.ts';
+import { createTrainingStep } from '../src/train/trainer.ts';
+
+before(async () => {
+  assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
+});
+
+describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
+  it("tfjs-node still has its compiled protos and its SavedModel session calls", () => {
+    assert.deepEqual(missingInternals(), [], `tfjs-node ${tf.version['tfjs-node' as keyof typeof tf.version] ?? ''} lacks what src/tfjs-bridge/tfjs-node-session.ts uses`);
+  });
+
+  it("TensorFlow's C API answers through koffi, with the gradient of a small graph", () => {
+    assert.equal(tensorflowGradientsProblem(), undefined, `cannot reach TF_AddGradientsWithPrefix in ${tensorflowLibraryPath()}`);
+    // d/dx sum(softplus(x) * x) = sigmoid(x) * x + softplus(x), computed by TensorFlow's registry and run in a session.
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1]);
+    const y = g.reduce('Sum', g.op('Mul', g.op('Softplus', x), x), [0]);
+    const [dx] = g.gradients([y], [x]);
+    const session = g.load();
+    const values = tf.tensor1d([-2, -0.5, 0, 1, 3]);
+    const [got] = session.run([[x, values]], [dx]);
+    const want = tf.tidy(() => tf.sigmoid(values).mul(values).add(tf.softplus(values)));
+    assert.ok(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0] < 1e-6, `${got.dataSync()} vs ${want.dataSync()}`);
+    session.dispose();
+    tf.dispose([values, got, want]);
+  });
+
+  it('a model the graph cannot express trains through autodiff, and the step says why', () => {
+    const input = tf.input({ shape: [16] });
+    const h = tf.layers.dropout({ rate: 0.1, name: 'drop' }).apply(tf.layers.dense({ units: 8 }).apply(input)) as tf.SymbolicTensor;
+    const encoder = tf.model({ inputs: input, outputs: [tf.layers.dense({ units: 2 }).apply(h), tf.layers.dense({ units: 2 }).apply(h)] as tf.SymbolicTensor[] });
+    const z = tf.input({ shape: [2] });
+    const decoder = tf.model({ inputs: z, outputs: tf.layers.dense({ units: 16 }).apply(z) as tf.SymbolicTensor });
+    const step = createTrainingStep(new Vae(encoder, decoder, { kind: 'bernoulli' }, 2), 1e-3, 'auto');
+    assert.ok(step instanceof AutodiffStep);
+    assert.match(step.description, /autodiff .*native graph step is unavailable: layer drop \(Dropout\) has no graph translation/);
+    step.dispose();
+  });
+});
