@@ -191,8 +191,11 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
 
     const metrics: Record<string, number> = { ...result.last };
     let usage: LatentUsage | undefined;
+    let evaluateSeconds = 0;
     if (!result.stopped) {
+      const evaluating = performance.now();
       const evaluated = await testMetrics(vae, split.test, spec);
+      evaluateSeconds = (performance.now() - evaluating) / 1000;
       usage = evaluated.usage;
       Object.assign(metrics, evaluated.metrics);
       ctx.say(`test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)})`);
@@ -224,7 +227,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       latent: usage && { kl_per_dimension: usage.klPerDimension, activity: usage.activity, active_units: usage.activeUnits },
       data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, image, train: split.train.count, val: split.val.count, test: split.test.count },
       backend: ctx.backend.name,
-      durations_s: { load: loadSeconds, train: result.trainSeconds, total: (Date.now() - started) / 1000 },
+      durations_s: { load: loadSeconds, train: result.trainSeconds, evaluate: evaluateSeconds, total: (Date.now() - started) / 1000 },
       versions: versions(ctx.backend),
     };
     writeJsonAtomic(join(ctx.runDir, 'summary.json'), summary);
