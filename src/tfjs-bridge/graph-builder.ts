@@ -1,5 +1,5 @@
 import { addGradients } from './tensorflow-gradients.ts';
-import { graphProtos, loadGraphSession, type GraphSession, type Proto } from './tfjs-node-session.ts';
+import { graphProtos, loadGraphSession, type GraphSession, type Proto, type SessionLoader } from './tfjs-node-session.ts';
 
 /** A tensor in the graph being built: `<node>` or `<node>:<output>`. */
 export type Ref = string;
@@ -130,8 +130,8 @@ export class GraphBuilder {
     return gradients;
   }
 
-  load(): GraphSession {
-    return loadGraphSession(this.graph);
+  load(loader: SessionLoader = loadGraphSession): GraphSession {
+    return loader(this.graph.serializeBinary());
   }
 
   private node(base: string, op: string, inputs: Ref[], attrs: Record<string, Proto>): Ref {

@@ -46,13 +46,13 @@ export function missingInternals(): string[] {
  * Loads a serialized GraphDef into a new TensorFlow session: tfjs-node reads graphs only as SavedModels, so it is
  * written as one into a temporary folder, removed at once.
  */
-export function loadGraphSession(graphDef: Proto): GraphSession {
+export function loadGraphSession(graphDef: Uint8Array): GraphSession {
   const pb = graphProtos();
   const meta = new pb.MetaGraphDef();
   const info = new pb.MetaGraphDef.MetaInfoDef();
   info.addTags('serve');
   meta.setMetaInfoDef(info);
-  meta.setGraphDef(graphDef);
+  meta.setGraphDef(pb.GraphDef.deserializeBinary(graphDef));
   const model = new pb.SavedModel();
   model.setSavedModelSchemaVersion(1);
   model.addMetaGraphs(meta);
@@ -60,14 +60,22 @@ export function loadGraphSession(graphDef: Proto): GraphSession {
   try {
     writeFileSync(join(dir, 'saved_model.pb'), model.serializeBinary());
     const backend = tf.backend() as unknown as SessionBackend;
-    return new GraphSession(backend, backend.loadSavedModelMetaGraph(dir, 'serve'));
+    return new TfjsNodeSession(backend, backend.loadSavedModelMetaGraph(dir, 'serve'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** A loaded graph: each run feeds placeholders and fetches tensors (`node` or `node:output`) in one session call. */
-export class GraphSession {
+export interface GraphSession {
+  run(feeds: [string, tf.Tensor][], fetches: string[]): tf.Tensor[];
+  dispose(): void;
+}
+
+/** Makes a session of a GraphDef: tfjs-node's own (loadGraphSession), or one that records TensorFlow's step stats. */
+export type SessionLoader = (graphDef: Uint8Array) => GraphSession;
+
+class TfjsNodeSession implements GraphSession {
   constructor(
     private readonly backend: SessionBackend,
     private readonly id: number,

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Vae } from '../model/vae.ts';
 import { vaeGraph } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
-import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
+import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
 
 // tf.train.adam's defaults, which the autodiff step uses too.
@@ -30,8 +30,11 @@ export class GraphStep implements TrainingStep {
   private iterations = 0;
   private readonly epsilon = tf.backend().epsilon();
 
-  /** Throws GraphUnsupportedError for a model the graph cannot express, or an Error if TensorFlow's C API is out of reach. */
-  constructor(vae: Vae, learningRate: number) {
+  /**
+   * Throws GraphUnsupportedError for a model the graph cannot express, or an Error if TensorFlow's C API is out of
+   * reach. `loadSession` is tfjs-node's session unless a profiler passes its own.
+   */
+  constructor(vae: Vae, learningRate: number, loadSession: SessionLoader = loadGraphSession) {
     this.params = vae.trainableVariables;
     const index = new Map(this.params.map((p, i) => [p, i]));
     const g = new GraphBuilder();
@@ -68,7 +71,7 @@ export class GraphStep implements TrainingStep {
       fetchWeights: g.after(done, w.map((h, i) => g.assign(h, assign.weights[i]))),
       fetchMoments: g.after(done, [...m.map((h, i) => g.assign(h, assign.m[i])), ...v.map((h, i) => g.assign(h, assign.v[i]))]),
     };
-    this.session = g.load();
+    this.session = g.load(loadSession);
     tf.tidy(() => {
       this.session.run(this.params.map((p, i) => [this.assign.weights[i], p]), [this.assign.fetchWeights]);
       const zeros = this.params.map((p) => tf.zerosLike(p));
