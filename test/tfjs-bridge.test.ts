@@ -2,6 +2,9 @@
 // a tfjs-node upgrade that removes one fails here, by name, rather than as a slow fall-back to autodiff in every run.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { Vae } from '../src/model/vae.ts';
@@ -11,6 +14,8 @@ import { tensorflowGradientsProblem } from '../src/tfjs-bridge/tensorflow-gradie
 import { missingInternals } from '../src/tfjs-bridge/tfjs-node-session.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
+import { vae } from './support/cli.ts';
+import { onlyRunDir, readJson, TINY_RUN } from './support/run-record.ts';
 
 before(async () => {
   assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
@@ -47,5 +52,19 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
     assert.ok(step instanceof AutodiffStep);
     assert.match(step.description, /autodiff .*native graph step is unavailable: layer drop \(Dropout\) has no graph translation/);
     step.dispose();
+  });
+
+  it('without koffi a run still trains, through autodiff, and its log and tags say why', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'vae-no-koffi-'));
+    try {
+      const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir], {
+        env: { NODE_OPTIONS: `--require ${join(import.meta.dirname, 'support', 'without-koffi.cjs')}` },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout + result.stderr, /training step: tfjs autodiff \+ tf\.train\.adam \(the native graph step is unavailable: TensorFlow's C API could not be reached through koffi: .*koffi is not available/);
+      assert.match(readJson(onlyRunDir(runsDir), 'tags.json')['vae.training_step'], /autodiff/);
+    } finally {
+      rmSync(runsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,8 +3,7 @@
 // (TF_NewSession, TF_SessionRun with FULL_TRACE) on the same GraphDef; it is for profiling, not for training speed
 // (its tensors cross as copies).
 import * as tf from '@tensorflow/tfjs';
-import koffi from 'koffi';
-import { bufferBytes, importGraph, outputsByName, tensorflowC, TF_FLOAT, TF_INT32, withStatus, type Pointer } from './tensorflow-c.ts';
+import { bufferBytes, importGraph, memory, outputsByName, tensorflowC, TF_FLOAT, TF_INT32, withStatus, type Pointer } from './tensorflow-c.ts';
 import type { GraphSession } from './tfjs-node-session.ts';
 
 /** One kernel's execution in a traced run. */
@@ -74,13 +73,13 @@ export class ProfiledSession implements GraphSession {
   private toTensorflow(t: tf.Tensor): Pointer {
     const data = t.dataSync();
     const tensor = this.c.allocateTensor(t.dtype === 'int32' ? TF_INT32 : TF_FLOAT, t.shape, t.rank, data.byteLength);
-    new Uint8Array(koffi.view(this.c.tensorData(tensor), data.byteLength)).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    memory(this.c.tensorData(tensor), data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return tensor;
   }
 
   private toTfjs(tensor: Pointer): tf.Tensor {
     const shape = Array.from({ length: this.c.numDims(tensor) }, (_, i) => Number(this.c.dim(tensor, i)));
-    const bytes = new Uint8Array(koffi.view(this.c.tensorData(tensor), this.c.tensorByteSize(tensor))).slice();
+    const bytes = memory(this.c.tensorData(tensor), this.c.tensorByteSize(tensor)).slice();
     const int = this.c.tensorType(tensor) === TF_INT32;
     return tf.tensor(int ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer), shape, int ? 'int32' : 'float32');
   }

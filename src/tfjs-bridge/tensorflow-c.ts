@@ -1,6 +1,7 @@
 // The calls of TensorFlow's C API that vae-lab makes itself, bound through koffi (an FFI whose binaries come as npm
 // packages) in the libtensorflow that tfjs-node already loads, so nothing is compiled at install time.
-import koffi from 'koffi';
+// koffi is loaded on first use, so a machine where it cannot load still trains (through autodiff) and says why.
+import type Koffi from 'koffi';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -60,13 +61,15 @@ export function tensorflowLibraryPath(): string {
 }
 
 let bound: TensorflowC | undefined;
+let koffi: typeof Koffi;
 let loadError: string | undefined;
 
-/** The bound calls; throws, with the reason, when the library or one of its symbols cannot be reached. */
+/** The bound calls; throws, with the reason, when koffi, the library or one of its symbols cannot be reached. */
 export function tensorflowC(): TensorflowC {
   if (bound) return bound;
   if (loadError) throw new Error(loadError);
   try {
+    koffi = require('koffi') as typeof Koffi;
     const lib = koffi.load(tensorflowLibraryPath());
     for (const name of ['TF_Graph', 'TF_Status', 'TF_Operation', 'TF_ImportGraphDefOptions', 'TF_SessionOptions', 'TF_Session', 'TF_Tensor']) koffi.opaque(name);
     koffi.struct('TF_Buffer', { data: 'void *', length: 'size_t', data_deallocator: 'void *' });
@@ -123,10 +126,15 @@ export function withStatus<T>(c: TensorflowC, body: (status: Pointer, check: (wh
   }
 }
 
+/** `length` bytes of C memory at `pointer`, without a copy (valid while that memory is). */
+export function memory(pointer: Pointer, length: number): Uint8Array {
+  return new Uint8Array(koffi.view(pointer, length));
+}
+
 /** The bytes a TF_Buffer holds, copied out. */
 export function bufferBytes(buffer: Pointer): Uint8Array {
   const { data, length } = koffi.decode(buffer, 'TF_Buffer') as { data: Pointer; length: number };
-  return length === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(data, length)).slice();
+  return length === 0 ? new Uint8Array(0) : memory(data, length).slice();
 }
 
 /** A new TF_Graph holding `graphDef`; the caller deletes it. */
