@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
+import { nativeTensorflowVersion, registerReluStepKernel } from './tfjs-bridge/tfjs-node-kernels.ts';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -49,46 +50,9 @@ async function activate(name: BackendName): Promise<string | undefined> {
     await tf.ready();
     // wasm lacks this kernel (conv models could not train) and cpu's is very slow.
     if (name !== 'tensorflow') registerConv2dBackpropFilter(name);
-    else registerNativeStep();
+    else registerReluStepKernel();
     return undefined;
   } catch (e) {
     return (e as Error).message.split('\n')[0];
   }
-}
-
-/** The version of the TensorFlow C library tfjs-node loaded (2.21.0 when built from the PyPI wheel by npm ci). */
-function nativeTensorflowVersion(): string {
-  return String((tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown');
-}
-
-let nativeStepRegistered = false;
-
-/** The slice of tfjs-node's backend a kernel needs to run a TensorFlow op by name (its own kernels call it). */
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: number }[], inputs: tf.TensorInfo[]): tf.Tensor;
-}
-
-/**
- * tfjs-node builds step(x) out of seven TensorFlow ops, two of them full-size fills, and every ReLU gradient of the
- * autodiff step calls it (on tfjs-node that step trains only when the graph step cannot). For alpha = 0, ReLU's case,
- * sign(relu(x)) is the same function, NaN included, in two native ops; any other alpha or dtype keeps tfjs-node's
- * kernel.
- */
-function registerNativeStep(): void {
-  const original = tf.getKernel('Step', 'tensorflow');
-  if (!original || nativeStepRegistered) return;
-  nativeStepRegistered = true;
-  tf.unregisterKernel('Step', 'tensorflow');
-  tf.registerKernel({
-    kernelName: 'Step',
-    backendName: 'tensorflow',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== 'float32') return original.kernelFunc(args);
-      const backend = args.backend as unknown as NativeBackend;
-      const attrs = [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }];
-      return tf.tidy(() => backend.executeSingleOutput('Sign', attrs, [backend.executeSingleOutput('Relu', attrs, [x])]));
-    },
-  });
 }

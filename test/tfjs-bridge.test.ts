@@ -1,4 +1,4 @@
-// Every reach into tfjs-node's internals and TensorFlow's C API that the native graph steps rely on is still there:
+// Every reach into tfjs and tfjs-node internals and TensorFlow's C API (all in src/tfjs-bridge/) is still there:
 // a tfjs-node upgrade that removes one fails here, by name, rather than as a slow fall-back to autodiff in every run.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { Vae } from '../src/model/vae.ts';
 import { GraphBuilder } from '../src/tfjs-bridge/graph-builder.ts';
 import { tensorflowLibraryPath } from '../src/tfjs-bridge/tensorflow-c.ts';
 import { tensorflowGradientsProblem } from '../src/tfjs-bridge/tensorflow-gradients.ts';
+import { adamBetaPowers } from '../src/tfjs-bridge/tfjs-adam.ts';
+import { missingKernelInternals } from '../src/tfjs-bridge/tfjs-node-kernels.ts';
 import { missingInternals } from '../src/tfjs-bridge/tfjs-node-session.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
@@ -24,6 +26,21 @@ before(async () => {
 describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
   it("tfjs-node still has its compiled protos and its SavedModel session calls", () => {
     assert.deepEqual(missingInternals(), [], `tfjs-node ${tf.version['tfjs-node' as keyof typeof tf.version] ?? ''} lacks what src/tfjs-bridge/tfjs-node-session.ts uses`);
+  });
+
+  it("tfjs-node's backend still runs an op by name, which the ReLU step kernel uses, and ReLU's gradient is unchanged", () => {
+    assert.deepEqual(missingKernelInternals(), [], 'tfjs-node lacks what src/tfjs-bridge/tfjs-node-kernels.ts uses');
+    const x = tf.tensor1d([-1, 0, 2, Number.NaN]);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(x);
+    assert.deepEqual(Array.from(grad.dataSync()), [0, 0, 1, Number.NaN]);
+    tf.dispose([x, grad]);
+  });
+
+  it("tf.train.adam still keeps its running powers of beta1 and beta2, which checkpoints save", () => {
+    const optimizer = tf.train.adam(1e-3);
+    const [beta1Power, beta2Power] = adamBetaPowers(optimizer);
+    assert.ok(Math.abs(beta1Power.dataSync()[0] - 0.9) < 1e-7 && Math.abs(beta2Power.dataSync()[0] - 0.999) < 1e-7);
+    optimizer.dispose();
   });
 
   it("TensorFlow's C API answers through koffi, with the gradient of a small graph", () => {

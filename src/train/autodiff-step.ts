@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Vae } from '../model/vae.ts';
+import { adamBetaPowers } from '../tfjs-bridge/tfjs-adam.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
-
-/** Adam's private running powers of beta1 and beta2: restoring them from the step count would round differently. */
-type AdamInternals = { accBeta1: tf.Variable; accBeta2: tf.Variable };
 
 /** tfjs's gradient tape and Adam: any architecture, any backend. */
 export class AutodiffStep implements TrainingStep {
@@ -35,8 +33,8 @@ export class AutodiffStep implements TrainingStep {
 
   async optimizerState() {
     const weights = await this.optimizer.getWeights();
-    const adam = this.optimizer as unknown as AdamInternals;
-    const encoded = await tf.io.encodeWeights([...weights, { name: ADAM_BETA_POWERS[0], tensor: adam.accBeta1 }, { name: ADAM_BETA_POWERS[1], tensor: adam.accBeta2 }]);
+    const [beta1Power, beta2Power] = adamBetaPowers(this.optimizer);
+    const encoded = await tf.io.encodeWeights([...weights, { name: ADAM_BETA_POWERS[0], tensor: beta1Power }, { name: ADAM_BETA_POWERS[1], tensor: beta2Power }]);
     weights.find((w) => w.name === 'iter')?.tensor.dispose();
     return encoded;
   }
@@ -45,9 +43,9 @@ export class AutodiffStep implements TrainingStep {
     const powers = (ADAM_BETA_POWERS as readonly string[]);
     // Each tensor becomes a variable holding its own reference to the data, so the caller may dispose its tensors.
     await this.optimizer.setWeights(state.filter((w) => !powers.includes(w.name)));
-    const adam = this.optimizer as unknown as AdamInternals;
-    adam.accBeta1.assign(state.find((w) => w.name === ADAM_BETA_POWERS[0])!.tensor as tf.Scalar);
-    adam.accBeta2.assign(state.find((w) => w.name === ADAM_BETA_POWERS[1])!.tensor as tf.Scalar);
+    const [beta1Power, beta2Power] = adamBetaPowers(this.optimizer);
+    beta1Power.assign(state.find((w) => w.name === ADAM_BETA_POWERS[0])!.tensor as tf.Scalar);
+    beta2Power.assign(state.find((w) => w.name === ADAM_BETA_POWERS[1])!.tensor as tf.Scalar);
   }
 
   dispose(): void {
