@@ -80,27 +80,42 @@ function activate(g: GraphBuilder, layer: tf.layers.Layer, x: Ref): Ref {
   return op ? g.op(op, x) : x;
 }
 
-// The loss terms, each per example (summed over pixels or latent dimensions), as in loss.ts.
+// The loss terms as in loss.ts. Each is, per example, scale * (sum of its elements over pixels or latent
+// dimensions) + offset: evaluation reduces it (perExample), and the training step hands TensorFlow the elements
+// with their weight in the batch's loss, so the gradient machinery of the sums, the mean over the batch and the
+// scalar factors (about 90 small kernels a step for the MLP) never runs.
+
+/** A loss term of each example: scale * sum(elements over the last axis) + offset. */
+export interface SummedTerm {
+  elements: Ref;
+  scale: number;
+  offset: number;
+}
 
 /** -log Bernoulli(x | sigmoid(logits)) = softplus(logits) - x * logits, from the logits. */
-export function bernoulliNll(g: GraphBuilder, logits: Ref, x: Ref): Ref {
-  return g.reduce('Sum', g.op('Sub', g.op('Softplus', logits), g.op('Mul', x, logits)), [-1]);
+export function bernoulliNll(g: GraphBuilder, logits: Ref, x: Ref): SummedTerm {
+  return { elements: g.op('Sub', g.op('Softplus', logits), g.op('Mul', x, logits)), scale: 1, offset: 0 };
 }
 
-/** -log N(x | means, std^2 I) for images of `pixels` values. */
-export function gaussianNll(g: GraphBuilder, means: Ref, x: Ref, std: number, pixels: number): Ref {
-  const logNormaliser = pixels * (Math.log(std) + 0.5 * Math.log(2 * Math.PI));
-  return g.op('AddV2', g.op('Mul', g.reduce('Sum', g.op('SquaredDifference', x, means), [-1]), g.scalar(1 / (2 * std * std))), g.scalar(logNormaliser));
+/** -log N(x | means, std^2 I) for images of `pixels` values: squared error scaled by the variance, plus the normaliser. */
+export function gaussianNll(g: GraphBuilder, means: Ref, x: Ref, std: number, pixels: number): SummedTerm {
+  return { elements: g.op('SquaredDifference', x, means), scale: 1 / (2 * std * std), offset: pixels * (Math.log(std) + 0.5 * Math.log(2 * Math.PI)) };
 }
 
-export function reconstructionNll(g: GraphBuilder, likelihood: Likelihood, params: Ref, x: Ref, pixels: number): Ref {
+export function reconstructionNll(g: GraphBuilder, likelihood: Likelihood, params: Ref, x: Ref, pixels: number): SummedTerm {
   return likelihood.kind === 'bernoulli' ? bernoulliNll(g, params, x) : gaussianNll(g, params, x, likelihood.std, pixels);
 }
 
 /** KL(N(mu, exp(logvar)) || N(0, I)), in closed form. */
-export function klToStandardNormal(g: GraphBuilder, mu: Ref, logvar: Ref): Ref {
-  const inner = g.op('Sub', g.op('Sub', g.op('AddV2', g.op('Square', mu), g.op('Exp', logvar)), g.scalar(1)), logvar);
-  return g.op('Mul', g.reduce('Sum', inner, [-1]), g.scalar(0.5));
+export function klToStandardNormal(g: GraphBuilder, mu: Ref, logvar: Ref): SummedTerm {
+  return { elements: g.op('Sub', g.op('Sub', g.op('AddV2', g.op('Square', mu), g.op('Exp', logvar)), g.scalar(1)), logvar), scale: 0.5, offset: 0 };
+}
+
+/** The term of each example, [batch] (or [batch, samples] for elements of [batch, samples, ...]). */
+export function perExample(g: GraphBuilder, term: SummedTerm): Ref {
+  const sum = g.reduce('Sum', term.elements, [-1]);
+  const scaled = term.scale === 1 ? sum : g.op('Mul', sum, g.scalar(term.scale));
+  return term.offset === 0 ? scaled : g.op('AddV2', scaled, g.scalar(term.offset));
 }
 
 /** z = mu + sigma * eps. */
@@ -111,9 +126,9 @@ export function reparameterize(g: GraphBuilder, mu: Ref, logvar: Ref, eps: Ref):
 export interface VaeGraph {
   mu: Ref;
   logvar: Ref;
-  /** Per-example reconstruction NLL and KL, [batch] each. */
-  recon: Ref;
-  kl: Ref;
+  /** The reconstruction NLL and the KL of each example. */
+  recon: SummedTerm;
+  kl: SummedTerm;
 }
 
 /** The encoder on `x` [batch, pixels]: its two heads. */

@@ -83,6 +83,12 @@ export class GraphBuilder {
     return this.node('concat', 'ConcatV2', [...xs, this.constant([axis], [], 'int32')], { T: this.type(dtype), N: this.attr((a) => a.setI(xs.length)), Tidx: this.type('int32') });
   }
 
+  /** A tensor of `like`'s shape with every element `value` (a scalar). */
+  fillLike(like: Ref, value: Ref): Ref {
+    const shape = this.node('shape', 'Shape', [like], { T: this.type('float32'), out_type: this.type('int32') });
+    return this.node('fill', 'Fill', [shape, value], { T: this.type('float32'), index_type: this.type('int32') });
+  }
+
   /** The first dimension of `x` as an int32 [1]: the batch size, known only when the graph runs. */
   leadingDim(x: Ref): Ref {
     const shape = this.node('shape', 'Shape', [x], { T: this.type('float32'), out_type: this.type('int32') });
@@ -119,11 +125,14 @@ export class GraphBuilder {
     return this.node('after', 'Identity', [x, ...after.map((op) => `^${op}`)], { T: this.type('float32') });
   }
 
-  /** d(sum of ys)/d(each x), from TensorFlow's own gradient registry; the gradient ops join this graph. */
-  gradients(ys: Ref[], xs: Ref[]): Ref[] {
+  /**
+   * d(sum of ys)/d(each x), from TensorFlow's own gradient registry; the gradient ops join this graph. `dys` weight
+   * the elements of each y (see addGradients).
+   */
+  gradients(ys: Ref[], xs: Ref[], dys?: Ref[]): Ref[] {
     let prefix = 'gradients';
     for (let i = 1; this.names.has(prefix); i++) prefix = `gradients_${i}`;
-    const { graphDef, gradients } = addGradients(this.graph.serializeBinary(), ys, xs, prefix);
+    const { graphDef, gradients } = addGradients(this.graph.serializeBinary(), ys, xs, prefix, dys);
     this.graph = this.pb.GraphDef.deserializeBinary(graphDef);
     for (const node of this.graph.getNodeList()) this.names.add(node.getName());
     this.names.add(prefix);

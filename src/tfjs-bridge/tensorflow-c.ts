@@ -31,7 +31,7 @@ export interface TensorflowC {
   importGraphDef(graph: Pointer, buffer: Pointer, options: Pointer, status: Pointer): void;
   operationByName(graph: Pointer, name: string): Pointer;
   operationName(operation: Pointer): string;
-  addGradients(graph: Pointer, prefix: string, y: Output[], ny: number, x: Output[], nx: number, dx: null, status: Pointer, dy: Output[]): void;
+  addGradients(graph: Pointer, prefix: string, y: Output[], ny: number, x: Output[], nx: number, dx: Output[] | null, status: Pointer, dy: Output[]): void;
   graphToGraphDef(graph: Pointer, buffer: Pointer, status: Pointer): void;
   newSessionOptions(): Pointer;
   deleteSessionOptions(options: Pointer): void;

@@ -14,15 +14,17 @@ export function tensorflowGradientsProblem(): string | undefined {
 
 /**
  * Adds to `graphDef` the ops that compute d(sum of ys)/d(each x), named under `prefix/`, and returns the grown
- * GraphDef with the names of the gradient tensors, in the order of `xs`.
+ * GraphDef with the names of the gradient tensors, in the order of `xs`. `dys`, one per y and of its shape, weight
+ * each y's elements (d loss / d y); without them every element counts once.
  */
-export function addGradients(graphDef: Uint8Array, ys: string[], xs: string[], prefix: string): { graphDef: Uint8Array; gradients: string[] } {
+export function addGradients(graphDef: Uint8Array, ys: string[], xs: string[], prefix: string, dys?: string[]): { graphDef: Uint8Array; gradients: string[] } {
   const c = tensorflowC();
   const graph = importGraph(c, graphDef);
   try {
     return withStatus(c, (status, check) => {
       const dy: Output[] = xs.map(() => ({ oper: null, index: 0 }));
-      c.addGradients(graph, prefix, outputsByName(c, graph, ys), ys.length, outputsByName(c, graph, xs), xs.length, null, status, dy);
+      const seeds = dys ? outputsByName(c, graph, dys) : null;
+      c.addGradients(graph, prefix, outputsByName(c, graph, ys), ys.length, outputsByName(c, graph, xs), xs.length, seeds, status, dy);
       check('could not differentiate the graph');
       const gradients = dy.map(({ oper, index }, i) => {
         if (!oper) throw new Error(`TensorFlow found no path from ${xs[i]} to the loss`);

@@ -7,7 +7,7 @@
 // test/graph-step.test.ts compares it with tfjs autodiff + tf.train.adam on real MNIST.
 import * as tf from '@tensorflow/tfjs';
 import { type Vae } from '../model/vae.ts';
-import { vaeGraph } from '../model/vae-graph.ts';
+import { perExample, vaeGraph } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -22,7 +22,9 @@ export class GraphStep implements TrainingStep {
   private readonly params: tf.Variable[];
   private readonly session: GraphSession;
   /** The graph's inputs for a step. */
-  private readonly input: Record<'x' | 'eps' | 'beta' | 'adam', Ref>;
+  private readonly input: Record<'x' | 'eps' | 'beta' | 'weights' | 'adam', Ref>;
+  /** Each term's factor in the batch's loss (before its batch size and beta): its scale. */
+  private readonly termScales: [number, number];
   /** What a run can fetch: the step (Adam included), the loss and gradients alone, the weights, the moments. */
   private readonly output: { step: Ref; totals: Ref; grads: Ref[]; weights: Ref[]; m: Ref[]; v: Ref[] };
   /** Placeholders, and the fetch that assigns them to the weights and both moments. */
@@ -43,6 +45,8 @@ export class GraphStep implements TrainingStep {
       x: g.placeholder('x', [-1, pixels]),
       eps: g.placeholder('eps', [-1, vae.latentDim]),
       beta: g.placeholder('beta', []),
+      // What one element of the reconstruction and of the KL weighs in the batch's loss.
+      weights: g.placeholder('term_weights', [2]),
       // beta1^t, beta2^t and epsilon, which change every step, as one feed.
       adam: g.placeholder('adam', [3]),
     };
@@ -54,11 +58,14 @@ export class GraphStep implements TrainingStep {
       if (i === undefined) throw new Error(`graph step: ${variable.name} is not a trainable variable of the VAE`);
       return weights[i];
     });
-    // loss = mean recon + beta * mean KL over the batch; the totals are the batch's sums, as every step returns them.
-    const [recon, kl] = [g.reduce('Sum', terms.recon, [0]), g.reduce('Sum', terms.kl, [0])];
-    const loss = g.op('AddV2', g.reduce('Mean', terms.recon, [0]), g.op('Mul', this.input.beta, g.reduce('Mean', terms.kl, [0])));
+    // The batch's [loss, recon, kl], each summed over its examples, as every step returns them.
+    const [recon, kl] = [g.reduce('Sum', perExample(g, terms.recon), [0]), g.reduce('Sum', perExample(g, terms.kl), [0])];
     const totals = g.stack([g.op('AddV2', recon, g.op('Mul', this.input.beta, kl)), recon, kl]);
-    const grads = g.gradients([loss], weights);
+    // loss = mean recon + beta * mean KL over the batch, a weighted sum of the terms' elements (their offsets have
+    // no gradient): TensorFlow differentiates from the elements, each weighted by d loss / d element.
+    this.termScales = [terms.recon.scale, terms.kl.scale];
+    const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
+    const grads = g.gradients([terms.recon.elements, terms.kl.elements], weights, [g.fillLike(terms.recon.elements, reconWeight), g.fillLike(terms.kl.elements, klWeight)]);
     const [beta1Power, beta2Power, epsilon] = g.unstack(this.input.adam, 3);
     const scalars = [beta1Power, beta2Power, g.scalar(learningRate), g.scalar(BETA1), g.scalar(BETA2), epsilon];
     const updates = grads.map((grad, i) => g.applyAdam(w[i], m[i], v[i], scalars, grad));
@@ -135,6 +142,8 @@ export class GraphStep implements TrainingStep {
   }
 
   private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): [Ref, tf.Tensor][] {
-    return [[this.input.x, x], [this.input.eps, eps], [this.input.beta, tf.scalar(beta)]];
+    const n = x.shape[0];
+    const [reconScale, klScale] = this.termScales;
+    return [[this.input.x, x], [this.input.eps, eps], [this.input.beta, tf.scalar(beta)], [this.input.weights, tf.tensor1d([reconScale / n, (beta * klScale) / n])]];
   }
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bernoulliNll, gaussianNll } from '../model/loss.ts';
 import type { Vae } from '../model/vae.ts';
-import { decoderGraph, encoderGraph, reconstructionNll, vaeGraph } from '../model/vae-graph.ts';
+import { decoderGraph, encoderGraph, perExample, reconstructionNll, vaeGraph } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
 
@@ -101,11 +101,11 @@ class GraphForward implements VaeForward {
     const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
     const z3 = g.op('AddV2', mu3, g.op('Mul', g.op('Exp', g.op('Mul', logvar3, g.scalar(0.5))), eps3));
     const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
-    const logPxGivenZ = g.op('Neg', reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels));
+    const logPxGivenZ = g.op('Neg', perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)));
     const minusHalfSum = (t: Ref) => g.op('Mul', g.reduce('Sum', g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
     const logPz = minusHalfSum(g.op('Square', z3));
     const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
-    this.output = { recon: one.recon, kl: one.kl, mu, logvar, logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz) };
+    this.output = { recon: perExample(g, one.recon), kl: perExample(g, one.kl), mu, logvar, logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz) };
     this.session = g.load();
   }
 
