@@ -1,36 +1,38 @@
-// The MLflow UI really shows what `vae run` logged: a headless chromium (Debian's package, driven by playwright-core)
-// opens a run's "Model metrics" tab on this file's own MLflow server and finds the train/loss chart and a stepped image.
+// The MLflow UI really shows what `vae run` logged, reached the way a user does: a headless Chromium (from the npm
+// package @sparticuz/chromium, driven by playwright-core) opens the URLs `vae run` printed, on this file's own MLflow
+// server, and finds the run in the Runs table, its train/loss chart and a stepped image.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
+import { launchBrowser } from './support/browser.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-// As root on a closed network: no sandbox, and none of chromium's own background connections (they are refused here).
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 let server: TestMlflow;
 let browser: Browser;
 let runsDir: string;
-// Screenshots stay for a person to look at when a test fails; their folder is printed.
+// Screenshots stay for a person to look at; their folder is printed.
 const shots = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-shots-'));
 let run: { experimentId: string; runId: string };
+/** What `vae run` printed when it ended. */
+let printed: { run: string; experiment: string };
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
   runsDir = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-'));
-  [server, browser] = await Promise.all([startTestMlflow(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
+  [server, browser] = await Promise.all([startTestMlflow(), launchBrowser()]);
   const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
   assert.equal(result.code, 0, result.stderr);
   const identity = readMlflowIdentity(onlyRunDir(runsDir))!;
   run = { experimentId: identity.experiment_id, runId: identity.run_id };
+  const [, runUrl, experimentUrl] = /\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
+  assert.ok(runUrl && experimentUrl, `vae run ends with the run's and the experiment's URLs:\n${result.stderr}`);
+  printed = { run: runUrl, experiment: experimentUrl };
 });
 
 after(async () => {
@@ -39,10 +41,16 @@ after(async () => {
   if (runsDir) rmSync(runsDir, { recursive: true, force: true });
 });
 
-/** The run page's "Model metrics" tab (MLflow 3.17 route), filtered to charts matching `search`. */
+async function screenshot(t: { diagnostic(message: string): void }, page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, name) });
+  t.diagnostic(`screenshot: ${join(shots, name)}`);
+}
+
+/** The printed run URL, then its "Model metrics" tab, filtered to charts matching `search`. */
 async function modelMetrics(search: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`${server.url}/#/experiments/${run.experimentId}/runs/${run.runId}/model-metrics`);
+  await page.goto(printed.run);
+  await page.getByRole('tab', { name: 'Model metrics' }).click({ timeout: 30_000 });
   // Charts render only when scrolled into view; the search box brings the one we want to the top.
   const box = page.getByPlaceholder('Search metric charts');
   await box.waitFor({ timeout: 30_000 });
@@ -54,6 +62,27 @@ const card = (page: Page, title: string) =>
   page.getByTestId('experiment-view-compare-runs-card').filter({ has: page.locator(`h4[title="${title}"]`) });
 
 describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
+  it('vae run prints links that open the model-training view', () => {
+    assert.equal(printed.experiment, `${server.url}/#/experiments/${run.experimentId}?workflowType=machine_learning`);
+    assert.equal(printed.run, `${server.url}/#/experiments/${run.experimentId}/runs/${run.runId}?workflowType=machine_learning`);
+  });
+
+  it('opens the printed experiment URL on the Runs table, with the run in it', { timeout: 45_000 }, async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(printed.experiment);
+      await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor({ timeout: 30_000 });
+      const row = page.locator(`a[href="#/experiments/${run.experimentId}/runs/${run.runId}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      assert.equal(await row.textContent(), 'vae-mnist');
+      assert.match(page.url(), /[?&]workflowType=machine_learning(&|$)/, 'still the model-training view');
+      assert.equal(await page.getByText('1 matching run').count(), 1);
+    } finally {
+      await screenshot(t, page, 'experiment-runs.png');
+      await page.close();
+    }
+  });
+
   it('draws the train/loss chart on the run page', { timeout: 45_000 }, async (t) => {
     const page = await modelMetrics('train/loss');
     try {
@@ -64,8 +93,7 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
       // Two epochs: a line with a marker per step.
       assert.equal(await chart.locator('.js-plotly-plot .scatterlayer .point').count(), 2, 'one point per epoch');
     } finally {
-      await page.screenshot({ path: join(shots, 'train-loss.png') });
-      t.diagnostic(`screenshot: ${join(shots, 'train-loss.png')}`);
+      await screenshot(t, page, 'train-loss.png');
       await page.close();
     }
   });
@@ -95,8 +123,7 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
       await grid.locator('button[data-component-id="fullscreen_button_chartcard"]').click();
       await page.waitForTimeout(1500);
     } finally {
-      await page.screenshot({ path: join(shots, 'samples.png') });
-      t.diagnostic(`screenshot: ${join(shots, 'samples.png')}`);
+      await screenshot(t, page, 'samples.png');
       await page.close();
     }
   });

@@ -181,9 +181,10 @@ export class MlflowClient {
     });
   }
 
-  async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string } | null> {
+  /** Deleted experiments too (lifecycle_stage 'deleted'): their names stay taken. */
+  async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string; lifecycle_stage: string } | null> {
     try {
-      const res = await this.get<{ experiment: { experiment_id: string; name: string } }>('mlflow/experiments/get-by-name', { experiment_name: name });
+      const res = await this.get<{ experiment: { experiment_id: string; name: string; lifecycle_stage: string } }>('mlflow/experiments/get-by-name', { experiment_name: name });
       return res.experiment;
     } catch (err) {
       if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
@@ -191,12 +192,12 @@ export class MlflowClient {
     }
   }
 
-  /** Two processes may create the same experiment at once; the loser re-reads the winner's. */
-  async getOrCreateExperiment(name: string): Promise<string> {
+  /** Two processes may create the same experiment at once; the loser re-reads the winner's. `tags` go on a new one. */
+  async getOrCreateExperiment(name: string, tags: Record<string, string> = {}): Promise<string> {
     const existing = await this.getExperimentByName(name);
     if (existing) return existing.experiment_id;
     try {
-      const res = await this.post<{ experiment_id: string }>('mlflow/experiments/create', { name });
+      const res = await this.post<{ experiment_id: string }>('mlflow/experiments/create', { name, tags: toKeyValues(tags) });
       return res.experiment_id;
     } catch (err) {
       if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw err;
@@ -207,19 +208,41 @@ export class MlflowClient {
   }
 
   /**
-   * Creates an experiment in exactly one request, never retried: true when this call created it, false when it
-   * existed already. A retry after a lost response would read this call's own success as someone else's, so a
-   * caller that uses the answer as a lock (a sweep's parent run) needs this rather than getOrCreateExperiment.
+   * Creates an experiment in exactly one request, never retried: its id when this call created it, null when the
+   * name was taken already (by an active or a deleted experiment). A retry after a lost response would read this
+   * call's own success as someone else's, so a caller that uses the answer as a lock (a sweep's parent run) needs
+   * this rather than getOrCreateExperiment.
    */
-  async createExperimentOnce(name: string, tags: Record<string, string> = {}): Promise<boolean> {
+  async createExperimentOnce(name: string, tags: Record<string, string> = {}): Promise<string | null> {
     const body = JSON.stringify({ name, tags: toKeyValues(tags) });
     try {
-      await this.request('POST', `${this.trackingUri}/api/2.0/mlflow/experiments/create`, 'mlflow/experiments/create', body, 'application/json', readJson, 0);
-      return true;
+      const res = await this.request<{ experiment_id: string }>('POST', `${this.trackingUri}/api/2.0/mlflow/experiments/create`, 'mlflow/experiments/create', body, 'application/json', readJson, 0);
+      return res.experiment_id;
     } catch (err) {
-      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return false;
+      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return null;
       throw err;
     }
+  }
+
+  /** Moves an experiment to the trash: it leaves the UI's lists, and its name stays taken until the trash is emptied. */
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.post('mlflow/experiments/delete', { experiment_id: experimentId });
+  }
+
+  /** The active experiments, as the UI's experiment list shows them. */
+  async listExperiments(): Promise<{ experiment_id: string; name: string; tags: KeyValue[] }[]> {
+    const out: { experiment_id: string; name: string; tags: KeyValue[] }[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.post<{ experiments?: { experiment_id: string; name: string; tags?: KeyValue[] }[]; next_page_token?: string }>('mlflow/experiments/search', {
+        max_results: 1000,
+        view_type: 'ACTIVE_ONLY',
+        ...(pageToken ? { page_token: pageToken } : {}),
+      });
+      out.push(...(res.experiments ?? []).map((e) => ({ experiment_id: e.experiment_id, name: e.name, tags: e.tags ?? [] })));
+      pageToken = res.next_page_token;
+    } while (pageToken);
+    return out;
   }
 
   /** The run name is also set as the mlflow.runName tag, since MLflow expects the two to agree. */

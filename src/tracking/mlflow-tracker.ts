@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
+import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
 /** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
@@ -49,6 +50,10 @@ export class MlflowTracker implements Tracker {
     return this.run?.run_id ?? null;
   }
 
+  get experimentId(): string | null {
+    return this.run?.experiment_id ?? null;
+  }
+
   async start(run: RunStart): Promise<void> {
     if (this.offline) return;
     try {
@@ -67,7 +72,7 @@ export class MlflowTracker implements Tracker {
         await this.client.setTags(previous.run_id, run.tags);
         return;
       }
-      const experimentId = await probe.getOrCreateExperiment(run.experiment);
+      const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
       writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
       await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });

@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { readMetricPoints, RECORD_FILES } from './local.ts';
 import { type Metric, type MlflowClient, type MlflowRunStatus, type Run } from './mlflow-client.ts';
 import { readMlflowIdentity, writeMlflowIdentity } from './mlflow-tracker.ts';
+import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 import type { DatasetRecord, MetricPoint } from './tracker.ts';
 
 export interface SyncResult {
@@ -56,7 +57,7 @@ async function findOrCreateRun(runDir: string, record: RunJson, tags: Record<str
     const run = await client.findRun(identity.run_id);
     if (run && run.info.lifecycle_stage !== 'deleted') return { run, created: false };
   }
-  const experimentId = await client.getOrCreateExperiment(record.experiment);
+  const experimentId = await client.getOrCreateExperiment(record.experiment, EXPERIMENT_KIND_TAGS);
   const info = await client.createRun({ experimentId, runName: record.run_name, startTime: record.start_time, tags });
   writeMlflowIdentity(runDir, { tracking_uri: client.trackingUri, experiment_id: experimentId, run_id: info.run_id });
   return { run: await client.getRun(info.run_id), created: true };

@@ -1,0 +1,15 @@
+// The headless browser of the UI tests comes with `npm ci`: @sparticuz/chromium ships Chromium's binary in the npm
+// package (unpacked into the temp folder on first use), and playwright-core drives it. No system browser, no download.
+import sparticuz from '@sparticuz/chromium';
+import { chromium, type Browser } from 'playwright-core';
+
+// On a closed network: none of Chromium's own background connections (they are refused here, many at a time).
+const OFFLINE_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+// Its flags are made for AWS Lambda; --single-process there ends the whole browser when a page closes.
+const LAMBDA_ONLY = new Set(['--single-process']);
+
+export async function launchBrowser(): Promise<Browser> {
+  const args = [...sparticuz.args.filter((arg) => !LAMBDA_ONLY.has(arg)), ...OFFLINE_ARGS];
+  return chromium.launch({ executablePath: await sparticuz.executablePath(), args });
+}
