@@ -145,9 +145,10 @@ program
 
 program
   .command('ui')
-  .description('Open the MLflow UI on the local store in runs/mlflow (starts the server if needed) and print its URL.')
-  .option('--stop', 'stop the local MLflow server instead')
-  .action(async (options: { stop?: boolean }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop) }));
+  .description('Open the MLflow UI on the local store <runs-dir>/mlflow (starts the server if needed; port 5000, or VAE_MLFLOW_PORT) and print the URL of each experiment.')
+  .option('--stop', 'stop every MLflow server on that store instead')
+  .option('--runs-dir <dir>', 'the runs folder whose store to serve', 'runs')
+  .action(async (options: { stop?: boolean; runsDir: string }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop), runsDir: options.runsDir }));
 
 function positiveInt(text: string): number {
   const n = Number(text);

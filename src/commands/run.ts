@@ -49,7 +49,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   const backend = await selectBackend(options.backend);
   const { runId, runDir } = resume ?? createRunDir(options.runsDir, loaded.spec.tracking.experiment);
   const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
-  const trackingUri = options.mlflow ? await resolveTrackingUri({ log: say }) : null;
+  const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
   const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
   const mlflow = client ? new MlflowTracker(client, runDir, say) : null;
   if (mlflow) trackers.push(mlflow);

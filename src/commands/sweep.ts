@@ -38,7 +38,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   if (trialIndex !== undefined && !(Number.isInteger(trialIndex) && trialIndex >= 0 && trialIndex < prepared.trials.length)) {
     throw new SweepUsageError(`--trial-index ${trialIndex}: sweep ${prepared.id} has trials 0 to ${prepared.trials.length - 1}`);
   }
-  const tracking = options.mlflow ? await connect(prepared) : null;
+  const tracking = options.mlflow ? await connect(prepared, options.runsDir) : null;
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
 
   if (trialIndex !== undefined) return runOneTrial(prepared, record, trialIndex, tracking, options);
@@ -119,7 +119,7 @@ export async function planCommand(file: string, overrides: string[], options: Sw
 export async function summarizeCommand(file: string, overrides: string[], options: SweepOptions): Promise<void> {
   const prepared = prepareSweep(file, overrides, { grid: options.grid, seeds: options.seeds });
   const record = recordOf(prepared, options.runsDir);
-  const uri = await resolveTrackingUri({ log: say });
+  const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
   if (!uri) throw new SweepUsageError('vae sweep summarize reads the trials from MLflow: set MLFLOW_TRACKING_URI');
   const client = MlflowClient.fromEnv(uri);
   const experimentId = (await client.getExperimentByName(prepared.experiment))?.experiment_id;
@@ -152,8 +152,8 @@ async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: 
   }
 }
 
-async function connect(prepared: PreparedSweep): Promise<Tracking | null> {
-  const uri = await resolveTrackingUri({ log: say });
+async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracking | null> {
+  const uri = await resolveTrackingUri({ runsDir, log: say });
   if (!uri) return null;
   const client = MlflowClient.fromEnv(uri);
   const parent = await ensureParentRun(client, {
