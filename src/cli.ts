@@ -103,7 +103,7 @@ program
   .description('List every spec field with its default, what it takes and what it does.')
   .action(() => console.log(formatFields()));
 
-const runRef = 'a run folder (runs/<experiment>/<run-id>) or an MLflow run id';
+const runRef = 'a run folder (runs/<experiment>/<run-id>), an MLflow run id, or the id of its MLflow logged model (m-...)';
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto');
 const toolCommand = (name: string, description: string) =>
   program.command(name).description(description).argument('<run>', runRef).addOption(backendOption()).option('--runs-dir <dir>', 'where run records are', 'runs');

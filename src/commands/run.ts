@@ -57,6 +57,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   const sayLinks = () => {
     if (!client || !mlflow?.runId || !mlflow.experimentId) return;
     const links = mlflowLinks(client.trackingUri);
+    if (mlflow.modelId) say(`View model ${loaded.spec.name} at: ${links.model(mlflow.experimentId, mlflow.modelId)}`);
     say(`View run ${loaded.spec.name} at: ${links.run(mlflow.experimentId, mlflow.runId)}`);
     say(`View experiment at: ${links.experiment(mlflow.experimentId)}`);
   };

@@ -1,7 +1,7 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
-import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker, type ModelRecord } from './tracker.ts';
 
 /** Files of the record itself; everything else in the run directory is an artifact. */
 export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.jsonl', 'datasets.json', 'mlflow.json'];
@@ -73,6 +73,9 @@ export class LocalRunRecord implements Tracker {
     writeFileSync(join(this.runDir, paths.thumbnail), thumbnailPng(readFileSync(localPng)));
     if (this.tags[LOGGED_IMAGES_TAG] !== LOGGED_IMAGES_VALUE) await this.setTags({ [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
   }
+
+  /** The model's files are in the run folder already (model/), which is where every command reads them. */
+  async logModel(_model: ModelRecord): Promise<void> {}
 
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
     if (!this.run) throw new Error('LocalRunRecord.end called before start');

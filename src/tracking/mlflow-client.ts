@@ -12,6 +12,18 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** Links the point to a logged model of the run as well (MLflow 3). */
+  model_id?: string;
+}
+
+/** An MLflow 3 logged model: `m-<hex>`, with its own artifact root. */
+export interface LoggedModelInfo {
+  model_id: string;
+  experiment_id: string;
+  name: string;
+  artifact_uri: string;
+  status: string;
+  source_run_id?: string;
 }
 
 export interface RunInfo {
@@ -257,6 +269,37 @@ export class MlflowClient {
     return res.run.info;
   }
 
+  /** A logged model in LOGGED_MODEL_PENDING: upload its files under its artifact_uri, then finalizeLoggedModel. */
+  async createLoggedModel(model: { experimentId: string; name: string; sourceRunId: string; params?: Record<string, string>; tags?: Record<string, string> }): Promise<LoggedModelInfo> {
+    const res = await this.post<{ model: { info: LoggedModelInfo } }>('mlflow/logged-models', {
+      experiment_id: model.experimentId,
+      name: model.name,
+      source_run_id: model.sourceRunId,
+      params: toKeyValues(model.params ?? {}),
+      tags: toKeyValues(model.tags ?? {}),
+    });
+    return res.model.info;
+  }
+
+  async finalizeLoggedModel(modelId: string, status: 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED'): Promise<void> {
+    await this.request('PATCH', `${this.trackingUri}/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`, 'mlflow/logged-models', JSON.stringify({ model_id: modelId, status }), 'application/json');
+  }
+
+  /** Null when the server has no such model. */
+  async findLoggedModel(modelId: string): Promise<LoggedModelInfo | null> {
+    try {
+      return (await this.get<{ model: { info: LoggedModelInfo } }>(`mlflow/logged-models/${encodeURIComponent(modelId)}`, {})).model.info;
+    } catch (err) {
+      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
+      throw err;
+    }
+  }
+
+  /** Records the model as an output of the run (the run page's "Logged models"). */
+  async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    await this.post('mlflow/runs/outputs', { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step })) });
+  }
+
   async updateRun(runId: string, status: MlflowRunStatus, endTime?: number): Promise<void> {
     await this.post('mlflow/runs/update', { run_id: runId, status, ...(endTime === undefined ? {} : { end_time: endTime }) });
   }
@@ -462,8 +505,8 @@ export function proxiedArtifactPath(artifactUri: string, artifactPath: string): 
 }
 
 // Proto3 JSON carries non-finite doubles as strings; a NaN loss must not make the whole batch invalid.
-function encodeMetric(m: Metric): { key: string; value: number | string; timestamp: number; step: number } {
-  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step };
+function encodeMetric(m: Metric): { key: string; value: number | string; timestamp: number; step: number; model_id?: string } {
+  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step, ...(m.model_id ? { model_id: m.model_id } : {}) };
 }
 
 type RawMetric = { key: string; value: number | string; timestamp: number | string; step?: number | string };

@@ -6,13 +6,15 @@ import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng
 import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
-import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type ModelRecord, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
 /** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
 export interface MlflowIdentity {
   tracking_uri: string;
   experiment_id: string;
   run_id: string;
+  /** The run's logged model, once the run has finished. */
+  model_id?: string;
 }
 
 export function readMlflowIdentity(runDir: string): MlflowIdentity | null {
@@ -33,6 +35,8 @@ export const START_RETRY = { retries: 2, backoffMs: 500, maxBackoffMs: 1000, jit
 
 export class MlflowTracker implements Tracker {
   private run: RunInfo | null = null;
+  private params: Record<string, string> = {};
+  private modelIdValue: string | null = null;
   private offline = false;
 
   constructor(
@@ -54,8 +58,13 @@ export class MlflowTracker implements Tracker {
     return this.run?.experiment_id ?? null;
   }
 
+  get modelId(): string | null {
+    return this.modelIdValue;
+  }
+
   async start(run: RunStart): Promise<void> {
     if (this.offline) return;
+    this.params = run.params;
     try {
       const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
       const previous = run.resume ? readMlflowIdentity(this.runDir) : null;
@@ -104,6 +113,25 @@ export class MlflowTracker implements Tracker {
       await this.client.uploadArtifact(artifactUri, paths.image, png);
       await this.client.uploadArtifact(artifactUri, paths.thumbnail, thumbnailPng(png));
       await this.client.setTags(runId, { [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
+    });
+  }
+
+  /** An MLflow 3 logged model of the run: the run's params, its files, READY, an output of the run, its metrics linked. */
+  async logModel(model: ModelRecord): Promise<void> {
+    await this.guard(async (runId) => {
+      const info = await this.client.createLoggedModel({ experimentId: this.run!.experiment_id, name: model.name, sourceRunId: runId, params: this.params, tags: { 'vae.format': 'tfjs-layers' } });
+      try {
+        for (const file of model.files) await this.client.uploadArtifact(info.artifact_uri, file.path, readFileSync(file.localPath));
+      } catch (err) {
+        await this.client.finalizeLoggedModel(info.model_id, 'LOGGED_MODEL_UPLOAD_FAILED').catch(() => {});
+        throw err;
+      }
+      await this.client.finalizeLoggedModel(info.model_id, 'LOGGED_MODEL_READY');
+      await this.client.logOutputs(runId, [{ modelId: info.model_id, step: model.step }]);
+      // The same points as the run's (same key, step, time, value), which MLflow stores once for the run.
+      await this.client.logBatch(runId, { metrics: model.metrics.map((m) => ({ ...m, model_id: info.model_id })) });
+      this.modelIdValue = info.model_id;
+      writeMlflowIdentity(this.runDir, { ...readMlflowIdentity(this.runDir)!, model_id: info.model_id });
     });
   }
 
