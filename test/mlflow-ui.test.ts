@@ -1,6 +1,7 @@
 // The MLflow UI really shows what `vae run` logged, reached the way a user does: a headless Chromium (from the npm
 // package @sparticuz/chromium, driven by playwright-core) opens the URLs `vae run` printed, on this file's own MLflow
-// server, and finds the run in the Runs table, its train/loss chart and a stepped image.
+// server, and finds the run in the Runs table, its train/loss chart, a stepped image, its logged model, and a sweep's
+// parent run with its children.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +18,14 @@ import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 let server: TestMlflow;
 let browser: Browser;
 let runsDir: string;
+// Wide enough for MLflow's assistant panel, which opens on the right of every page, to leave the tables whole.
+const VIEWPORT = { width: 1800, height: 1000 };
 // Screenshots stay for a person to look at; their folder is printed.
 const shots = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-shots-'));
-let run: { experimentId: string; runId: string };
-/** What `vae run` printed when it ended. */
-let printed: { run: string; experiment: string };
+let run: { experimentId: string; runId: string; modelId: string };
+/** What `vae run` and `vae sweep` printed when they ended. */
+let printed: { run: string; experiment: string; model: string; sweepParent: string };
+let sweep: { experimentId: string; parentId: string; childIds: string[] };
 
 before(async () => {
   runsDir = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-'));
@@ -29,10 +33,25 @@ before(async () => {
   const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
   assert.equal(result.code, 0, result.stderr);
   const identity = readMlflowIdentity(onlyRunDir(runsDir))!;
-  run = { experimentId: identity.experiment_id, runId: identity.run_id };
-  const [, runUrl, experimentUrl] = /\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
-  assert.ok(runUrl && experimentUrl, `vae run ends with the run's and the experiment's URLs:\n${result.stderr}`);
-  printed = { run: runUrl, experiment: experimentUrl };
+  run = { experimentId: identity.experiment_id, runId: identity.run_id, modelId: identity.model_id! };
+  const [, modelUrl, runUrl, experimentUrl] = /\nView model vae-mnist at: (\S+)\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
+  assert.ok(modelUrl && runUrl && experimentUrl, `vae run ends with the model's, the run's and the experiment's URLs:\n${result.stderr}`);
+
+  // A sweep of two one-epoch trials, in an experiment of its own so the run above stays alone in its Runs table.
+  const swept = await vae(
+    ['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,5', '--seeds', '1', 'data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'tracking.experiment=vae-ui-sweep', '--parallel', '2', '--runs-dir', runsDir],
+    { env: { MLFLOW_TRACKING_URI: server.url } },
+  );
+  assert.equal(swept.code, 0, swept.stderr);
+  const [, parentUrl] = /\nView parent run vae-mnist-sweep at: (\S+)\n$/.exec(swept.stderr) ?? [];
+  assert.ok(parentUrl, `vae sweep ends with its parent run's URL:\n${swept.stderr}`);
+  const client = new MlflowClient({ trackingUri: server.url });
+  const experimentId = (await client.getExperimentByName('vae-ui-sweep'))!.experiment_id;
+  const all = (await client.searchRuns({ experimentIds: [experimentId] })).runs;
+  const parent = all.find((r) => r.data.tags.some((t) => t.key === 'vae.sweep_role' && t.value === 'parent'))!;
+  sweep = { experimentId, parentId: parent.info.run_id, childIds: all.filter((r) => r !== parent).map((r) => r.info.run_id) };
+  assert.equal(sweep.childIds.length, 2);
+  printed = { run: runUrl, experiment: experimentUrl, model: modelUrl, sweepParent: parentUrl };
 });
 
 after(async () => {
@@ -48,7 +67,7 @@ async function screenshot(t: { diagnostic(message: string): void }, page: Page, 
 
 /** The printed run URL, then its "Model metrics" tab, filtered to charts matching `search`. */
 async function modelMetrics(search: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = await browser.newPage({ viewport: VIEWPORT });
   await page.goto(printed.run);
   await page.getByRole('tab', { name: 'Model metrics' }).click({ timeout: 30_000 });
   // Charts render only when scrolled into view; the search box brings the one we want to the top.
@@ -62,13 +81,15 @@ const card = (page: Page, title: string) =>
   page.getByTestId('experiment-view-compare-runs-card').filter({ has: page.locator(`h4[title="${title}"]`) });
 
 describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
-  it('vae run prints links that open the model-training view', () => {
+  it('vae run and vae sweep print links that open the model-training view', () => {
     assert.equal(printed.experiment, `${server.url}/#/experiments/${run.experimentId}?workflowType=machine_learning`);
     assert.equal(printed.run, `${server.url}/#/experiments/${run.experimentId}/runs/${run.runId}?workflowType=machine_learning`);
+    assert.equal(printed.model, `${server.url}/#/experiments/${run.experimentId}/models/${run.modelId}?workflowType=machine_learning`);
+    assert.equal(printed.sweepParent, `${server.url}/#/experiments/${sweep.experimentId}/runs/${sweep.parentId}?workflowType=machine_learning`);
   });
 
   it('opens the printed experiment URL on the Runs table, with the run in it', { timeout: 45_000 }, async (t) => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage({ viewport: VIEWPORT });
     try {
       await page.goto(printed.experiment);
       await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor({ timeout: 30_000 });
@@ -121,9 +142,50 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
       assert.equal(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth), 256);
       // The card is small and the run's parameter summary sits above the picture: full screen shows it whole.
       await grid.locator('button[data-component-id="fullscreen_button_chartcard"]').click();
-      await page.waitForTimeout(1500);
+      // On a wide screen the full-screen picture starts below the fold.
+      await page.getByRole('dialog').locator('img[src*="get-artifact"]').scrollIntoViewIfNeeded({ timeout: 15_000 });
+      await page.waitForTimeout(1000);
     } finally {
       await screenshot(t, page, 'samples.png');
+      await page.close();
+    }
+  });
+
+  it("lists the run's logged model: in the Runs table, on the experiment's Models page, and on its own page", { timeout: 45_000 }, async (t) => {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    const modelLink = `a[href="#/experiments/${run.experimentId}/models/${run.modelId}"]`;
+    try {
+      await page.goto(printed.experiment);
+      // The Runs table's Models column links the run's model.
+      await page.locator(modelLink).first().waitFor({ timeout: 30_000 });
+      await page.locator(`a[href^="#/experiments/${run.experimentId}/models?"]`).click();
+      await page.getByRole('heading', { name: 'Models', exact: true }).waitFor({ timeout: 20_000 });
+      const listed = page.locator(modelLink);
+      await listed.waitFor({ timeout: 20_000 });
+      assert.equal(await listed.textContent(), 'vae-mnist');
+      assert.equal(await page.getByText('Ready', { exact: true }).count(), 1, 'one model, ready');
+    } finally {
+      await screenshot(t, page, 'experiment-models.png');
+    }
+    try {
+      // The printed model URL: its page shows the test metrics linked to it.
+      await page.goto(printed.model);
+      await page.getByText(run.modelId).waitFor({ timeout: 30_000 });
+      await page.getByRole('cell', { name: 'test/neg_elbo', exact: true }).waitFor({ timeout: 20_000 });
+    } finally {
+      await screenshot(t, page, 'model.png');
+      await page.close();
+    }
+  });
+
+  it("opens the printed URL of a sweep's parent run, which lists its child runs", { timeout: 45_000 }, async (t) => {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    try {
+      await page.goto(printed.sweepParent);
+      await page.getByText('Child runs', { exact: true }).waitFor({ timeout: 30_000 });
+      for (const child of sweep.childIds) await page.locator(`a[href="#/experiments/${sweep.experimentId}/runs/${child}"]`).waitFor({ timeout: 20_000 });
+    } finally {
+      await screenshot(t, page, 'sweep-parent.png');
       await page.close();
     }
   });
