@@ -13,7 +13,7 @@ const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', '
 
 class UsageError extends Error {}
 /** Failures whose message says it all: one line, no stack, exit code 1. */
-const PLAIN_ERRORS = new Set(['TrainingDivergedError', 'RunWriteError']);
+const PLAIN_ERRORS = new Set(['TrainingDivergedError', 'RunWriteError', 'LocalServerError', 'LockTimeoutError']);
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

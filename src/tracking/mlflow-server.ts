@@ -94,10 +94,10 @@ export async function startServer(options: StartServerOptions): Promise<MlflowSe
   const deadline = Date.now() + (options.healthTimeoutMs ?? 90_000);
   while (!(await isServerUp(url, 1000))) {
     const where = options.logFile ? `; see ${options.logFile}` : '';
-    if (exited) throw new Error(`mlflow server ${exited} before it answered on ${url}${where}`);
+    if (exited) throw new LocalServerError(`mlflow server ${exited} before it answered on ${url}${where} (another program on port ${options.port}? VAE_MLFLOW_PORT picks another)`);
     if (Date.now() > deadline) {
       killGroup(child.pid!, 'SIGKILL');
-      throw new Error(`mlflow server did not answer ${url}/health in time${where}`);
+      throw new LocalServerError(`mlflow server did not answer ${url}/health in time${where}`);
     }
     await new Promise((done) => setTimeout(done, 250));
   }
