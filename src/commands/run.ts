@@ -71,7 +71,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
-  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${trackingUri ? ` (MLflow: ${new URL(trackingUri).origin})` : ''}`);
+  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${client ? ` (MLflow: ${mlflowLinks(client.trackingUri).experiments()})` : ''}`);
   try {
     const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
     await tracker.end(outcome.status, Date.now());
