@@ -176,14 +176,21 @@ describe('vae run logging to a real MLflow server', () => {
     const first = await vae(['sync', runDir], { env });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /MLflow run [0-9a-f]{32} \(created\)/);
-    const runId = readMlflowIdentity(runDir)!.run_id;
+    const { run_id: runId, experiment_id: experimentId, model_id: modelId } = readMlflowIdentity(runDir)!;
     await assertMirrorsRecord(runDir, runId);
+    // The logged model the live run could not create.
+    const models = async () => (await (await fetch(`${server.url}/api/2.0/mlflow/logged-models/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ experiment_ids: [experimentId] }) })).json()).models
+      .filter((m: { info: { source_run_id: string } }) => m.info.source_run_id === runId);
+    const [model] = await models();
+    assert.deepEqual([model.info.model_id, model.info.status], [modelId, 'LOGGED_MODEL_READY']);
+    assert.equal(model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value, readJson(runDir, 'summary.json').metrics['test/neg_elbo']);
 
     const second = await vae(['sync', runDir], { env });
     assert.equal(second.code, 0, second.stderr);
     assert.ok(second.stderr.includes(`MLflow run ${runId}; uploaded 0 params, 0 metric points, 0 artifacts`), second.stderr);
     assert.equal(readMlflowIdentity(runDir)!.run_id, runId);
     await assertMirrorsRecord(runDir, runId);
+    assert.equal((await models()).length, 1, 'syncing again logs no second model');
   });
 
   it('server stopped mid-run: the run finishes locally, and sync after a restart completes the same MLflow run', { timeout: 120_000 }, async (t) => {

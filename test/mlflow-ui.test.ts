@@ -29,7 +29,11 @@ let sweep: { experimentId: string; parentId: string; childIds: string[] };
 
 before(async () => {
   runsDir = mkdtempSync(join(tmpdir(), 'vae-mlflow-ui-'));
-  [server, browser] = await Promise.all([startTestMlflow(), launchBrowser()]);
+  // Both settle before either failure is thrown, so after() always stops a server that did start.
+  const [started, launched] = await Promise.allSettled([startTestMlflow(), launchBrowser()]);
+  if (started.status === 'fulfilled') server = started.value;
+  if (launched.status === 'fulfilled') browser = launched.value;
+  for (const result of [started, launched]) if (result.status === 'rejected') throw result.reason;
   const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
   assert.equal(result.code, 0, result.stderr);
   const identity = readMlflowIdentity(onlyRunDir(runsDir))!;
@@ -110,7 +114,9 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
       // The card titled "loss" (full title train/loss) in the "train" section, with its plot and the run's legend entry.
       const chart = card(page, 'train/loss');
       await chart.getByText('vae-mnist (train/loss)').waitFor({ timeout: 20_000 });
-      assert.ok((await chart.locator('.js-plotly-plot svg.main-svg').count()) > 0, 'a plotly chart in the card');
+      // The legend can be there a moment before plotly has drawn: wait for the plot and its second point.
+      await chart.locator('.js-plotly-plot svg.main-svg').first().waitFor({ timeout: 20_000 });
+      await chart.locator('.js-plotly-plot .scatterlayer .point').nth(1).waitFor({ timeout: 20_000 });
       // Two epochs: a line with a marker per step.
       assert.equal(await chart.locator('.js-plotly-plot .scatterlayer .point').count(), 2, 'one point per epoch');
     } finally {

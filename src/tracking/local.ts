@@ -14,7 +14,7 @@ export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.js
  *   tags.json      every tag set so far
  *   metrics.jsonl  one MetricPoint per line, in the order logged
  *   datasets.json  the DatasetRecords the run used
- *   mlflow.json    {tracking_uri, experiment_id, run_id} once an MLflow run mirrors this one
+ *   mlflow.json    {tracking_uri, experiment_id, run_id, model_id?} once an MLflow run mirrors this one
  */
 export class LocalRunRecord implements Tracker {
   private run: { run_id: string; experiment: string; run_name: string; status: string; start_time: number; end_time: number | null } | null = null;

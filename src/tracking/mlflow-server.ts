@@ -130,13 +130,13 @@ export async function ensureLocalServer(local: LocalMlflow, root: string = PROJE
   const executable = mlflowExecutable(root);
   if (!executable) return null;
   mkdirSync(local.storeDir, { recursive: true });
-  // Longer than startServer's own wait for /health, so a waiter never gives up on a start that is still going well.
   return withFileLock(join(local.storeDir, 'server.lock'), async () => {
     if (await isServerUp(local.url)) return local.url;
     const { port, hostname } = new URL(local.url);
     const server = await startServer({ port: Number(port), host: hostname, storeDir: local.storeDir, executable, detached: true, logFile: join(local.storeDir, 'server.log') });
     writeFileSync(join(local.storeDir, RECORD), `${JSON.stringify({ pid: server.pid, url: server.url })}\n`);
     return server.url;
+    // Longer than startServer's own wait for /health, so a waiter never gives up on a start that is still going well.
   }, { timeoutMs: 120_000 });
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
+import { logModelToMlflow } from './logged-model.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 import { ERROR_TAG, type DatasetRecord, type MetricPoint, type ModelRecord, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
@@ -116,22 +117,10 @@ export class MlflowTracker implements Tracker {
     });
   }
 
-  /** An MLflow 3 logged model of the run: the run's params, its files, READY, an output of the run, its metrics linked. */
   async logModel(model: ModelRecord): Promise<void> {
     await this.guard(async (runId) => {
-      const info = await this.client.createLoggedModel({ experimentId: this.run!.experiment_id, name: model.name, sourceRunId: runId, params: this.params, tags: { 'vae.format': 'tfjs-layers' } });
-      try {
-        for (const file of model.files) await this.client.uploadArtifact(info.artifact_uri, file.path, readFileSync(file.localPath));
-      } catch (err) {
-        await this.client.finalizeLoggedModel(info.model_id, 'LOGGED_MODEL_UPLOAD_FAILED').catch(() => {});
-        throw err;
-      }
-      await this.client.finalizeLoggedModel(info.model_id, 'LOGGED_MODEL_READY');
-      await this.client.logOutputs(runId, [{ modelId: info.model_id, step: model.step }]);
-      // The same points as the run's (same key, step, time, value), which MLflow stores once for the run.
-      await this.client.logBatch(runId, { metrics: model.metrics.map((m) => ({ ...m, model_id: info.model_id })) });
-      this.modelIdValue = info.model_id;
-      writeMlflowIdentity(this.runDir, { ...readMlflowIdentity(this.runDir)!, model_id: info.model_id });
+      this.modelIdValue = await logModelToMlflow(this.client, { experimentId: this.run!.experiment_id, runId, params: this.params }, model);
+      writeMlflowIdentity(this.runDir, { ...readMlflowIdentity(this.runDir)!, model_id: this.modelIdValue });
     });
   }
 
