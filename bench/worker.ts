@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
 
 const silentTracker: Tracker = {
   start: async () => {}, logMetrics: async () => {}, setTags: async () => {}, logArtifact: async () => {},
-  logDataset: async () => {}, logImage: async () => {}, end: async () => {},
+  logDataset: async () => {}, logImage: async () => {}, logModel: async () => {}, end: async () => {},
 };
 const silentProgress: ProgressReporter = { startEpoch: () => {}, update: () => {}, endEpoch: () => {} };
 

@@ -13,7 +13,7 @@ const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', '
 
 class UsageError extends Error {}
 /** Failures whose message says it all: one line, no stack, exit code 1. */
-const PLAIN_ERRORS = new Set(['TrainingDivergedError', 'RunWriteError']);
+const PLAIN_ERRORS = new Set(['TrainingDivergedError', 'RunWriteError', 'LocalServerError', 'LockTimeoutError']);
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -103,7 +103,7 @@ program
   .description('List every spec field with its default, what it takes and what it does.')
   .action(() => console.log(formatFields()));
 
-const runRef = 'a run folder (runs/<experiment>/<run-id>) or an MLflow run id';
+const runRef = 'a run folder (runs/<experiment>/<run-id>), an MLflow run id, or the id of its MLflow logged model (m-...)';
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto');
 const toolCommand = (name: string, description: string) =>
   program.command(name).description(description).argument('<run>', runRef).addOption(backendOption()).option('--runs-dir <dir>', 'where run records are', 'runs');
@@ -145,9 +145,10 @@ program
 
 program
   .command('ui')
-  .description('Open the MLflow UI on the local store in runs/mlflow (starts the server if needed) and print its URL.')
-  .option('--stop', 'stop the local MLflow server instead')
-  .action(async (options: { stop?: boolean }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop) }));
+  .description('Open the MLflow UI on the local store <runs-dir>/mlflow (starts the server if needed; port 5000, or VAE_MLFLOW_PORT) and print the URL of each experiment.')
+  .option('--stop', 'stop every MLflow server on that store instead')
+  .option('--runs-dir <dir>', 'the runs folder whose store to serve', 'runs')
+  .action(async (options: { stop?: boolean; runsDir: string }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop), runsDir: options.runsDir }));
 
 function positiveInt(text: string): number {
   const n = Number(text);

@@ -16,7 +16,7 @@ import { withAbsoluteDataPaths } from './spec/paths.ts';
 import { writeJsonAtomic } from './tracking/local.ts';
 import { steppedImage as makeSteppedImage, steppedImagePaths } from './tracking/images.ts';
 import { flattenParams } from './tracking/params.ts';
-import type { Tracker } from './tracking/tracker.ts';
+import type { MetricPoint, Tracker } from './tracking/tracker.ts';
 import type { LatentUsage } from './train/iwae.ts';
 import { testMetrics } from './train/test-metrics.ts';
 import type { ProgressReporter } from './train/progress.ts';
@@ -192,6 +192,7 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
     const metrics: Record<string, number> = { ...result.last };
     let usage: LatentUsage | undefined;
     let evaluateSeconds = 0;
+    let testPoints: MetricPoint[] = [];
     if (!result.stopped) {
       const evaluating = performance.now();
       const evaluated = await testMetrics(vae, split.test, spec);
@@ -204,17 +205,22 @@ export async function runExperiment(loaded: LoadedSpec, ctx: RunContext): Promis
       }
       const timestamp = Date.now();
       const testKeys = Object.keys(metrics).filter((key) => key.startsWith('test/'));
-      await ctx.tracker.logMetrics(testKeys.map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp })));
+      testPoints = testKeys.map((key) => ({ key, value: metrics[key], step: result.epochsCompleted, timestamp }));
+      await ctx.tracker.logMetrics(testPoints);
     }
 
     for (const [path, content] of await finalPictures(vae, split.test, { seed: spec.seed, usage, batchSize: spec.train.batch_size })) {
       await artifact(path, content);
     }
+    const modelFiles: { localPath: string; path: string }[] = [];
     for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
       for (const file of await saveLayersModel(net, join(ctx.runDir, 'model', part))) {
         await ctx.tracker.logArtifact(file, relative(ctx.runDir, file));
+        modelFiles.push({ localPath: file, path: relative(join(ctx.runDir, 'model'), file) });
       }
     }
+    // Only a run that trained to the end has "the trained model"; a stopped one keeps its checkpoint to resume from.
+    if (!result.stopped) await ctx.tracker.logModel({ name: spec.name, files: modelFiles, metrics: testPoints, step: result.epochsCompleted });
 
     const status = result.stopped ? 'KILLED' : 'FINISHED';
     const summary = {

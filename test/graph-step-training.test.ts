@@ -26,7 +26,7 @@ async function twoEpochs(spec: string, overrides: string[], trainingStep: Traini
   const metrics: Record<string, number> = {};
   let description = '';
   const tracker: Tracker = {
-    start: async () => {}, setTags: async () => {}, logArtifact: async () => {}, logDataset: async () => {}, logImage: async () => {}, end: async () => {},
+    start: async () => {}, setTags: async () => {}, logArtifact: async () => {}, logDataset: async () => {}, logImage: async () => {}, logModel: async () => {}, end: async () => {},
     logMetrics: async (points) => void points.forEach((p) => (metrics[`${p.key}@${p.step}`] = p.value)),
   };
   await train(vae, data, {

@@ -99,7 +99,7 @@ describe('vae run logging to a real MLflow server', () => {
     const localTrainLoss = readMetrics(runDir).filter((p) => p.key === 'train/loss');
     assert.deepEqual(trainLoss.map((m) => m.step).sort(), [1, 2], 'one train/loss point per epoch');
     assert.deepEqual(trainLoss.sort(byStepThenTime).map((m) => m.value), localTrainLoss.map((p) => p.value));
-    assert.equal((await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length, 1);
+    assert.equal((await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length, 1, 'linking the model to its metrics logs no second point');
     assert.ok((await client.getMetricHistory(run.info.run_id, 'train/running_loss')).length >= 2);
 
     const paths = (await client.listAllArtifacts(run.info.run_id)).map((f) => f.path);
@@ -115,6 +115,21 @@ describe('vae run logging to a real MLflow server', () => {
         assert.equal(paths.filter((p) => stem.test(p) && !p.endsWith('+compressed.png')).length, 1, `${key} image at step ${step}`);
       }
     }
+
+    // The trained model is an MLflow 3 logged model of the run, with the run's params and final metrics.
+    const modelId = identity!.model_id!;
+    assert.match(modelId, /^m-[0-9a-f]{32}$/);
+    assert.ok(result.stderr.includes(`View model vae-mnist at: ${server.url}/#/experiments/${identity!.experiment_id}/models/${modelId}?workflowType=machine_learning\n`), result.stderr);
+    const api = async (path: string) => (await fetch(`${server.url}/api/2.0/mlflow/${path}`)).json();
+    const { model } = await api(`logged-models/${modelId}`);
+    assert.deepEqual([model.info.name, model.info.status, model.info.source_run_id], ['vae-mnist', 'LOGGED_MODEL_READY', run.info.run_id]);
+    assert.deepEqual(model.data.params, run.data.params.slice().sort((a, b) => a.key.localeCompare(b.key)).map(({ key, value }) => ({ key, value })));
+    const modelMetrics = Object.fromEntries(model.data.metrics.map((m: { key: string; value: number }) => [m.key, m.value]));
+    const summary = readJson(runDir, 'summary.json');
+    for (const key of ['test/neg_elbo', 'test/iwae_nll', 'test/active_units']) assert.equal(modelMetrics[key], summary.metrics[key], key);
+    assert.deepEqual((await api(`runs/get?run_id=${run.info.run_id}`)).run.outputs.model_outputs, [{ model_id: modelId, step: 2 }]);
+    const files = await api(`logged-models/${modelId}/artifacts/directories?artifact_directory_path=encoder`);
+    assert.deepEqual(files.files.map((f: { path: string }) => f.path).sort(), ['encoder/model.json', 'encoder/weights.bin']);
   });
 
   it('SIGTERM mid-run exits 143 and marks the MLflow run KILLED', { timeout: 90_000 }, async () => {
@@ -161,14 +176,21 @@ describe('vae run logging to a real MLflow server', () => {
     const first = await vae(['sync', runDir], { env });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /MLflow run [0-9a-f]{32} \(created\)/);
-    const runId = readMlflowIdentity(runDir)!.run_id;
+    const { run_id: runId, experiment_id: experimentId, model_id: modelId } = readMlflowIdentity(runDir)!;
     await assertMirrorsRecord(runDir, runId);
+    // The logged model the live run could not create.
+    const models = async () => (await (await fetch(`${server.url}/api/2.0/mlflow/logged-models/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ experiment_ids: [experimentId] }) })).json()).models
+      .filter((m: { info: { source_run_id: string } }) => m.info.source_run_id === runId);
+    const [model] = await models();
+    assert.deepEqual([model.info.model_id, model.info.status], [modelId, 'LOGGED_MODEL_READY']);
+    assert.equal(model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value, readJson(runDir, 'summary.json').metrics['test/neg_elbo']);
 
     const second = await vae(['sync', runDir], { env });
     assert.equal(second.code, 0, second.stderr);
     assert.ok(second.stderr.includes(`MLflow run ${runId}; uploaded 0 params, 0 metric points, 0 artifacts`), second.stderr);
     assert.equal(readMlflowIdentity(runDir)!.run_id, runId);
     await assertMirrorsRecord(runDir, runId);
+    assert.equal((await models()).length, 1, 'syncing again logs no second model');
   });
 
   it('server stopped mid-run: the run finishes locally, and sync after a restart completes the same MLflow run', { timeout: 120_000 }, async (t) => {

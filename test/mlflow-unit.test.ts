@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { steppedImage, steppedImagePaths, thumbnailPng } from '../src/tracking/images.ts';
@@ -16,7 +15,12 @@ import {
   proxiedArtifactPath,
   type Metric,
 } from '../src/tracking/mlflow-client.ts';
-import { DEFAULT_TRACKING_URI, isServerUp, resolveTrackingUri } from '../src/tracking/mlflow-server.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { withFileLock } from '../src/tracking/file-lock.ts';
+import { localMlflow, resolveTrackingUri } from '../src/tracking/mlflow-server.ts';
+import { mlflowLinks } from '../src/tracking/mlflow-ui.ts';
+import { freePort } from './support/mlflow-server.ts';
 
 interface Call {
   url: string;
@@ -207,19 +211,61 @@ describe('stepped images', () => {
 
 describe('resolveTrackingUri', () => {
   it('uses MLFLOW_TRACKING_URI when it is set', async () => {
-    assert.equal(await resolveTrackingUri({ env: { MLFLOW_TRACKING_URI: 'https://mlflow.example' } }), 'https://mlflow.example');
+    assert.equal(await resolveTrackingUri({ runsDir: 'runs', env: { MLFLOW_TRACKING_URI: 'https://mlflow.example' } }), 'https://mlflow.example');
   });
 
-  it('says in one line how to enable MLflow when there is neither a server nor a venv', async (t) => {
-    if (await isServerUp(DEFAULT_TRACKING_URI)) return t.skip(`a server answers at ${DEFAULT_TRACKING_URI}`);
+  it('says in one line how to enable MLflow when there is neither a server nor a venv', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vae-no-venv-'));
     const lines: string[] = [];
     try {
-      assert.equal(await resolveTrackingUri({ env: {}, root, log: (line) => lines.push(line) }), null);
+      const env = { VAE_MLFLOW_PORT: String(await freePort()) };
+      assert.equal(await resolveTrackingUri({ runsDir: join(root, 'runs'), env, root, log: (line) => lines.push(line) }), null);
     } finally {
       rmSync(root, { recursive: true });
     }
     assert.equal(lines.length, 1);
     assert.match(lines[0], /npm run setup:mlflow/);
+  });
+});
+
+describe('localMlflow', () => {
+  it('is the store <runs-dir>/mlflow on 127.0.0.1:5000, or on VAE_MLFLOW_PORT', () => {
+    assert.deepEqual(localMlflow('/data/runs', {}), { storeDir: '/data/runs/mlflow', url: 'http://127.0.0.1:5000' });
+    assert.equal(localMlflow('runs', { VAE_MLFLOW_PORT: '5123' }).url, 'http://127.0.0.1:5123');
+    assert.throws(() => localMlflow('runs', { VAE_MLFLOW_PORT: 'http' }), /^LocalServerError: VAE_MLFLOW_PORT=http: expected a port number from 1 to 65535$/);
+  });
+});
+
+describe('mlflowLinks', () => {
+  it('opens every page in the model-training view', () => {
+    const links = mlflowLinks('http://127.0.0.1:5000/');
+    assert.equal(links.experiments(), 'http://127.0.0.1:5000/#/experiments?workflowType=machine_learning');
+    assert.equal(links.experiment('3'), 'http://127.0.0.1:5000/#/experiments/3?workflowType=machine_learning');
+    assert.equal(links.run('3', 'abc'), 'http://127.0.0.1:5000/#/experiments/3/runs/abc?workflowType=machine_learning');
+    assert.equal(links.model('3', 'm-1'), 'http://127.0.0.1:5000/#/experiments/3/models/m-1?workflowType=machine_learning');
+  });
+});
+
+describe('withFileLock', () => {
+  it('lets one holder in at a time', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vae-lock-')), 'lock');
+    let inside = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 5 }, () => withFileLock(path, async () => {
+      most = Math.max(most, ++inside);
+      await new Promise((done) => setTimeout(done, 20));
+      inside -= 1;
+    }, { timeoutMs: 5000, pollMs: 5 })));
+    assert.equal(most, 1);
+    assert.equal(existsSync(path), false, 'released');
+  });
+
+  it('takes over a lock whose owner died, and waits no longer than asked for a live one', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vae-lock-')), 'lock');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    writeFileSync(path, `${dead}\n`);
+    assert.equal(await withFileLock(path, async () => 'mine', { timeoutMs: 1000 }), 'mine');
+    writeFileSync(path, `${process.pid}\n`);
+    await assert.rejects(withFileLock(path, async () => 'never', { timeoutMs: 200 }), new RegExp(`still held by process ${process.pid}`));
   });
 });

@@ -94,10 +94,21 @@ describe('commands on a finished run', () => {
     assert.deepEqual(readdirSync(join(elsewhere, '.downloads')), [mlflowRunId]);
   });
 
+  it("takes the id of the run's MLflow logged model: from the local record, or downloaded from the model itself", async () => {
+    const modelId = JSON.parse(readFileSync(join(runDir, 'mlflow.json'), 'utf8')).model_id;
+    assert.match(modelId, /^m-[0-9a-f]{32}$/);
+    await ok(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-local.png')]);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
+    const result = await vae(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-remote.png'), '--runs-dir', elsewhere], { env: { MLFLOW_TRACKING_URI: server.url } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(readdirSync(join(elsewhere, '.downloads')), [modelId]);
+    assert.deepEqual(readFileSync(join(out, 'model-remote.png')), readFileSync(join(out, 'model-local.png')), 'the same model, the same seed: the same picture');
+  });
+
   it('a missing, unfinished or mismatched run gets a clear error and exit 2', async () => {
     const missing = await vae(['sample', join(out, 'nope'), '--out', join(out, 'x.png')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /nope: no such run folder, and not an MLflow run id \(32 hex digits\)/);
+    assert.match(missing.stderr, /nope: no such run folder, and not an MLflow run id \(32 hex digits\) or model id \(m-<32 hex digits>\)/);
     const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
     cpSync(runDir, broken, { recursive: true });
     writeFileSync(join(broken, 'spec/resolved.yaml'), readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8').replace('latent_dim: 20', 'latent_dim: 5'));

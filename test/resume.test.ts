@@ -264,7 +264,9 @@ describe('checkpoints and vae run --resume', () => {
       const resumed = await vae(['run', '--resume', runDir], { env });
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.doesNotMatch(resumed.stderr, /\[mlflow\]/, 'no MLflow trouble');
-      assert.deepEqual(readMlflowIdentity(runDir), identity, 'the same MLflow run');
+      const { model_id: modelId, ...same } = readMlflowIdentity(runDir)!;
+      assert.deepEqual(same, identity, 'the same MLflow run');
+      assert.match(modelId ?? '', /^m-[0-9a-f]{32}$/, 'finished now, it has its logged model');
       const run = await client.getRun(identity.run_id);
       assert.equal(run.info.status, 'FINISHED');
       assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), readJson(runDir, 'params.json'));

@@ -53,11 +53,15 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /4 finished, 0 failed/);
     assert.equal(result.stdout, '', 'trial output goes to the log files');
+    const experiment = (await client.listExperiments()).find((e) => e.name === 'vae-mnist')!;
+    assert.deepEqual(experiment.tags.find((t) => t.key === 'mlflow.experimentKind')?.value, 'custom_model_development');
 
     const parents = await runsOf('vae-mnist', "tags.`vae.sweep_role` = 'parent'");
     assert.equal(parents.length, 1);
     const parent = parents[0];
     assert.equal(parent.info.status, 'FINISHED');
+    const parentUrl = `${mlflow.url}/#/experiments/${experiment.experiment_id}/runs/${parent.info.run_id}?workflowType=machine_learning`;
+    assert.ok(result.stderr.trimEnd().endsWith(`View parent run vae-mnist-sweep at: ${parentUrl}`), result.stderr);
     assert.equal(tag(parent, 'vae.swept'), 'model.latent_dim,seed');
     const children = await runsOf('vae-mnist', `tags.\`mlflow.parentRunId\` = '${parent.info.run_id}'`);
     assert.equal(children.length, 4);
@@ -139,7 +143,15 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(children.length, 4);
     assert.equal(new Set(trialIds).size, 4, 'no trial twice');
     assert.equal((await runsOf('vae-fanout', '')).length, 5, 'no stray runs');
-    assert.ok(await client.getExperimentByName(`vae-sweep-lock-${tag(parents[0], 'vae.sweep_id')}`));
+    // The lock leaves the user's experiment list, yet its name stays taken: no later worker can win it again.
+    const lock = `vae-sweep-lock-${tag(parents[0], 'vae.sweep_id')}`;
+    assert.equal((await client.getExperimentByName(lock))?.lifecycle_stage, 'deleted');
+    assert.deepEqual((await client.listExperiments()).map((e) => e.name).filter((name) => name.startsWith('vae-sweep-lock-')), []);
+    assert.equal(await client.createExperimentOnce(lock), null);
+    const late = await vae(['sweep', ...args, '--trial-index', '0'], { env });
+    assert.equal(late.code, 0, late.stderr);
+    assert.match(late.stderr, /already finished in MLflow/);
+    assert.ok(late.stderr.includes(`View parent run vae-mnist-sweep at: ${mlflow.url}/#/experiments/${parents[0].info.experiment_id}/runs/${parents[0].info.run_id}?workflowType=machine_learning`), late.stderr);
 
     const summary = await vae(['sweep', 'summarize', ...args], { env });
     assert.equal(summary.code, 0, summary.stderr);

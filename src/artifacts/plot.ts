@@ -1,18 +1,20 @@
 // Charts as data: a vega-lite spec is compiled to vega, rendered headless to SVG (renderer 'none': no canvas, no
-// browser), and rasterised to PNG by resvg with the system's fonts. The spec is worth logging beside the PNG.
+// browser), and rasterised to PNG by resvg with the font shipped in node_modules. The spec is worth logging beside the PNG.
 import { Resvg } from '@resvg/resvg-js';
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 export type { TopLevelSpec as VegaLiteSpec };
 
 /**
- * The family every chart uses. DejaVu Sans comes with Debian's fonts-dejavu-core; its file is loaded by path as
- * well as through fontconfig, so a chart never renders with boxes for text when fontconfig finds nothing.
+ * The family every chart uses. Its files come from the npm package dejavu-fonts-ttf and system fonts are never
+ * loaded, so a chart is the same picture on every machine, with or without fonts installed.
  */
 export const CHART_FONT = 'DejaVu Sans';
-const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf'];
+const FONT_DIR = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+export const CHART_FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((file) => join(FONT_DIR, file));
 
 export async function vegaLiteToSvg(spec: TopLevelSpec): Promise<string> {
   const themed = { ...spec, config: { font: CHART_FONT, ...spec.config } } as TopLevelSpec;
@@ -29,7 +31,7 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
-    font: { loadSystemFonts: true, fontFiles: FONT_FILES.filter((f) => existsSync(f)), defaultFontFamily: CHART_FONT },
+    font: { loadSystemFonts: false, fontFiles: CHART_FONT_FILES, defaultFontFamily: CHART_FONT },
   });
   return resvg.render().asPng();
 }

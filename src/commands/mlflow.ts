@@ -1,18 +1,13 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
-import { ensureLocalServer, SETUP_HINT, stopLocalServer } from '../tracking/mlflow-server.ts';
+import { ensureLocalServer, localMlflow, SETUP_HINT, stopLocalServer } from '../tracking/mlflow-server.ts';
+import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { syncRun } from '../tracking/sync.ts';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export class MlflowSetupError extends Error {}
-
-async function trackingUri(): Promise<string> {
-  const uri = process.env.MLFLOW_TRACKING_URI ?? (await ensureLocalServer());
-  if (!uri) throw new MlflowSetupError(`MLflow is not set up: run ${SETUP_HINT}, or set MLFLOW_TRACKING_URI`);
-  return uri;
-}
 
 /** `vae sync <run-dir>...`: uploads local run records completely; running it again adds nothing. */
 export async function syncCommand(runDirs: string[]): Promise<void> {
@@ -20,20 +15,29 @@ export async function syncCommand(runDirs: string[]): Promise<void> {
   for (const runDir of runDirs) {
     if (!existsSync(join(runDir, 'run.json'))) throw new MlflowSetupError(`${runDir}: not a run record (no run.json); runs live in runs/<experiment>/<run-id>`);
   }
-  const uri = await trackingUri();
+  // Without MLFLOW_TRACKING_URI, the local store of the runs folder that holds the records (<runs-dir>/<experiment>/<run-id>).
+  const uri = process.env.MLFLOW_TRACKING_URI ?? (await ensureLocalServer(localMlflow(dirname(dirname(resolve(runDirs[0]))))));
+  if (!uri) throw new MlflowSetupError(`MLflow is not set up: run ${SETUP_HINT}, or set MLFLOW_TRACKING_URI`);
   for (const runDir of runDirs) {
     const r = await syncRun(runDir, MlflowClient.fromEnv(uri));
     say(`${runDir}: MLflow run ${r.runId}${r.created ? ' (created)' : ''}; uploaded ${r.params} params, ${r.metricPoints} metric points, ${r.artifacts} artifacts`);
   }
 }
 
-/** `vae ui`: the MLflow UI on the local store under runs/mlflow, started if it is not running. */
-export async function uiCommand(options: { stop: boolean }): Promise<void> {
+/** `vae ui`: the MLflow UI on the local store <runs-dir>/mlflow, started if it is not running, with a link per experiment. */
+export async function uiCommand(options: { stop: boolean; runsDir: string }): Promise<void> {
+  const local = localMlflow(options.runsDir);
   if (options.stop) {
-    say((await stopLocalServer()) ? 'stopped the local MLflow server' : 'no local MLflow server was running');
+    const stopped = await stopLocalServer(local);
+    say(stopped > 0 ? `stopped the MLflow server on ${local.storeDir}${stopped > 1 ? ` (${stopped} of them)` : ''}` : `no MLflow server was running on ${local.storeDir}`);
     return;
   }
-  const url = await ensureLocalServer();
+  const url = await ensureLocalServer(local);
   if (!url) throw new MlflowSetupError(`MLflow is not set up: run ${SETUP_HINT}`);
-  console.log(`MLflow UI: ${url}  (stop it with: npx vae ui --stop)`);
+  const links = mlflowLinks(url);
+  console.log(`MLflow UI: ${links.experiments()}  (stop it with: npx vae ui --stop)`);
+  // MLflow's own Default experiment holds nothing of vae-lab's.
+  for (const experiment of (await MlflowClient.fromEnv(url).listExperiments()).filter((e) => e.experiment_id !== '0')) {
+    console.log(`  ${experiment.name}: ${links.experiment(experiment.experiment_id)}`);
+  }
 }

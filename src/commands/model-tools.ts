@@ -25,7 +25,7 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function open(ref: string, options: ModelToolOptions): Promise<TrainedRun> {
   await selectBackend(options.backend);
   const trackingUri = async () => {
-    const uri = await resolveTrackingUri({ log: say });
+    const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
     if (!uri) throw new Error('MLflow is not set up, so an MLflow run id cannot be looked up');
     return uri;
   };

@@ -7,6 +7,7 @@ import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
+import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { SkipLoggedPoints, TrackerFanout, type Tracker } from '../tracking/tracker.ts';
 import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { progressReporter } from '../train/progress.ts';
@@ -48,8 +49,18 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   const backend = await selectBackend(options.backend);
   const { runId, runDir } = resume ?? createRunDir(options.runsDir, loaded.spec.tracking.experiment);
   const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
-  const trackingUri = options.mlflow ? await resolveTrackingUri({ log: say }) : null;
-  if (trackingUri) trackers.push(new MlflowTracker(MlflowClient.fromEnv(trackingUri), runDir, say));
+  const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
+  const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
+  const mlflow = client ? new MlflowTracker(client, runDir, say) : null;
+  if (mlflow) trackers.push(mlflow);
+  // As MLflow's own client does when a run ends, whatever its status.
+  const sayLinks = () => {
+    if (!client || !mlflow?.runId || !mlflow.experimentId) return;
+    const links = mlflowLinks(client.trackingUri);
+    if (mlflow.modelId) say(`View model ${loaded.spec.name} at: ${links.model(mlflow.experimentId, mlflow.modelId)}`);
+    say(`View run ${loaded.spec.name} at: ${links.run(mlflow.experimentId, mlflow.runId)}`);
+    say(`View experiment at: ${links.experiment(mlflow.experimentId)}`);
+  };
   const tracker = resume ? new SkipLoggedPoints(new TrackerFanout(trackers), lastLoggedSteps(runDir)) : new TrackerFanout(trackers);
 
   let signal: NodeJS.Signals | undefined;
@@ -60,11 +71,12 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
-  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${trackingUri ? ` (MLflow: ${new URL(trackingUri).origin})` : ''}`);
+  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${client ? ` (MLflow: ${mlflowLinks(client.trackingUri).experiments()})` : ''}`);
   try {
     const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
     await tracker.end(outcome.status, Date.now());
     say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
+    sayLinks();
     if (signal) {
       const checkpoint = findCheckpoint(runDir);
       say(checkpoint ? `stopped ${whereStopped(checkpoint.state)}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
@@ -78,6 +90,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
       // The disk may still be full; every tracker has been tried (TrackerFanout), and the cause matters more.
       say(`the run could not be marked FAILED everywhere: ${(endError as Error).message.split('\n')[0]}`);
     }
+    sayLinks();
     throw error;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

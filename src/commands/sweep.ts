@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { MlflowClient, type Run } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
+import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { writePlan } from '../sweep/plan.ts';
 import { defaultParallel, prepareSweep, recordOf, SweepUsageError, type PreparedSweep } from '../sweep/prepare.ts';
@@ -37,7 +38,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   if (trialIndex !== undefined && !(Number.isInteger(trialIndex) && trialIndex >= 0 && trialIndex < prepared.trials.length)) {
     throw new SweepUsageError(`--trial-index ${trialIndex}: sweep ${prepared.id} has trials 0 to ${prepared.trials.length - 1}`);
   }
-  const tracking = options.mlflow ? await connect(prepared) : null;
+  const tracking = options.mlflow ? await connect(prepared, options.runsDir) : null;
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
 
   if (trialIndex !== undefined) return runOneTrial(prepared, record, trialIndex, tracking, options);
@@ -46,7 +47,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   const todo = prepared.trials.filter((t) => finishedBefore.get(t.id)?.status !== 'FINISHED');
   const parallel = options.parallel ?? (prepared.sweep.parallel || defaultParallel());
   say(`sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`);
-  if (tracking) say(`MLflow parent run ${tracking.parent.runId} (${tracking.uri})`);
+  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
 
   const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0 };
   const progress = sweepProgress();
@@ -94,6 +95,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   await summarizeInto(prepared, record, outcomes, tracking);
   if (tracking) await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
   say(`${finished} finished, ${failed} failed${stopping ? ` (stopped by ${stopping})` : ''}`);
+  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
   if (stopping) process.exitCode = stopping === 'SIGINT' ? 130 : 143;
   else if (failed > 0) {
     say(`logs of the trials that did not finish are in ${record.path('logs')}; the same command again reruns only those`);
@@ -117,7 +119,7 @@ export async function planCommand(file: string, overrides: string[], options: Sw
 export async function summarizeCommand(file: string, overrides: string[], options: SweepOptions): Promise<void> {
   const prepared = prepareSweep(file, overrides, { grid: options.grid, seeds: options.seeds });
   const record = recordOf(prepared, options.runsDir);
-  const uri = await resolveTrackingUri({ log: say });
+  const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
   if (!uri) throw new SweepUsageError('vae sweep summarize reads the trials from MLflow: set MLFLOW_TRACKING_URI');
   const client = MlflowClient.fromEnv(uri);
   const experimentId = (await client.getExperimentByName(prepared.experiment))?.experiment_id;
@@ -130,10 +132,12 @@ export async function summarizeCommand(file: string, overrides: string[], option
   await summarizeInto(prepared, record, outcomes, tracking);
   if (finished === prepared.trials.length) await client.updateRun(parent.runId, 'FINISHED', Date.now());
   say(`${finished} of ${prepared.trials.length} trials finished in MLflow${finished < prepared.trials.length ? ' (the parent run stays RUNNING until all have)' : ''}; summary in ${record.path('summary.md')}`);
+  say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
 }
 
 async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: number, tracking: Tracking | null, options: SweepOptions): Promise<void> {
   const trial = prepared.trials[index];
+  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
   if (tracking && (await finishedChild(tracking, trial.id))) {
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
@@ -148,8 +152,8 @@ async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: 
   }
 }
 
-async function connect(prepared: PreparedSweep): Promise<Tracking | null> {
-  const uri = await resolveTrackingUri({ log: say });
+async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracking | null> {
+  const uri = await resolveTrackingUri({ runsDir, log: say });
   if (!uri) return null;
   const client = MlflowClient.fromEnv(uri);
   const parent = await ensureParentRun(client, {
@@ -160,6 +164,10 @@ async function connect(prepared: PreparedSweep): Promise<Tracking | null> {
     params: prepared.params,
   });
   return { client, parent, uri };
+}
+
+function parentLink(tracking: Tracking): string {
+  return mlflowLinks(tracking.client.trackingUri).run(tracking.parent.experimentId, tracking.parent.runId);
 }
 
 function launchOf(prepared: PreparedSweep, tracking: Tracking | null, options: SweepOptions) {

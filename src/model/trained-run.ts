@@ -21,14 +21,24 @@ export class TrainedRunError extends Error {
 
 const NEEDED = ['summary.json', 'spec/resolved.yaml', 'model/encoder/model.json', 'model/encoder/weights.bin', 'model/decoder/model.json', 'model/decoder/weights.bin'];
 const MLFLOW_RUN_ID = /^[0-9a-f]{32}$/;
+const MLFLOW_MODEL_ID = /^m-[0-9a-f]{32}$/;
+
+type Options = { runsDir: string; trackingUri?: () => Promise<string> };
 
 /**
- * Loads a run given a local run folder or an MLflow run id. An MLflow run recorded on this machine is read from its
- * local record; any other is downloaded from the tracking server into runs/.downloads/<run-id>/ first.
+ * Loads a run given a local run folder, an MLflow run id or the id of a run's MLflow logged model (`m-...`). A run
+ * recorded on this machine is read from its local record; any other is downloaded from the tracking server into
+ * runs/.downloads/<id>/ first (a logged model's encoder and decoder from the model itself, its spec from its run).
  */
-export async function loadTrainedRun(ref: string, options: { runsDir: string; trackingUri?: () => Promise<string> }): Promise<TrainedRun> {
-  const runDir = existsSync(ref) ? ref : MLFLOW_RUN_ID.test(ref) ? await localCopyOf(ref, options) : undefined;
-  if (!runDir) throw new TrainedRunError(`${ref}: no such run folder, and not an MLflow run id (32 hex digits)`);
+export async function loadTrainedRun(ref: string, options: Options): Promise<TrainedRun> {
+  const runDir = existsSync(ref)
+    ? ref
+    : MLFLOW_RUN_ID.test(ref)
+      ? (findLocalRecord(options.runsDir, 'run_id', ref) ?? (await downloadRun(ref, options)))
+      : MLFLOW_MODEL_ID.test(ref)
+        ? (findLocalRecord(options.runsDir, 'model_id', ref) ?? (await downloadModel(ref, options)))
+        : undefined;
+  if (!runDir) throw new TrainedRunError(`${ref}: no such run folder, and not an MLflow run id (32 hex digits) or model id (m-<32 hex digits>)`);
   const missing = NEEDED.filter((file) => !existsSync(join(runDir, file)));
   if (missing.length > 0) {
     throw new TrainedRunError(`${runDir}: not a finished vae-lab run (missing ${missing.join(', ')}); runs live in runs/<experiment>/<run-id>`);
@@ -48,29 +58,46 @@ export async function loadTrainedRun(ref: string, options: { runsDir: string; tr
   return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image };
 }
 
-async function localCopyOf(runId: string, options: { runsDir: string; trackingUri?: () => Promise<string> }): Promise<string> {
-  const recorded = findLocalRecord(options.runsDir, runId);
-  if (recorded) return recorded;
-  if (!options.trackingUri) throw new TrainedRunError(`MLflow run ${runId} is not in ${options.runsDir}/ and no tracking server was given`);
-  const client = MlflowClient.fromEnv(await options.trackingUri());
+function clientOf(what: string, options: Options): Promise<MlflowClient> {
+  if (!options.trackingUri) throw new TrainedRunError(`${what} is not in ${options.runsDir}/ and no tracking server was given`);
+  return options.trackingUri().then((uri) => MlflowClient.fromEnv(uri));
+}
+
+async function downloadRun(runId: string, options: Options): Promise<string> {
+  const client = await clientOf(`MLflow run ${runId}`, options);
   const run = await client.findRun(runId);
   if (!run) throw new TrainedRunError(`MLflow run ${runId} does not exist on ${client.trackingUri}`);
   const target = join(options.runsDir, '.downloads', runId);
+  for (const file of NEEDED) save(join(target, file), await client.downloadArtifact(run.info.artifact_uri, file));
+  return target;
+}
+
+async function downloadModel(modelId: string, options: Options): Promise<string> {
+  const client = await clientOf(`MLflow model ${modelId}`, options);
+  const model = await client.findLoggedModel(modelId);
+  if (!model) throw new TrainedRunError(`MLflow model ${modelId} does not exist on ${client.trackingUri}`);
+  const run = model.source_run_id ? await client.findRun(model.source_run_id) : null;
+  if (!run) throw new TrainedRunError(`MLflow model ${modelId} has no source run on ${client.trackingUri} to take its spec from`);
+  const target = join(options.runsDir, '.downloads', modelId);
   for (const file of NEEDED) {
-    const bytes = await client.downloadArtifact(run.info.artifact_uri, file);
-    mkdirSync(dirname(join(target, file)), { recursive: true });
-    writeFileSync(join(target, file), bytes);
+    const bytes = file.startsWith('model/') ? await client.downloadArtifact(model.artifact_uri, file.slice('model/'.length)) : await client.downloadArtifact(run.info.artifact_uri, file);
+    save(join(target, file), bytes);
   }
   return target;
 }
 
-/** The run folder whose mlflow.json names this MLflow run, if this machine recorded it. */
-function findLocalRecord(runsDir: string, runId: string): string | undefined {
+function save(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, bytes);
+}
+
+/** The run folder whose mlflow.json names this MLflow run or logged model, if this machine recorded it. */
+function findLocalRecord(runsDir: string, key: 'run_id' | 'model_id', id: string): string | undefined {
   if (!existsSync(runsDir)) return undefined;
   for (const experiment of readdirSync(runsDir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
     for (const run of readdirSync(join(runsDir, experiment.name), { withFileTypes: true }).filter((e) => e.isDirectory())) {
       const identity = join(runsDir, experiment.name, run.name, 'mlflow.json');
-      if (existsSync(identity) && (JSON.parse(readFileSync(identity, 'utf8')) as { run_id: string }).run_id === runId) return dirname(identity);
+      if (existsSync(identity) && (JSON.parse(readFileSync(identity, 'utf8')) as Record<string, string>)[key] === id) return dirname(identity);
     }
   }
   return undefined;

@@ -1,5 +1,6 @@
 // The one MLflow parent run of a sweep, created once however many workers (on however many machines) start at once.
 import type { MlflowClient } from '../tracking/mlflow-client.ts';
+import { EXPERIMENT_KIND_TAGS } from '../tracking/mlflow-ui.ts';
 
 export const PARENT_ROLE_TAG = 'vae.sweep_role';
 export const SWEEP_ID_TAG = 'vae.sweep_id';
@@ -25,14 +26,17 @@ export interface ParentRunRequest {
  * different machines, and MLflow has no conditional run creation; what it does have is experiment creation by name,
  * which succeeds for exactly one caller (the rest get RESOURCE_ALREADY_EXISTS). So the caller that creates the
  * experiment `vae-sweep-lock-<sweep-id>` creates the parent run; the others poll for a run tagged with the sweep id
- * (bounded). The lock experiment stays, so a sweep resumed later never creates a second parent: it finds the first.
+ * (bounded). Once the parent exists the winner deletes the lock, so it leaves the user's experiment list; MLflow
+ * keeps a deleted experiment's name taken (until `mlflow gc`), so a late worker still loses the race, and by then it
+ * finds the parent first anyway, as a sweep resumed later does.
  */
 export async function ensureParentRun(client: MlflowClient, request: ParentRunRequest): Promise<ParentRun> {
-  const experimentId = await client.getOrCreateExperiment(request.experiment);
+  const experimentId = await client.getOrCreateExperiment(request.experiment, EXPERIMENT_KIND_TAGS);
   const existing = await findParentRun(client, experimentId, request.sweepId);
   if (existing) return existing;
   const lock = `vae-sweep-lock-${request.sweepId}`;
-  if (await client.createExperimentOnce(lock, { 'mlflow.note.content': 'vae-lab sweep lock: whoever created this experiment created the sweep parent run' })) {
+  const lockId = await client.createExperimentOnce(lock, { 'mlflow.note.content': 'vae-lab sweep lock: whoever created this experiment creates the sweep parent run' });
+  if (lockId) {
     const info = await client.createRun({
       experimentId,
       runName: request.runName,
@@ -40,6 +44,7 @@ export async function ensureParentRun(client: MlflowClient, request: ParentRunRe
       tags: { ...request.tags, [SWEEP_ID_TAG]: request.sweepId, [PARENT_ROLE_TAG]: 'parent' },
     });
     await client.logBatch(info.run_id, { params: Object.entries(request.params).map(([key, value]) => ({ key, value })) });
+    await client.deleteExperiment(lockId);
     return { experimentId, runId: info.run_id, artifactUri: info.artifact_uri };
   }
   const deadline = Date.now() + (request.waitMs ?? 60_000);
@@ -50,7 +55,7 @@ export async function ensureParentRun(client: MlflowClient, request: ParentRunRe
   }
   throw new Error(
     `sweep ${request.sweepId}: another worker holds the MLflow experiment vae-sweep-lock-${request.sweepId} but no parent run appeared; ` +
-      'if that worker died before creating it, delete that experiment (mlflow experiments delete) and start again',
+      'if that worker died before creating it, delete that experiment for good (mlflow experiments delete, then mlflow gc) and start again',
   );
 }
 

@@ -1,7 +1,7 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
-import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker, type ModelRecord } from './tracker.ts';
 
 /** Files of the record itself; everything else in the run directory is an artifact. */
 export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.jsonl', 'datasets.json', 'mlflow.json'];
@@ -14,7 +14,7 @@ export const RECORD_FILES = ['run.json', 'params.json', 'tags.json', 'metrics.js
  *   tags.json      every tag set so far
  *   metrics.jsonl  one MetricPoint per line, in the order logged
  *   datasets.json  the DatasetRecords the run used
- *   mlflow.json    {tracking_uri, experiment_id, run_id} once an MLflow run mirrors this one
+ *   mlflow.json    {tracking_uri, experiment_id, run_id, model_id?} once an MLflow run mirrors this one
  */
 export class LocalRunRecord implements Tracker {
   private run: { run_id: string; experiment: string; run_name: string; status: string; start_time: number; end_time: number | null } | null = null;
@@ -73,6 +73,9 @@ export class LocalRunRecord implements Tracker {
     writeFileSync(join(this.runDir, paths.thumbnail), thumbnailPng(readFileSync(localPng)));
     if (this.tags[LOGGED_IMAGES_TAG] !== LOGGED_IMAGES_VALUE) await this.setTags({ [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
   }
+
+  /** The model's files are in the run folder already (model/), which is where every command reads them. */
+  async logModel(_model: ModelRecord): Promise<void> {}
 
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
     if (!this.run) throw new Error('LocalRunRecord.end called before start');

@@ -12,6 +12,18 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** Links the point to a logged model of the run as well (MLflow 3). */
+  model_id?: string;
+}
+
+/** An MLflow 3 logged model: `m-<hex>`, with its own artifact root. */
+export interface LoggedModelInfo {
+  model_id: string;
+  experiment_id: string;
+  name: string;
+  artifact_uri: string;
+  status: string;
+  source_run_id?: string;
 }
 
 export interface RunInfo {
@@ -181,9 +193,10 @@ export class MlflowClient {
     });
   }
 
-  async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string } | null> {
+  /** Deleted experiments too (lifecycle_stage 'deleted'): their names stay taken. */
+  async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string; lifecycle_stage: string } | null> {
     try {
-      const res = await this.get<{ experiment: { experiment_id: string; name: string } }>('mlflow/experiments/get-by-name', { experiment_name: name });
+      const res = await this.get<{ experiment: { experiment_id: string; name: string; lifecycle_stage: string } }>('mlflow/experiments/get-by-name', { experiment_name: name });
       return res.experiment;
     } catch (err) {
       if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
@@ -191,12 +204,12 @@ export class MlflowClient {
     }
   }
 
-  /** Two processes may create the same experiment at once; the loser re-reads the winner's. */
-  async getOrCreateExperiment(name: string): Promise<string> {
+  /** Two processes may create the same experiment at once; the loser re-reads the winner's. `tags` go on a new one. */
+  async getOrCreateExperiment(name: string, tags: Record<string, string> = {}): Promise<string> {
     const existing = await this.getExperimentByName(name);
     if (existing) return existing.experiment_id;
     try {
-      const res = await this.post<{ experiment_id: string }>('mlflow/experiments/create', { name });
+      const res = await this.post<{ experiment_id: string }>('mlflow/experiments/create', { name, tags: toKeyValues(tags) });
       return res.experiment_id;
     } catch (err) {
       if (!(err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw err;
@@ -207,19 +220,41 @@ export class MlflowClient {
   }
 
   /**
-   * Creates an experiment in exactly one request, never retried: true when this call created it, false when it
-   * existed already. A retry after a lost response would read this call's own success as someone else's, so a
-   * caller that uses the answer as a lock (a sweep's parent run) needs this rather than getOrCreateExperiment.
+   * Creates an experiment in exactly one request, never retried: its id when this call created it, null when the
+   * name was taken already (by an active or a deleted experiment). A retry after a lost response would read this
+   * call's own success as someone else's, so a caller that uses the answer as a lock (a sweep's parent run) needs
+   * this rather than getOrCreateExperiment.
    */
-  async createExperimentOnce(name: string, tags: Record<string, string> = {}): Promise<boolean> {
+  async createExperimentOnce(name: string, tags: Record<string, string> = {}): Promise<string | null> {
     const body = JSON.stringify({ name, tags: toKeyValues(tags) });
     try {
-      await this.request('POST', `${this.trackingUri}/api/2.0/mlflow/experiments/create`, 'mlflow/experiments/create', body, 'application/json', readJson, 0);
-      return true;
+      const res = await this.request<{ experiment_id: string }>('POST', `${this.trackingUri}/api/2.0/mlflow/experiments/create`, 'mlflow/experiments/create', body, 'application/json', readJson, 0);
+      return res.experiment_id;
     } catch (err) {
-      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return false;
+      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') return null;
       throw err;
     }
+  }
+
+  /** Moves an experiment to the trash: it leaves the UI's lists, and its name stays taken until the trash is emptied. */
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.post('mlflow/experiments/delete', { experiment_id: experimentId });
+  }
+
+  /** The active experiments, as the UI's experiment list shows them. */
+  async listExperiments(): Promise<{ experiment_id: string; name: string; tags: KeyValue[] }[]> {
+    const out: { experiment_id: string; name: string; tags: KeyValue[] }[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.post<{ experiments?: { experiment_id: string; name: string; tags?: KeyValue[] }[]; next_page_token?: string }>('mlflow/experiments/search', {
+        max_results: 1000,
+        view_type: 'ACTIVE_ONLY',
+        ...(pageToken ? { page_token: pageToken } : {}),
+      });
+      out.push(...(res.experiments ?? []).map((e) => ({ experiment_id: e.experiment_id, name: e.name, tags: e.tags ?? [] })));
+      pageToken = res.next_page_token;
+    } while (pageToken);
+    return out;
   }
 
   /** The run name is also set as the mlflow.runName tag, since MLflow expects the two to agree. */
@@ -232,6 +267,37 @@ export class MlflowClient {
       tags,
     });
     return res.run.info;
+  }
+
+  /** A logged model in LOGGED_MODEL_PENDING: upload its files under its artifact_uri, then finalizeLoggedModel. */
+  async createLoggedModel(model: { experimentId: string; name: string; sourceRunId: string; params?: Record<string, string>; tags?: Record<string, string> }): Promise<LoggedModelInfo> {
+    const res = await this.post<{ model: { info: LoggedModelInfo } }>('mlflow/logged-models', {
+      experiment_id: model.experimentId,
+      name: model.name,
+      source_run_id: model.sourceRunId,
+      params: toKeyValues(model.params ?? {}),
+      tags: toKeyValues(model.tags ?? {}),
+    });
+    return res.model.info;
+  }
+
+  async finalizeLoggedModel(modelId: string, status: 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED'): Promise<void> {
+    await this.request('PATCH', `${this.trackingUri}/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`, 'mlflow/logged-models', JSON.stringify({ model_id: modelId, status }), 'application/json');
+  }
+
+  /** Null when the server has no such model. */
+  async findLoggedModel(modelId: string): Promise<LoggedModelInfo | null> {
+    try {
+      return (await this.get<{ model: { info: LoggedModelInfo } }>(`mlflow/logged-models/${encodeURIComponent(modelId)}`, {})).model.info;
+    } catch (err) {
+      if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
+      throw err;
+    }
+  }
+
+  /** Records the model as an output of the run (the run page's "Logged models"). */
+  async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    await this.post('mlflow/runs/outputs', { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step })) });
   }
 
   async updateRun(runId: string, status: MlflowRunStatus, endTime?: number): Promise<void> {
@@ -439,8 +505,8 @@ export function proxiedArtifactPath(artifactUri: string, artifactPath: string): 
 }
 
 // Proto3 JSON carries non-finite doubles as strings; a NaN loss must not make the whole batch invalid.
-function encodeMetric(m: Metric): { key: string; value: number | string; timestamp: number; step: number } {
-  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step };
+function encodeMetric(m: Metric): { key: string; value: number | string; timestamp: number; step: number; model_id?: string } {
+  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step, ...(m.model_id ? { model_id: m.model_id } : {}) };
 }
 
 type RawMetric = { key: string; value: number | string; timestamp: number | string; step?: number | string };

@@ -1,8 +1,9 @@
 // Finding or starting the MLflow tracking server a run logs to.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive, withFileLock } from './file-lock.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
@@ -35,9 +36,21 @@ export function mlflowExecutable(root: string = PROJECT_ROOT): string | null {
   return existsSync(path) ? path : null;
 }
 
-/** The local store of `vae run`/`vae ui`: runs/mlflow under the project. */
-export function defaultStoreDir(root: string = PROJECT_ROOT): string {
-  return join(root, 'runs', 'mlflow');
+/** The local MLflow of a runs folder: its store `<runs-dir>/mlflow`, served at 127.0.0.1 on VAE_MLFLOW_PORT (default 5000). */
+export interface LocalMlflow {
+  storeDir: string;
+  url: string;
+}
+
+export class LocalServerError extends Error {
+  override name = 'LocalServerError';
+}
+
+export function localMlflow(runsDir: string, env: NodeJS.ProcessEnv = process.env): LocalMlflow {
+  const raw = env.VAE_MLFLOW_PORT?.trim() || String(new URL(DEFAULT_TRACKING_URI).port);
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalServerError(`VAE_MLFLOW_PORT=${raw}: expected a port number from 1 to 65535`);
+  return { storeDir: resolve(runsDir, 'mlflow'), url: `http://127.0.0.1:${port}` };
 }
 
 /** True when `GET <url>/health` answers 200 within `timeoutMs`. */
@@ -81,10 +94,10 @@ export async function startServer(options: StartServerOptions): Promise<MlflowSe
   const deadline = Date.now() + (options.healthTimeoutMs ?? 90_000);
   while (!(await isServerUp(url, 1000))) {
     const where = options.logFile ? `; see ${options.logFile}` : '';
-    if (exited) throw new Error(`mlflow server ${exited} before it answered on ${url}${where}`);
+    if (exited) throw new LocalServerError(`mlflow server ${exited} before it answered on ${url}${where} (another program on port ${options.port}? VAE_MLFLOW_PORT picks another)`);
     if (Date.now() > deadline) {
       killGroup(child.pid!, 'SIGKILL');
-      throw new Error(`mlflow server did not answer ${url}/health in time${where}`);
+      throw new LocalServerError(`mlflow server did not answer ${url}/health in time${where}`);
     }
     await new Promise((done) => setTimeout(done, 250));
   }
@@ -103,45 +116,83 @@ export async function startServer(options: StartServerOptions): Promise<MlflowSe
   };
 }
 
+/** Where the pid and URL of the server started on a store are kept: `vae ui --stop` reads it. */
+const RECORD = 'server.json';
+
 /**
- * The local server `vae run` and `vae ui` share: reuses one already answering at DEFAULT_TRACKING_URI, else starts
- * one detached (it outlives this process, logging to runs/mlflow/server.log). Null when MLflow is not installed.
+ * The local server `vae run` and `vae ui` share: reuses one already answering at its URL, else starts one detached
+ * (it outlives this process, logging to <store>/server.log). Runs started together all find no server; a lock
+ * around the start lets exactly one of them start it while the others wait and then find it answering.
+ * Null when MLflow is not installed.
  */
-export async function ensureLocalServer(root: string = PROJECT_ROOT): Promise<string | null> {
-  if (await isServerUp(DEFAULT_TRACKING_URI)) return DEFAULT_TRACKING_URI;
+export async function ensureLocalServer(local: LocalMlflow, root: string = PROJECT_ROOT): Promise<string | null> {
+  if (await isServerUp(local.url)) return local.url;
   const executable = mlflowExecutable(root);
   if (!executable) return null;
-  const storeDir = defaultStoreDir(root);
-  mkdirSync(storeDir, { recursive: true });
-  const { port, hostname } = new URL(DEFAULT_TRACKING_URI);
-  const server = await startServer({ port: Number(port), host: hostname, storeDir, executable, detached: true, logFile: join(storeDir, 'server.log') });
-  writeFileSync(join(storeDir, 'server.pid'), `${server.pid}\n`);
-  return server.url;
+  mkdirSync(local.storeDir, { recursive: true });
+  return withFileLock(join(local.storeDir, 'server.lock'), async () => {
+    if (await isServerUp(local.url)) return local.url;
+    const { port, hostname } = new URL(local.url);
+    const server = await startServer({ port: Number(port), host: hostname, storeDir: local.storeDir, executable, detached: true, logFile: join(local.storeDir, 'server.log') });
+    writeFileSync(join(local.storeDir, RECORD), `${JSON.stringify({ pid: server.pid, url: server.url })}\n`);
+    return server.url;
+    // Longer than startServer's own wait for /health, so a waiter never gives up on a start that is still going well.
+  }, { timeoutMs: 120_000 });
 }
 
-/** Stops the server ensureLocalServer started (its pid is in runs/mlflow/server.pid); false when there was none. */
-export async function stopLocalServer(root: string = PROJECT_ROOT): Promise<boolean> {
-  const pidFile = join(defaultStoreDir(root), 'server.pid');
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  rmSync(pidFile);
-  if (!isAlive(pid)) return false;
-  killGroup(pid, 'SIGTERM');
-  for (const deadline = Date.now() + 10_000; isAlive(pid) && Date.now() < deadline; ) await new Promise((done) => setTimeout(done, 100));
-  if (isAlive(pid)) killGroup(pid, 'SIGKILL');
-  return true;
+/**
+ * Stops every local server of this store and all their processes: the one recorded at its start, and any other
+ * `mlflow server` whose command line names the store (left by a crash, or started before the start lock existed).
+ * Returns how many servers it stopped.
+ */
+export async function stopLocalServer(local: LocalMlflow): Promise<number> {
+  const record = join(local.storeDir, RECORD);
+  const leaders = new Set(serverProcessesOf(local.storeDir));
+  if (existsSync(record)) {
+    const { pid } = JSON.parse(readFileSync(record, 'utf8')) as { pid: number };
+    // Without /proc the record is all there is; with it, a recorded pid that no longer serves this store was reused.
+    if (isAlive(pid) && !existsSync('/proc')) leaders.add(pid);
+    rmSync(record);
+  }
+  // Each server was started as the leader of its own process group (uvicorn and its workers are in it).
+  for (const pid of leaders) killGroup(pid, 'SIGTERM');
+  const alive = () => [...leaders].filter(groupAlive);
+  for (const deadline = Date.now() + 10_000; alive().length > 0 && Date.now() < deadline; ) await new Promise((done) => setTimeout(done, 100));
+  for (const pid of alive()) killGroup(pid, 'SIGKILL');
+  return leaders.size;
+}
+
+/** Pids of the `mlflow server` processes serving this store that lead their own process group (Linux: from /proc). */
+function serverProcessesOf(storeDir: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const store = `sqlite:///${join(storeDir, 'mlflow.db')}`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv.includes('server') || !argv.includes(store)) continue;
+      // The fields after the command name: state, parent pid, process group.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid) found.push(pid);
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return found;
 }
 
 /**
  * Where a run should log: MLFLOW_TRACKING_URI when set, else the local server (started if needed). Null, after one
  * line on `log` saying how to enable MLflow, when there is neither.
  */
-export async function resolveTrackingUri(options: { env?: NodeJS.ProcessEnv; root?: string; log?: (line: string) => void } = {}): Promise<string | null> {
+export async function resolveTrackingUri(options: { runsDir: string; env?: NodeJS.ProcessEnv; root?: string; log?: (line: string) => void }): Promise<string | null> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.error(line));
   if (env.MLFLOW_TRACKING_URI) return env.MLFLOW_TRACKING_URI;
   try {
-    const url = await ensureLocalServer(options.root);
+    const url = await ensureLocalServer(localMlflow(options.runsDir, env), options.root);
     if (!url) log(`[mlflow] MLflow is not set up, so this run is recorded only under runs/. Enable it with: ${SETUP_HINT} (or set MLFLOW_TRACKING_URI)`);
     return url;
   } catch (err) {
@@ -150,9 +201,9 @@ export async function resolveTrackingUri(options: { env?: NodeJS.ProcessEnv; roo
   }
 }
 
-function isAlive(pid: number): boolean {
+function groupAlive(leader: number): boolean {
   try {
-    process.kill(pid, 0);
+    process.kill(-leader, 0);
     return true;
   } catch {
     return false;

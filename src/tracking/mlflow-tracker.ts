@@ -5,13 +5,17 @@ import { join } from 'node:path';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
-import { ERROR_TAG, type DatasetRecord, type MetricPoint, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
+import { logModelToMlflow } from './logged-model.ts';
+import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
+import { ERROR_TAG, type DatasetRecord, type MetricPoint, type ModelRecord, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
 
 /** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
 export interface MlflowIdentity {
   tracking_uri: string;
   experiment_id: string;
   run_id: string;
+  /** The run's logged model, once the run has finished. */
+  model_id?: string;
 }
 
 export function readMlflowIdentity(runDir: string): MlflowIdentity | null {
@@ -32,6 +36,8 @@ export const START_RETRY = { retries: 2, backoffMs: 500, maxBackoffMs: 1000, jit
 
 export class MlflowTracker implements Tracker {
   private run: RunInfo | null = null;
+  private params: Record<string, string> = {};
+  private modelIdValue: string | null = null;
   private offline = false;
 
   constructor(
@@ -49,8 +55,17 @@ export class MlflowTracker implements Tracker {
     return this.run?.run_id ?? null;
   }
 
+  get experimentId(): string | null {
+    return this.run?.experiment_id ?? null;
+  }
+
+  get modelId(): string | null {
+    return this.modelIdValue;
+  }
+
   async start(run: RunStart): Promise<void> {
     if (this.offline) return;
+    this.params = run.params;
     try {
       const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
       const previous = run.resume ? readMlflowIdentity(this.runDir) : null;
@@ -67,7 +82,7 @@ export class MlflowTracker implements Tracker {
         await this.client.setTags(previous.run_id, run.tags);
         return;
       }
-      const experimentId = await probe.getOrCreateExperiment(run.experiment);
+      const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
       writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
       await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
@@ -99,6 +114,13 @@ export class MlflowTracker implements Tracker {
       await this.client.uploadArtifact(artifactUri, paths.image, png);
       await this.client.uploadArtifact(artifactUri, paths.thumbnail, thumbnailPng(png));
       await this.client.setTags(runId, { [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
+    });
+  }
+
+  async logModel(model: ModelRecord): Promise<void> {
+    await this.guard(async (runId) => {
+      this.modelIdValue = await logModelToMlflow(this.client, { experimentId: this.run!.experiment_id, runId, params: this.params }, model);
+      writeMlflowIdentity(this.runDir, { ...readMlflowIdentity(this.runDir)!, model_id: this.modelIdValue });
     });
   }
 

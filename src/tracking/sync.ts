@@ -4,7 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { readMetricPoints, RECORD_FILES } from './local.ts';
 import { type Metric, type MlflowClient, type MlflowRunStatus, type Run } from './mlflow-client.ts';
+import { logModelToMlflow } from './logged-model.ts';
 import { readMlflowIdentity, writeMlflowIdentity } from './mlflow-tracker.ts';
+import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 import type { DatasetRecord, MetricPoint } from './tracker.ts';
 
 export interface SyncResult {
@@ -44,6 +46,7 @@ export async function syncRun(runDir: string, client: MlflowClient): Promise<Syn
 
   const artifacts = await uploadMissingArtifacts(runDir, run, client);
   await logMissingDatasets(runDir, run, client);
+  if (record.status === 'FINISHED') await logMissingModel(runDir, record, params, run, client);
 
   if (record.status !== 'RUNNING') await client.updateRun(runId, record.status, record.end_time ?? undefined);
   return { runId, experimentId: run.info.experiment_id, created, params: newParams.length, metricPoints: newPoints.length, artifacts };
@@ -56,7 +59,7 @@ async function findOrCreateRun(runDir: string, record: RunJson, tags: Record<str
     const run = await client.findRun(identity.run_id);
     if (run && run.info.lifecycle_stage !== 'deleted') return { run, created: false };
   }
-  const experimentId = await client.getOrCreateExperiment(record.experiment);
+  const experimentId = await client.getOrCreateExperiment(record.experiment, EXPERIMENT_KIND_TAGS);
   const info = await client.createRun({ experimentId, runName: record.run_name, startTime: record.start_time, tags });
   writeMlflowIdentity(runDir, { tracking_uri: client.trackingUri, experiment_id: experimentId, run_id: info.run_id });
   return { run: await client.getRun(info.run_id), created: true };
@@ -113,6 +116,21 @@ async function logMissingDatasets(runDir: string, run: Run, client: MlflowClient
   const missing = (JSON.parse(readFileSync(path, 'utf8')) as DatasetRecord[]).filter((d) => !logged.has(`${d.name}|${d.digest}`));
   // The same source_type the live tracker sends, so a synced run looks like one logged live.
   if (missing.length > 0) await client.logInputs(run.info.run_id, missing.map((d) => ({ ...d, source_type: 'local' })));
+}
+
+/**
+ * A finished run's model/ as its logged model, unless mlflow.json names one the server has: what the live tracker
+ * does at the end of a run, for a run that could not reach MLflow then.
+ */
+async function logMissingModel(runDir: string, record: RunJson, params: Record<string, string>, run: Run, client: MlflowClient): Promise<void> {
+  const identity = readMlflowIdentity(runDir)!;
+  if (identity.model_id && (await client.findLoggedModel(identity.model_id))) return;
+  const files = localArtifacts(runDir).filter((path) => path.startsWith('model/')).map((path) => ({ localPath: join(runDir, path), path: path.slice('model/'.length) }));
+  if (files.length === 0) return;
+  const metrics = readMetricPoints(runDir).filter((p) => p.key.startsWith('test/'));
+  const step = Math.max(0, ...metrics.map((p) => p.step));
+  const modelId = await logModelToMlflow(client, { experimentId: run.info.experiment_id, runId: run.info.run_id, params }, { name: record.run_name, files, metrics, step });
+  writeMlflowIdentity(runDir, { ...identity, model_id: modelId });
 }
 
 /** checkpoint/ and its temporary neighbours (src/train/checkpoint.ts): state to resume from, not artifacts. */

@@ -35,6 +35,17 @@ export interface DatasetRecord {
   profile: string;
 }
 
+/** The trained model of a finished run: its files on disk and the final metrics it earned. */
+export interface ModelRecord {
+  name: string;
+  /** Files already written under the run folder, each with its path inside the model (posix, relative). */
+  files: { localPath: string; path: string }[];
+  /** The run's final metrics (already logged to the run), to be linked to the model as well. */
+  metrics: MetricPoint[];
+  /** The step (epoch) the model was saved at. */
+  step: number;
+}
+
 export interface Tracker {
   start(run: RunStart): Promise<void>;
   logMetrics(points: MetricPoint[]): Promise<void>;
@@ -44,6 +55,8 @@ export interface Tracker {
   logDataset(dataset: DatasetRecord): Promise<void>;
   /** A PNG shown per step in MLflow's run page; make `image` once with steppedImage() so every tracker names it alike. */
   logImage(localPng: string, image: SteppedImage): Promise<void>;
+  /** The trained model; MLflow makes it a logged model of the run, which its Models views list. */
+  logModel(model: ModelRecord): Promise<void>;
   /** `error` (for FAILED) is recorded as the `vae.error` tag. */
   end(status: RunStatus, endTime: number, error?: string): Promise<void>;
 }
@@ -71,6 +84,9 @@ export class TrackerFanout implements Tracker {
   }
   async logDataset(dataset: DatasetRecord): Promise<void> {
     for (const t of this.trackers) await t.logDataset(dataset);
+  }
+  async logModel(model: ModelRecord): Promise<void> {
+    for (const t of this.trackers) await t.logModel(model);
   }
   /** Ends the run in every tracker even when one fails (a full disk must not keep MLflow from hearing it), then throws the first failure. */
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
@@ -108,6 +124,9 @@ export class SkipLoggedPoints implements Tracker {
   }
   logImage(localPng: string, image: SteppedImage): Promise<void> {
     return this.inner.logImage(localPng, image);
+  }
+  logModel(model: ModelRecord): Promise<void> {
+    return this.inner.logModel(model);
   }
   end(status: RunStatus, endTime: number, error?: string): Promise<void> {
     return this.inner.end(status, endTime, error);
