@@ -129,27 +129,33 @@ for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
 }
 for (const threads of [2, 1]) timings.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: fastest(torchRounds[threads]) });
 
-// 2. The conv VAE (wasm and cpu train it too, but far slower; the comparison that matters is native against native).
-const convRounds: Record<string, Result[]> = { tensorflow: [], 2: [], 1: [] };
+// 2. The conv VAE (wasm and cpu train it too, but far slower; the comparison that matters is native against native),
+// in both thread settings: the one that suits the MLP's small ops need not suit convolutions.
+const convRounds: Record<string, Result[]> = { default: [], one: [], 2: [], 1: [] };
 const conv: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
 if (backends.includes('tensorflow')) {
   const n = Number(flags['conv-steps']);
   for (let round = 1; round <= rounds; round++) {
-    log(`conv round ${round}/${rounds}: ${tfLabel}, ${n} steps`);
-    convRounds.tensorflow.push(await vaeLab('tensorflow', CONV, ['--steps', String(n), '--warmup', '3'], tfEnv));
+    for (const threads of ['default', 'one'] as const) {
+      log(`conv round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${n} steps`);
+      convRounds[threads].push(await vaeLab('tensorflow', CONV, ['--steps', String(n), '--warmup', '3'], threads === 'one' ? ONE_THREAD : {}));
+    }
     for (const threads of [2, 1]) {
       log(`conv round ${round}/${rounds}: PyTorch ${threads} thread(s), ${n} steps`);
       convRounds[threads].push(await pytorch(['--arch', 'conv', '--steps', String(n), '--warmup', '3', '--threads', String(threads)]));
     }
   }
-  conv.push({ label: tfLabel, result: fastest(convRounds.tensorflow) });
+  conv.push({ label: `vae-lab tensorflow ${availableParallelism()} threads (default)`, result: fastest(convRounds.default) });
+  conv.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(convRounds.one) });
   for (const threads of [2, 1]) conv.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: fastest(convRounds[threads]) });
 }
 const convEpochs = Number(flags['conv-epochs']);
 const convTraining: { label: string; result: Result }[] = [];
 if (convEpochs > 0 && backends.includes('tensorflow')) {
-  log(`conv: ${convEpochs} epochs of ${CONV}, ${tfLabel}`);
-  convTraining.push({ label: tfLabel, result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], tfEnv) });
+  const convOneThread = fastest(convRounds.one).ms_per_step! < fastest(convRounds.default).ms_per_step!;
+  const convLabel = conv[convOneThread ? 1 : 0].label;
+  log(`conv: ${convEpochs} epochs of ${CONV}, ${convLabel}`);
+  convTraining.push({ label: convLabel, result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], convOneThread ? ONE_THREAD : {}) });
   const threads = fastest(convRounds[2]).ms_per_step! <= fastest(convRounds[1]).ms_per_step! ? 2 : 1;
   log(`conv: ${convEpochs} epochs, PyTorch ${threads} thread(s)`);
   convTraining.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: await pytorch(['--arch', 'conv', '--epochs', String(convEpochs), '--train-fraction', '0.9', '--threads', String(threads)]) });
