@@ -11,6 +11,16 @@ export class GraphUnsupportedError extends Error {}
 /** Where a layer's weights come from in the graph: variables being trained, or tensors fed in. */
 export type WeightRefs = (variable: tf.Variable) => Ref;
 
+/** The graph tensor of each of `params` (a VAE's trainable variables), `refs` in the same order. */
+export function weightRefs(params: tf.Variable[], refs: Ref[]): WeightRefs {
+  const index = new Map(params.map((p, i) => [p, i]));
+  return (variable) => {
+    const i = index.get(variable);
+    if (i === undefined) throw new Error(`vae graph: ${variable.name} is not a trainable variable of the VAE`);
+    return refs[i];
+  };
+}
+
 const ACTIVATION_OPS: Record<string, string | undefined> = { linear: undefined, relu: 'Relu', tanh: 'Tanh', elu: 'Elu', softplus: 'Softplus', sigmoid: 'Sigmoid' };
 
 interface LayerConfig {
@@ -53,7 +63,7 @@ function layerGraph(g: GraphBuilder, layer: tf.layers.Layer, x: Ref, batch: Ref,
     case 'Flatten':
       return g.reshape(x, [-1, ...outputShape]);
     case 'Dense':
-      return activate(g, layer, withBias(g, g.matMul(x, kernel), bias, config));
+      return activate(g, layer.name, config, withBias(g, g.matMul(x, kernel), bias, config));
     case 'Conv2D':
     case 'Conv2DTranspose': {
       if (config.dataFormat !== 'channelsLast') throw new GraphUnsupportedError(`layer ${layer.name} is not channels-last`);
@@ -62,7 +72,7 @@ function layerGraph(g: GraphBuilder, layer: tf.layers.Layer, x: Ref, batch: Ref,
       const conv = kind === 'Conv2D'
         ? g.conv2d(x, kernel, config.strides!, padding)
         : g.conv2dTranspose(x, kernel, g.concat([batch, g.constant(outputShape, [3], 'int32')], 0, 'int32'), config.strides!, padding);
-      return activate(g, layer, withBias(g, conv, bias, config));
+      return activate(g, layer.name, config, withBias(g, conv, bias, config));
     }
     default:
       throw new GraphUnsupportedError(`layer ${layer.name} (${kind}) has no graph translation`);
@@ -73,9 +83,9 @@ function withBias(g: GraphBuilder, x: Ref, bias: Ref | undefined, config: LayerC
   return config.useBias === false || bias === undefined ? x : g.biasAdd(x, bias);
 }
 
-function activate(g: GraphBuilder, layer: tf.layers.Layer, x: Ref): Ref {
-  const activation = (layer.getConfig() as LayerConfig).activation ?? 'linear';
-  if (!(activation in ACTIVATION_OPS)) throw new GraphUnsupportedError(`layer ${layer.name}: activation ${activation} has no graph translation`);
+function activate(g: GraphBuilder, layerName: string, config: LayerConfig, x: Ref): Ref {
+  const activation = config.activation ?? 'linear';
+  if (!(activation in ACTIVATION_OPS)) throw new GraphUnsupportedError(`layer ${layerName}: activation ${activation} has no graph translation`);
   const op = ACTIVATION_OPS[activation];
   return op ? g.op(op, x) : x;
 }
@@ -132,7 +142,7 @@ export interface VaeGraph {
 }
 
 /** The encoder on `x` [batch, pixels]: its two heads. */
-export function encoderGraph(g: GraphBuilder, vae: Vae, x: Ref, weight: WeightRefs): { mu: Ref; logvar: Ref } {
+function encoderGraph(g: GraphBuilder, vae: Vae, x: Ref, weight: WeightRefs): { mu: Ref; logvar: Ref } {
   const [mu, logvar] = modelGraph(g, vae.encoder, x, g.leadingDim(x), weight);
   return { mu, logvar };
 }

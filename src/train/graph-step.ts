@@ -7,7 +7,7 @@
 // test/graph-step.test.ts compares it with tfjs autodiff + tf.train.adam on real MNIST.
 import * as tf from '@tensorflow/tfjs';
 import { type Vae } from '../model/vae.ts';
-import { perExample, vaeGraph } from '../model/vae-graph.ts';
+import { perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -38,7 +38,6 @@ export class GraphStep implements TrainingStep {
    */
   constructor(vae: Vae, learningRate: number, loadSession: SessionLoader = loadGraphSession) {
     this.params = vae.trainableVariables;
-    const index = new Map(this.params.map((p, i) => [p, i]));
     const g = new GraphBuilder();
     const pixels = vae.encoder.inputs[0].shape[1]!;
     this.input = {
@@ -53,11 +52,7 @@ export class GraphStep implements TrainingStep {
     const variables = (suffix: string) => this.params.map((p, i) => g.variable(`p${i}${suffix}`, p.shape));
     const [w, m, v] = [variables(''), variables('_m'), variables('_v')];
     const weights = w.map((handle) => g.read(handle));
-    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, (variable) => {
-      const i = index.get(variable);
-      if (i === undefined) throw new Error(`graph step: ${variable.name} is not a trainable variable of the VAE`);
-      return weights[i];
-    });
+    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     // The batch's [loss, recon, kl], each summed over its examples, as every step returns them.
     const [recon, kl] = [g.reduce('Sum', perExample(g, terms.recon), [0]), g.reduce('Sum', perExample(g, terms.kl), [0])];
     const totals = g.stack([g.op('AddV2', recon, g.op('Mul', this.input.beta, kl)), recon, kl]);

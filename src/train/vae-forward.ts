@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bernoulliNll, gaussianNll } from '../model/loss.ts';
 import type { Vae } from '../model/vae.ts';
-import { decoderGraph, encoderGraph, perExample, reconstructionNll, vaeGraph } from '../model/vae-graph.ts';
+import { decoderGraph, perExample, reconstructionNll, reparameterize, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
 
@@ -88,18 +88,17 @@ class GraphForward implements VaeForward {
     const latent = vae.latentDim;
     this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, latent]) };
     this.weights = this.params.map((p, i) => g.placeholder(`w${i}`, p.shape));
-    const index = new Map(this.params.map((p, i) => [p, i]));
-    const weight = (variable: tf.Variable) => this.weights[index.get(variable)!];
+    const weight = weightRefs(this.params, this.weights);
     const { x, eps } = this.input;
     const one = vaeGraph(g, vae, x, eps, pixels, weight);
+    const { mu, logvar } = one;
 
     // The importance weights: every example's c samples side by side, [b, c, ...], without copying x or q's moments.
-    const { mu, logvar } = encoderGraph(g, vae, x, weight);
     const b = g.leadingDim(x);
     const bc = g.leadingDim(eps);
     const byExample = (t: Ref, width: number) => g.reshape(t, g.concat([b, g.constant([-1, width], [2], 'int32')], 0, 'int32'));
     const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
-    const z3 = g.op('AddV2', mu3, g.op('Mul', g.op('Exp', g.op('Mul', logvar3, g.scalar(0.5))), eps3));
+    const z3 = reparameterize(g, mu3, logvar3, eps3);
     const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
     const logPxGivenZ = g.op('Neg', perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)));
     const minusHalfSum = (t: Ref) => g.op('Mul', g.reduce('Sum', g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
