@@ -123,7 +123,7 @@ export function klToStandardNormal(g: GraphBuilder, mu: Ref, logvar: Ref): Summe
 
 /** The term of each example, [batch] (or [batch, samples] for elements of [batch, samples, ...]). */
 export function perExample(g: GraphBuilder, term: SummedTerm): Ref {
-  const sum = g.reduce('Sum', term.elements, [-1]);
+  const sum = g.sum(term.elements, [-1]);
   const scaled = term.scale === 1 ? sum : g.op('Mul', sum, g.scalar(term.scale));
   return term.offset === 0 ? scaled : g.op('AddV2', scaled, g.scalar(term.offset));
 }

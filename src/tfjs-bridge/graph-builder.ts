@@ -17,8 +17,8 @@ export class GraphBuilder {
   private graph: Proto = new this.pb.GraphDef();
   private readonly names = new Set<string>();
 
-  placeholder(name: string, shape: number[], dtype: 'float32' | 'int32' = 'float32'): Ref {
-    return this.node(name, 'Placeholder', [], { dtype: this.type(dtype), shape: this.shape(shape) });
+  placeholder(name: string, shape: number[]): Ref {
+    return this.node(name, 'Placeholder', [], { dtype: this.type('float32'), shape: this.shape(shape) });
   }
 
   constant(values: number[], shape: number[], dtype: 'float32' | 'int32' = 'float32'): Ref {
@@ -38,8 +38,8 @@ export class GraphBuilder {
     return this.node(op.toLowerCase(), op, inputs, { T: this.type('float32') });
   }
 
-  matMul(a: Ref, b: Ref, transposeA = false, transposeB = false): Ref {
-    return this.node('matmul', 'MatMul', [a, b], { T: this.type('float32'), transpose_a: this.bool(transposeA), transpose_b: this.bool(transposeB) });
+  matMul(a: Ref, b: Ref): Ref {
+    return this.node('matmul', 'MatMul', [a, b], { T: this.type('float32'), transpose_a: this.bool(false), transpose_b: this.bool(false) });
   }
 
   /** Channels-last bias, as TensorFlow's own dense and conv layers add it. */
@@ -57,9 +57,9 @@ export class GraphBuilder {
     return this.node('conv2d_transpose', 'Conv2DBackpropInput', [outputShape, filter, x], { ...this.convAttrs(strides, padding), use_cudnn_on_gpu: this.bool(true) });
   }
 
-  /** Sum (or Mean) over `axes`. */
-  reduce(op: 'Sum' | 'Mean' | 'Max', x: Ref, axes: number[], keepDims = false): Ref {
-    return this.node(op.toLowerCase(), op, [x, this.constant(axes, [axes.length], 'int32')], { T: this.type('float32'), Tidx: this.type('int32'), keep_dims: this.bool(keepDims) });
+  /** The sum over `axes`, which drop out of the shape. */
+  sum(x: Ref, axes: number[]): Ref {
+    return this.node('sum', 'Sum', [x, this.constant(axes, [axes.length], 'int32')], { T: this.type('float32'), Tidx: this.type('int32'), keep_dims: this.bool(false) });
   }
 
   /** `shape` may hold one -1, as in tf.reshape. */
@@ -69,8 +69,8 @@ export class GraphBuilder {
   }
 
   /** Stacks equal-shaped tensors along a new first axis. */
-  stack(xs: Ref[], dtype: 'float32' | 'int32' = 'float32'): Ref {
-    return this.node('stack', 'Pack', xs, { T: this.type(dtype), N: this.attr((a) => a.setI(xs.length)), axis: this.attr((a) => a.setI(0)) });
+  stack(xs: Ref[]): Ref {
+    return this.node('stack', 'Pack', xs, { T: this.type('float32'), N: this.attr((a) => a.setI(xs.length)), axis: this.attr((a) => a.setI(0)) });
   }
 
   /** The n slices of `x` along its first axis. */
@@ -85,15 +85,13 @@ export class GraphBuilder {
 
   /** A tensor of `like`'s shape with every element `value` (a scalar). */
   fillLike(like: Ref, value: Ref): Ref {
-    const shape = this.node('shape', 'Shape', [like], { T: this.type('float32'), out_type: this.type('int32') });
-    return this.node('fill', 'Fill', [shape, value], { T: this.type('float32'), index_type: this.type('int32') });
+    return this.node('fill', 'Fill', [this.shapeOf(like), value], { T: this.type('float32'), index_type: this.type('int32') });
   }
 
   /** The first dimension of `x` as an int32 [1]: the batch size, known only when the graph runs. */
   leadingDim(x: Ref): Ref {
-    const shape = this.node('shape', 'Shape', [x], { T: this.type('float32'), out_type: this.type('int32') });
     const int = (v: number) => this.constant([v], [1], 'int32');
-    return this.node('leading_dim', 'StridedSlice', [shape, int(0), int(1), int(1)], {
+    return this.node('leading_dim', 'StridedSlice', [this.shapeOf(x), int(0), int(1), int(1)], {
       T: this.type('int32'), Index: this.type('int32'),
       ...Object.fromEntries(['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => [k, this.attr((a) => a.setI(0))])),
     });
@@ -154,6 +152,11 @@ export class GraphBuilder {
     for (const [key, value] of Object.entries(attrs)) node.getAttrMap().set(key, value);
     this.graph.addNode(node);
     return name;
+  }
+
+  /** The shape of `x` when the graph runs, as an int32 vector. */
+  private shapeOf(x: Ref): Ref {
+    return this.node('shape', 'Shape', [x], { T: this.type('float32'), out_type: this.type('int32') });
   }
 
   private convAttrs(strides: number[], padding: Padding): Record<string, Proto> {

@@ -54,7 +54,7 @@ export class GraphStep implements TrainingStep {
     const weights = w.map((handle) => g.read(handle));
     const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     // The batch's [loss, recon, kl], each summed over its examples, as every step returns them.
-    const [recon, kl] = [g.reduce('Sum', perExample(g, terms.recon), [0]), g.reduce('Sum', perExample(g, terms.kl), [0])];
+    const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
     const totals = g.stack([g.op('AddV2', recon, g.op('Mul', this.input.beta, kl)), recon, kl]);
     // loss = mean recon + beta * mean KL over the batch, a weighted sum of the terms' elements (their offsets have
     // no gradient): TensorFlow differentiates from the elements, each weighted by d loss / d element.

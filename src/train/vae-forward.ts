@@ -101,7 +101,7 @@ class GraphForward implements VaeForward {
     const z3 = reparameterize(g, mu3, logvar3, eps3);
     const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
     const logPxGivenZ = g.op('Neg', perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)));
-    const minusHalfSum = (t: Ref) => g.op('Mul', g.reduce('Sum', g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
+    const minusHalfSum = (t: Ref) => g.op('Mul', g.sum(g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
     const logPz = minusHalfSum(g.op('Square', z3));
     const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
     this.output = { recon: perExample(g, one.recon), kl: perExample(g, one.kl), mu, logvar, logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz) };
