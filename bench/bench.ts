@@ -62,7 +62,6 @@ function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 // TensorFlow reads its thread counts when tfjs-node loads, so they are set on the child's environment.
-// TensorFlow's own default is a thread per core in each pool; ONE_THREAD is the setting that suits many small ops.
 const ONE_THREAD = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
 const vaeLab = (backend: string, spec: string, extra: string[], env: NodeJS.ProcessEnv = {}) =>
   measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--backend', backend, '--spec', spec, ...extra], env);
@@ -99,66 +98,65 @@ function table(headers: string[], rows: string[][]): string {
 await ensureTorch();
 const stepArgs = (n: number) => ['--steps', String(n), '--warmup', String(WARMUP)];
 
-// 1. The MLP, per backend. tensorflow and PyTorch interleave so load changes hit both alike.
-const timings: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
-const tfRounds: Record<string, Result[]> = { default: [], '1': [] };
-const torchRounds: Record<number, Result[]> = { 2: [], 1: [] };
-for (let round = 1; round <= rounds; round++) {
-  if (backends.includes('tensorflow')) {
-    for (const threads of ['default', '1']) {
-      log(`MLP round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${steps} steps`);
-      tfRounds[threads].push(await vaeLab('tensorflow', MLP, stepArgs(steps), threads === '1' ? ONE_THREAD : {}));
+type Timed = { label: string; result: Result & { rounds_ms?: number[] } };
+// TensorFlow's own default is a thread per core in each pool; one thread each suits many small ops.
+const TF_SETTINGS = [
+  { label: `vae-lab tensorflow ${availableParallelism()} threads (default)`, env: {} },
+  { label: 'vae-lab tensorflow 1 thread', env: ONE_THREAD },
+];
+const TORCH_THREADS = [2, 1];
+const torchLabel = (threads: number) => `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`;
+
+/**
+ * `rounds` interleaved rounds on one model, so load changes hit both sides alike: vae-lab in both TensorFlow thread
+ * settings (when tensorflow is benched; the setting that suits one model need not suit another) and PyTorch with 2
+ * and 1 threads. Returns the fastest round of each, and each side's faster setting.
+ */
+async function interleavedRounds(name: string, spec: string, torchArgs: string[], timing: string[], withTensorflow: boolean) {
+  const tfRounds = TF_SETTINGS.map((): Result[] => []);
+  const torchRounds = TORCH_THREADS.map((): Result[] => []);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, setting] of (withTensorflow ? TF_SETTINGS : []).entries()) {
+      log(`${name} round ${round}/${rounds}: ${setting.label}, ${timing.join(' ')}`);
+      tfRounds[i].push(await vaeLab('tensorflow', spec, timing, setting.env));
+    }
+    for (const [i, threads] of TORCH_THREADS.entries()) {
+      log(`${name} round ${round}/${rounds}: ${torchLabel(threads)}, ${timing.join(' ')}`);
+      torchRounds[i].push(await pytorch([...torchArgs, ...timing, '--threads', String(threads)]));
     }
   }
-  for (const threads of [2, 1]) {
-    log(`MLP round ${round}/${rounds}: PyTorch ${threads} thread(s), ${steps} steps`);
-    torchRounds[threads].push(await pytorch([...stepArgs(steps), '--threads', String(threads)]));
-  }
+  const tf: Timed[] = withTensorflow ? TF_SETTINGS.map((setting, i) => ({ label: setting.label, result: fastest(tfRounds[i]) })) : [];
+  const torch: Timed[] = TORCH_THREADS.map((threads, i) => ({ label: torchLabel(threads), result: fastest(torchRounds[i]) }));
+  const faster = (timed: Timed[]) => timed.reduce((best, t, i) => (t.result.ms_per_step! < timed[best].result.ms_per_step! ? i : best), 0);
+  return { tf, torch, tfSetting: TF_SETTINGS[withTensorflow ? faster(tf) : 0], torchThreads: TORCH_THREADS[faster(torch)] };
 }
-if (backends.includes('tensorflow')) {
-  timings.push({ label: `vae-lab tensorflow ${availableParallelism()} threads (default)`, result: fastest(tfRounds.default) });
-  timings.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(tfRounds['1']) });
-}
-const tfOneThread = backends.includes('tensorflow') && fastest(tfRounds['1']).ms_per_step! < fastest(tfRounds.default).ms_per_step!;
-const tfEnv = tfOneThread ? ONE_THREAD : {};
-const tfLabel = tfOneThread ? 'vae-lab tensorflow 1 thread' : `vae-lab tensorflow ${availableParallelism()} threads (default)`;
+
+// 1. The MLP, per backend.
+const mlp = await interleavedRounds('MLP', MLP, [], stepArgs(steps), backends.includes('tensorflow'));
+const timings: Timed[] = [...mlp.tf];
 for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
   const n = backend === 'cpu' ? CPU_STEPS : steps;
   log(`MLP: vae-lab ${backend}, ${n} steps`);
   timings.push({ label: `vae-lab ${backend}`, result: await vaeLab(backend, MLP, ['--steps', String(n), '--warmup', backend === 'cpu' ? '2' : String(WARMUP)]) });
 }
-for (const threads of [2, 1]) timings.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: fastest(torchRounds[threads]) });
+timings.push(...mlp.torch);
 
-// 2. The conv VAE (wasm and cpu train it too, but far slower; the comparison that matters is native against native),
-// in both thread settings: the one that suits the MLP's small ops need not suit convolutions.
-const convRounds: Record<string, Result[]> = { default: [], one: [], 2: [], 1: [] };
-const conv: { label: string; result: Result & { rounds_ms?: number[] } }[] = [];
-if (backends.includes('tensorflow')) {
-  const n = Number(flags['conv-steps']);
-  for (let round = 1; round <= rounds; round++) {
-    for (const threads of ['default', 'one'] as const) {
-      log(`conv round ${round}/${rounds}: vae-lab tensorflow, TF threads ${threads}, ${n} steps`);
-      convRounds[threads].push(await vaeLab('tensorflow', CONV, ['--steps', String(n), '--warmup', '3'], threads === 'one' ? ONE_THREAD : {}));
-    }
-    for (const threads of [2, 1]) {
-      log(`conv round ${round}/${rounds}: PyTorch ${threads} thread(s), ${n} steps`);
-      convRounds[threads].push(await pytorch(['--arch', 'conv', '--steps', String(n), '--warmup', '3', '--threads', String(threads)]));
-    }
-  }
-  conv.push({ label: `vae-lab tensorflow ${availableParallelism()} threads (default)`, result: fastest(convRounds.default) });
-  conv.push({ label: 'vae-lab tensorflow 1 thread', result: fastest(convRounds.one) });
-  for (const threads of [2, 1]) conv.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: fastest(convRounds[threads]) });
-}
+// 2. The conv VAE (wasm and cpu train it too, but far slower; the comparison that matters is native against native).
+const conv: Timed[] = [];
 const convEpochs = Number(flags['conv-epochs']);
 const convTraining: { label: string; result: Result }[] = [];
-if (convEpochs > 0 && backends.includes('tensorflow')) {
-  const convOneThread = fastest(convRounds.one).ms_per_step! < fastest(convRounds.default).ms_per_step!;
-  const convLabel = conv[convOneThread ? 1 : 0].label;
-  log(`conv: ${convEpochs} epochs of ${CONV}, ${convLabel}`);
-  convTraining.push({ label: convLabel, result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], convOneThread ? ONE_THREAD : {}) });
-  const threads = fastest(convRounds[2]).ms_per_step! <= fastest(convRounds[1]).ms_per_step! ? 2 : 1;
-  log(`conv: ${convEpochs} epochs, PyTorch ${threads} thread(s)`);
-  convTraining.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: await pytorch(['--arch', 'conv', '--epochs', String(convEpochs), '--train-fraction', '0.9', '--threads', String(threads)]) });
+if (backends.includes('tensorflow')) {
+  const timed = await interleavedRounds('conv', CONV, ['--arch', 'conv'], ['--steps', flags['conv-steps']!, '--warmup', '3'], true);
+  conv.push(...timed.tf, ...timed.torch);
+  if (convEpochs > 0) {
+    log(`conv: ${convEpochs} epochs of ${CONV}, ${timed.tfSetting.label}`);
+    convTraining.push({ label: timed.tfSetting.label, result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], timed.tfSetting.env) });
+    log(`conv: ${convEpochs} epochs, ${torchLabel(timed.torchThreads)}`);
+    convTraining.push({
+      label: torchLabel(timed.torchThreads),
+      result: await pytorch(['--arch', 'conv', '--epochs', String(convEpochs), '--train-fraction', '0.9', '--threads', String(timed.torchThreads)]),
+    });
+  }
 }
 
 // 3. One epoch each, scored on the test set.
@@ -166,19 +164,18 @@ const epochs: { label: string; result: Result }[] = [];
 if (!flags['skip-epoch']) {
   for (const backend of ['tensorflow', ...(flags['epoch-wasm'] ? ['wasm'] : [])].filter((b) => backends.includes(b))) {
     const native = backend === 'tensorflow';
-    log(`one epoch: ${native ? tfLabel : `vae-lab ${backend}`}`);
-    epochs.push({ label: native ? tfLabel : `vae-lab ${backend}`, result: await vaeLab(backend, MLP, ['--epoch'], native ? tfEnv : {}) });
+    const label = native ? mlp.tfSetting.label : `vae-lab ${backend}`;
+    log(`one epoch: ${label}`);
+    epochs.push({ label, result: await vaeLab(backend, MLP, ['--epoch'], native ? mlp.tfSetting.env : {}) });
   }
   // The thread setting that timed faster trains the PyTorch epoch.
-  const threads = fastest(torchRounds[2]).ms_per_step! <= fastest(torchRounds[1]).ms_per_step! ? 2 : 1;
-  log(`one epoch: PyTorch ${threads} thread(s)`);
-  epochs.push({ label: `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`, result: await pytorch(['--epochs', '1', '--threads', String(threads)]) });
+  log(`one epoch: ${torchLabel(mlp.torchThreads)}`);
+  epochs.push({ label: torchLabel(mlp.torchThreads), result: await pytorch(['--epochs', '1', '--threads', String(mlp.torchThreads)]) });
 }
 
-const rows = [
-  ...timings.map(({ label, result: r }) => [label, 'mlp', String(r.steps), fmt(r.ms_per_step), (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)]),
-  ...conv.map(({ label, result: r }) => [label, 'conv', String(r.steps), fmt(r.ms_per_step), (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)]),
-];
+const row = (arch: string) => ({ label, result: r }: Timed) =>
+  [label, arch, String(r.steps), fmt(r.ms_per_step), (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)];
+const rows = [...timings.map(row('mlp')), ...conv.map(row('conv'))];
 console.log(`\nTraining speed, batch 128 (best of ${rounds} rounds for tensorflow and PyTorch; 2 cores)`);
 console.log(table(['implementation', 'arch', 'steps', 'ms/step', 'rounds ms/step', 'cpu ms/step', 'examples/s', 'peak RSS MB', 'tf MB', 'load 1m'], rows));
 if (epochs.length > 0) {
@@ -191,6 +188,6 @@ if (convTraining.length > 0) {
   const [ours, theirs] = convTraining.map((t) => t.result.test_loss as number);
   console.log(`test loss vae-lab/PyTorch (conv, ${convEpochs} epochs): ${(ours / theirs).toFixed(4)}`);
 }
-const best = (rows: typeof timings, prefix: string) => Math.min(...rows.filter((t) => t.label.startsWith(prefix)).map((t) => t.result.ms_per_step!));
+const best = (rows: Timed[], prefix: string) => Math.min(...rows.filter((t) => t.label.startsWith(prefix)).map((t) => t.result.ms_per_step!));
 if (timings.some((t) => t.label.startsWith('vae-lab'))) console.log(`ratio vae-lab/PyTorch (ms per step, MLP): ${(best(timings, 'vae-lab') / best(timings, 'PyTorch')).toFixed(2)}`);
 if (conv.length > 0) console.log(`ratio vae-lab/PyTorch (ms per step, conv): ${(best(conv, 'vae-lab') / best(conv, 'PyTorch')).toFixed(2)}`);
