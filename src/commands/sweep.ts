@@ -47,7 +47,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   const todo = prepared.trials.filter((t) => finishedBefore.get(t.id)?.status !== 'FINISHED');
   const parallel = options.parallel ?? (prepared.sweep.parallel || defaultParallel());
   say(`sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`);
-  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
+  if (tracking) sayParentLink(prepared, tracking);
 
   const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0 };
   const progress = sweepProgress();
@@ -95,7 +95,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   await summarizeInto(prepared, record, outcomes, tracking);
   if (tracking) await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
   say(`${finished} finished, ${failed} failed${stopping ? ` (stopped by ${stopping})` : ''}`);
-  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
+  if (tracking) sayParentLink(prepared, tracking);
   if (stopping) process.exitCode = stopping === 'SIGINT' ? 130 : 143;
   else if (failed > 0) {
     say(`logs of the trials that did not finish are in ${record.path('logs')}; the same command again reruns only those`);
@@ -132,12 +132,12 @@ export async function summarizeCommand(file: string, overrides: string[], option
   await summarizeInto(prepared, record, outcomes, tracking);
   if (finished === prepared.trials.length) await client.updateRun(parent.runId, 'FINISHED', Date.now());
   say(`${finished} of ${prepared.trials.length} trials finished in MLflow${finished < prepared.trials.length ? ' (the parent run stays RUNNING until all have)' : ''}; summary in ${record.path('summary.md')}`);
-  say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
+  sayParentLink(prepared, tracking);
 }
 
 async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: number, tracking: Tracking | null, options: SweepOptions): Promise<void> {
   const trial = prepared.trials[index];
-  if (tracking) say(`View parent run ${prepared.sweep.name} at: ${parentLink(tracking)}`);
+  if (tracking) sayParentLink(prepared, tracking);
   if (tracking && (await finishedChild(tracking, trial.id))) {
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
@@ -166,8 +166,9 @@ async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracki
   return { client, parent, uri };
 }
 
-function parentLink(tracking: Tracking): string {
-  return mlflowLinks(tracking.client.trackingUri).run(tracking.parent.experimentId, tracking.parent.runId);
+/** The parent run's link, as MLflow's client prints a run's. */
+function sayParentLink(prepared: PreparedSweep, tracking: Tracking): void {
+  say(`View parent run ${prepared.sweep.name} at: ${mlflowLinks(tracking.client.trackingUri).run(tracking.parent.experimentId, tracking.parent.runId)}`);
 }
 
 function launchOf(prepared: PreparedSweep, tracking: Tracking | null, options: SweepOptions) {
