@@ -13,7 +13,7 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset, type Split } from '../src/data/split.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { loadSpec, type ResolvedSpec } from '../src/spec/load.ts';
-import type { Tracker } from '../src/tracking/tracker.ts';
+import { TrackerFanout } from '../src/tracking/tracker.ts';
 import { evaluateElbo } from '../src/train/evaluate.ts';
 import type { ProgressReporter } from '../src/train/progress.ts';
 import { train } from '../src/train/trainer.ts';
@@ -29,10 +29,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const silentTracker: Tracker = {
-  start: async () => {}, logMetrics: async () => {}, setTags: async () => {}, logArtifact: async () => {},
-  logDataset: async () => {}, logImage: async () => {}, logModel: async () => {}, end: async () => {},
-};
+// A fan-out to no tracker: records nothing, and keeps up with every method the Tracker interface grows.
+const silentTracker = new TrackerFanout([]);
 const silentProgress: ProgressReporter = { startEpoch: () => {}, update: () => {}, endEpoch: () => {} };
 
 // RSS sampled every 10 ms (the trainer yields to the event loop each step, so the timer runs during training).
