@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/spec/load.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { loadProfiledSession, type KernelStat, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 

@@ -12,7 +12,7 @@ import { selectBackend, type BackendName } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset, type Split } from '../src/data/split.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
-import { loadSpec, type ResolvedSpec } from '../src/spec/load.ts';
+import { loadSpec, type ResolvedSpec } from '../src/experiment-spec/load.ts';
 import { TrackerFanout } from '../src/tracking/tracker.ts';
 import { evaluateElbo } from '../src/train/evaluate.ts';
 import type { ProgressReporter } from '../src/train/progress.ts';

@@ -1,4 +1,4 @@
-// Writes src/spec/spec.generated.ts from the schema, so the TypeScript type of a resolved spec is never a second,
+// Writes src/experiment-spec/spec.generated.ts from the schema, so the TypeScript type of a resolved spec is never a second,
 // hand-kept copy. A field with a default is always present after validation, so it is required in the resolved type.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
@@ -6,7 +6,7 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 type Node = { [key: string]: unknown };
 
 export const SCHEMA_PATH = new URL('../schemas/experiment.schema.json', import.meta.url);
-export const TYPES_PATH = new URL('../src/spec/spec.generated.ts', import.meta.url);
+export const TYPES_PATH = new URL('../src/experiment-spec/spec.generated.ts', import.meta.url);
 
 function requireDefaulted(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(requireDefaulted);

@@ -3,9 +3,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatFields } from './spec/fields.ts';
-import { loadSpec } from './spec/load.ts';
-import { SpecError } from './spec/problems.ts';
+import { formatFields } from './experiment-spec/fields.ts';
+import { loadSpec } from './experiment-spec/load.ts';
+import { SpecError } from './experiment-spec/problems.ts';
 
 /** Exit codes: 2 for input the user must fix (spec, data files, set-up), 1 for anything else that failed. */
 const EXIT_BAD_INPUT = 2;

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/spec/load.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { evaluateElbo } from '../src/train/evaluate.ts';
 import { importanceWeightedNll, latentUsage } from '../src/train/iwae.ts';
 

@@ -8,7 +8,7 @@ import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset } from '../src/data/split.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/spec/load.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { TrackerFanout, type MetricPoint } from '../src/tracking/tracker.ts';
 import { train, type TrainingStepChoice } from '../src/train/trainer.ts';
 

@@ -14,7 +14,7 @@ import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/spec/load.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 import type { TrainingStep } from '../src/train/training-step.ts';

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { createRunDir, RunRecordError } from '../src/runner.ts';
-import { experimentFields } from '../src/spec/fields.ts';
-import { loadSpec, MAX_SPEC_BYTES } from '../src/spec/load.ts';
-import { checkDataPaths } from '../src/spec/paths.ts';
-import { SpecError } from '../src/spec/problems.ts';
+import { experimentFields } from '../src/experiment-spec/fields.ts';
+import { loadSpec, MAX_SPEC_BYTES } from '../src/experiment-spec/load.ts';
+import { checkDataPaths } from '../src/experiment-spec/paths.ts';
+import { SpecError } from '../src/experiment-spec/problems.ts';
 import { isSweepFile } from '../src/sweep/spec.ts';
 import { ROOT, vae } from './support/cli.ts';
 

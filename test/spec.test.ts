@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateSpecTypes } from '../scripts/generate-spec-types.ts';
-import { experimentFields } from '../src/spec/fields.ts';
-import { loadSpec } from '../src/spec/load.ts';
-import { SpecError } from '../src/spec/problems.ts';
+import { experimentFields } from '../src/experiment-spec/fields.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
+import { SpecError } from '../src/experiment-spec/problems.ts';
 import { isSweepFile } from '../src/sweep/spec.ts';
 import { vae } from './support/cli.ts';
 
@@ -49,7 +49,7 @@ describe('experiment specs', () => {
   });
 
   it('the generated TypeScript type is current with the schema', async () => {
-    assert.equal(readFileSync('src/spec/spec.generated.ts', 'utf8'), await generateSpecTypes(), 'run npm run gen:types');
+    assert.equal(readFileSync('src/experiment-spec/spec.generated.ts', 'utf8'), await generateSpecTypes(), 'run npm run gen:types');
   });
 
   it('lists every field with its description for --help', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { SpecError } from '../src/spec/problems.ts';
+import { SpecError } from '../src/experiment-spec/problems.ts';
 import { expandTrials, formatOverride, sweepId } from '../src/sweep/expand.ts';
 import { loadSweepFile, sweepFromCommandLine, type Sweep } from '../src/sweep/spec.ts';
 import { validateTrials } from '../src/sweep/validate-trials.ts';

@@ -8,7 +8,7 @@ import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/spec/load.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { importanceWeightedNll } from '../src/train/iwae.ts';
 import { eagerVaeForward, vaeForward } from '../src/train/vae-forward.ts';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { selectBackend, type BackendName } from '../backend.ts';
 import { createRunDir, runExperiment, RunWriteError } from '../runner.ts';
-import type { LoadedSpec } from '../spec/load.ts';
+import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import type { ResolvedSpec } from '../spec/load.ts';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { IdxError, readIdxFile } from './idx.ts';
 import type { ImageSet } from './images.ts';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../spec/spec.generated.ts';
+import type { Network } from '../experiment-spec/spec.generated.ts';
 
 export interface ImageShape {
   height: number;

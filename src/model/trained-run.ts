@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import type { ResolvedSpec } from '../spec/load.ts';
-import { validateExperiment } from '../spec/validate.ts';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
+import { validateExperiment } from '../experiment-spec/validate.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { loadLayersModel } from './persist.ts';
 import { likelihoodOf, Vae } from './vae.ts';

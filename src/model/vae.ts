@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import type { ResolvedSpec } from '../spec/load.ts';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
 import { buildDecoder, buildEncoder, convShapeProblem, type ImageShape } from './networks.ts';
 

@@ -1,7 +1,7 @@
 // From what the user typed to a sweep ready to run: definition, id, trials, every trial's spec validated.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadSpec, type LoadedSpec } from '../spec/load.ts';
+import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
 import { expandTrials, sweepId, type Trial } from './expand.ts';
 import { SweepRecord } from './record.ts';
 import { isSweepFile, loadSweepFile, sweepFromCommandLine, type CommandLineSweep, type Sweep } from './spec.ts';

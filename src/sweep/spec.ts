@@ -2,10 +2,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadDocument, MAX_SPEC_BYTES } from '../spec/load.ts';
-import { SpecError, type Problem } from '../spec/problems.ts';
-import { schemaValidator, type Violation } from '../spec/validate.ts';
-import type { SchemaNode } from '../spec/describe.ts';
+import { loadDocument, MAX_SPEC_BYTES } from '../experiment-spec/load.ts';
+import { SpecError, type Problem } from '../experiment-spec/problems.ts';
+import { schemaValidator, type Violation } from '../experiment-spec/validate.ts';
+import type { SchemaNode } from '../experiment-spec/describe.ts';
 
 export type Distribution = { choice: unknown[] } | { uniform: [number, number] } | { log_uniform: [number, number] } | { int_range: [number, number] };
 

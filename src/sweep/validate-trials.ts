@@ -1,5 +1,5 @@
-import { loadSpec, type LoadedSpec } from '../spec/load.ts';
-import { formatProblem, SpecError, type Problem } from '../spec/problems.ts';
+import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
+import { formatProblem, SpecError, type Problem } from '../experiment-spec/problems.ts';
 import type { Trial } from './expand.ts';
 import type { Sweep } from './spec.ts';
 

@@ -1,6 +1,6 @@
 import type { ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
-import type { ResolvedSpec } from '../spec/load.ts';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { evaluateElbo } from './evaluate.ts';
 import { importanceWeightedNll, latentUsage, type LatentUsage } from './iwae.ts';
 
