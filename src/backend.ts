@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { BACKENDS, type BackendName } from './backend-names.ts';
+import { RuntimeFailure } from './errors.ts';
 import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
 import { nativeTensorflowVersion, registerReluStepKernel } from './tfjs-bridge/tfjs-node-kernels.ts';
-
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendChoice {
   name: BackendName;
@@ -32,7 +31,7 @@ export async function selectBackend(requested: BackendName | 'auto'): Promise<Ba
     }
     notes.push(`${name} unavailable: ${failure}`);
   }
-  throw new Error(`no usable TensorFlow.js backend: ${notes.join('; ')}`);
+  throw new RuntimeFailure(`no usable TensorFlow.js backend: ${notes.join('; ')}`);
 }
 
 async function activate(name: BackendName): Promise<string | undefined> {

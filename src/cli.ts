@@ -6,17 +6,13 @@ import { join } from 'node:path';
 import { formatFields } from './experiment-spec/fields.ts';
 import { loadSpec } from './experiment-spec/load.ts';
 import { SpecError } from './experiment-spec/problems.ts';
+import { BACKENDS } from './backend-names.ts';
+import { EXIT_FAILURE, EXIT_USER_ERROR, RuntimeFailure, UsageError, UserError } from './errors.ts';
+import { say } from './commands/say.ts';
 
-/** Exit codes: 2 for input the user must fix (spec, data files, set-up), 1 for anything else that failed. */
-const EXIT_BAD_INPUT = 2;
-const BAD_INPUT_ERRORS = new Set(['SpecError', 'IdxError', 'ModelConfigError', 'MlflowSetupError', 'UsageError', 'TrainedRunError', 'ImageInputError', 'RunRecordError']);
-
-class UsageError extends Error {}
-/** Failures whose message says it all: one line, no stack, exit code 1. */
-const PLAIN_ERRORS = new Set(['TrainingDivergedError', 'RunWriteError', 'LocalServerError', 'LockTimeoutError']);
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
+const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', ...BACKENDS]).default('auto');
 
 const program = new Command('vae')
   .description('Declarative Variational Autoencoder experiments: YAML spec in, trained model, metrics and pictures out.')
@@ -48,7 +44,7 @@ program
   .argument('[spec]', 'experiment spec (YAML); not with --resume')
   .argument('[overrides...]', 'dotted.path=value overrides, e.g. train.epochs=1')
   .option('--resume <run-dir>', 'go on with an interrupted run from its last checkpoint (runs/<experiment>/<run-id>)')
-  .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+  .addOption(backendOption())
   .option('--runs-dir <dir>', 'where run records go', 'runs')
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
   .option('--tag <key=value>', 'extra run tag, repeatable (e.g. mlflow.parentRunId=<id> for a child run)', collectTag, {})
@@ -104,7 +100,6 @@ program
   .action(() => console.log(formatFields()));
 
 const runRef = 'a run folder (runs/<experiment>/<run-id>), an MLflow run id, or the id of its MLflow logged model (m-...)';
-const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto');
 const toolCommand = (name: string, description: string) =>
   program.command(name).description(description).argument('<run>', runRef).addOption(backendOption()).option('--runs-dir <dir>', 'where run records are', 'runs');
 const modelTools = () => import('./commands/model-tools.ts');
@@ -189,7 +184,7 @@ const sweep = program
 withSweepOptions(sweep.command('run', { isDefault: true }))
   .description('Run the sweep\'s trials (skipping finished ones), then write the summary (the default: vae sweep <spec>).')
   .option('--trial-index <i>', 'run only trial i and attach it to the sweep\'s parent run (array jobs)', positiveInt)
-  .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the trials').choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+  .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the trials').choices(['auto', ...BACKENDS]))
   .addHelpText('after', sweepHelp)
   .action(async (file: string, overrides: string[], options) => (await sweepCommands()).sweepCommand(file, overrides, options));
 
@@ -219,19 +214,19 @@ try {
   const error = e as Error;
   if (error instanceof CommanderError) {
     // Commander has printed its message (or the help) already.
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else if (BAD_INPUT_ERRORS.has(error.name) || BAD_INPUT_ERRORS.has(error.constructor?.name) || error.name === 'ResumeError') {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USER_ERROR;
+  } else if (error instanceof UserError) {
     say(error.message);
-    process.exitCode = EXIT_BAD_INPUT;
-  } else if (PLAIN_ERRORS.has(error.name)) {
+    process.exitCode = EXIT_USER_ERROR;
+  } else if (error instanceof RuntimeFailure) {
     say(error.message);
-    process.exitCode = 1;
+    process.exitCode = EXIT_FAILURE;
   } else if (isSystemError(error)) {
     // The disk filled up or went read-only mid-run (ENOSPC, EROFS, EIO): the message says it all, a stack would not help.
     say(`error: ${error.message.split('\n')[0]}`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_FAILURE;
   } else {
     say(`error: ${error.stack ?? error}`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_FAILURE;
   }
 }

@@ -22,6 +22,7 @@ import { testMetrics } from './train/test-metrics.ts';
 import type { ProgressReporter } from './train/progress.ts';
 import { saveCheckpoint, type Checkpoint } from './train/checkpoint.ts';
 import { train } from './train/trainer.ts';
+import { RuntimeFailure, UserError } from './errors.ts';
 
 export const VAE_LAB_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -57,16 +58,14 @@ function fileSystemReason(cause: NodeJS.ErrnoException): string {
 }
 
 /** The runs folder cannot hold a new run record (read-only, full, not a folder); the CLI prints it and exits 2. */
-export class RunRecordError extends Error {
+export class RunRecordError extends UserError {
   constructor(dir: string, cause: NodeJS.ErrnoException) {
     super(`cannot create the run record in ${dir}: ${fileSystemReason(cause)}; choose another place with --runs-dir`);
-    this.name = 'RunRecordError';
   }
 }
 
 /** The disk under a run's record failed while it trained (filled up, went read-only): the CLI prints this line, exit 1. */
-export class RunWriteError extends Error {
-  override name = 'RunWriteError';
+export class RunWriteError extends RuntimeFailure {
   constructor(runDir: string, cause: NodeJS.ErrnoException, checkpointEpoch: number | undefined) {
     const kept = checkpointEpoch === undefined
       ? 'no epoch had completed, so there is no checkpoint: free some space and start it again'

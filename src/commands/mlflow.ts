@@ -1,19 +1,18 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
-import { ensureLocalServer, localMlflow, SETUP_HINT, stopLocalServer } from '../tracking/mlflow-server.ts';
+import { ensureLocalServer, localMlflow, MlflowSetupError, SETUP_HINT, stopLocalServer } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { syncRun } from '../tracking/sync.ts';
+import { UserError } from '../errors.ts';
+import { say } from './say.ts';
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
-
-export class MlflowSetupError extends Error {}
 
 /** `vae sync <run-dir>...`: uploads local run records completely; running it again adds nothing. */
 export async function syncCommand(runDirs: string[]): Promise<void> {
   // Every folder is checked before any server is contacted (or the local one started) for a typo'd path.
   for (const runDir of runDirs) {
-    if (!existsSync(join(runDir, 'run.json'))) throw new MlflowSetupError(`${runDir}: not a run record (no run.json); runs live in runs/<experiment>/<run-id>`);
+    if (!existsSync(join(runDir, 'run.json'))) throw new UserError(`${runDir}: not a run record (no run.json); runs live in runs/<experiment>/<run-id>`);
   }
   // Without MLFLOW_TRACKING_URI, the local store of the runs folder that holds the records (<runs-dir>/<experiment>/<run-id>).
   const uri = process.env.MLFLOW_TRACKING_URI ?? (await ensureLocalServer(localMlflow(dirname(dirname(resolve(runDirs[0]))))));

@@ -3,15 +3,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { negElboHistogram } from '../artifacts/latent-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
-import { selectBackend, type BackendName } from '../backend.ts';
+import type { BackendName } from '../backend-names.ts';
+import { selectBackend } from '../backend.ts';
 import { loadDataset } from '../data/datasets.ts';
 import { readImageInput } from '../data/image-files.ts';
 import { pixelsPerImage, subset, type ImageSet } from '../data/images.ts';
 import { loadTrainedRun, type TrainedRun } from '../model/trained-run.ts';
 import { writeJsonAtomic } from '../tracking/local.ts';
-import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
+import { MlflowSetupError, resolveTrackingUri, SETUP_HINT } from '../tracking/mlflow-server.ts';
 import { perExampleNegElbo } from '../train/evaluate.ts';
 import { testMetrics } from '../train/test-metrics.ts';
+import { say } from './say.ts';
 
 // Commands that use a finished run: each loads the model and the resolved spec saved with it.
 
@@ -20,13 +22,12 @@ export interface ModelToolOptions {
   backend: BackendName | 'auto';
 }
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function open(ref: string, options: ModelToolOptions): Promise<TrainedRun> {
   await selectBackend(options.backend);
   const trackingUri = async () => {
     const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
-    if (!uri) throw new Error('MLflow is not set up, so an MLflow run id cannot be looked up');
+    if (!uri) throw new MlflowSetupError(`MLflow is not set up, so an MLflow run id cannot be looked up: run ${SETUP_HINT}, or set MLFLOW_TRACKING_URI`);
     return uri;
   };
   return loadTrainedRun(ref, { runsDir: options.runsDir, trackingUri });

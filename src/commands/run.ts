@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { selectBackend, type BackendName } from '../backend.ts';
+import type { BackendName } from '../backend-names.ts';
+import { selectBackend } from '../backend.ts';
 import { createRunDir, runExperiment, RunWriteError } from '../runner.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
@@ -12,6 +13,8 @@ import { SkipLoggedPoints, TrackerFanout, type Tracker } from '../tracking/track
 import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { progressReporter } from '../train/progress.ts';
 import type { TrainingState } from '../train/trainer.ts';
+import { UserError, exitCodeForSignal } from '../errors.ts';
+import { say } from './say.ts';
 
 export interface RunOptions {
   backend: BackendName | 'auto';
@@ -23,8 +26,7 @@ export interface RunOptions {
 }
 
 /** A run that cannot be resumed: said in one line, exit code 2. */
-export class ResumeError extends Error {
-  override name = 'ResumeError';
+export class ResumeError extends UserError {
 }
 
 /** What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint. */
@@ -42,7 +44,6 @@ export function resumePoint(runDir: string): { runId: string; checkpoint: Checkp
   return { runId: run.run_id ?? basename(runDir), checkpoint };
 }
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** `vae run`: trains one spec; Ctrl-C or SIGTERM stops after the current step and still records the run. */
 export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume?: { runDir: string; runId: string; checkpoint: Checkpoint }): Promise<void> {
@@ -65,7 +66,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
 
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
-    if (signal) process.exit(exitCodeFor(s));
+    if (signal) process.exit(exitCodeForSignal(s));
     signal = s;
     say(`${s}: finishing the current step and saving what there is (again to quit at once); afterwards resume with: npx vae run --resume ${runDir}`);
   };
@@ -80,7 +81,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
     if (signal) {
       const checkpoint = findCheckpoint(runDir);
       say(checkpoint ? `stopped ${whereStopped(checkpoint.state)}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
-      process.exitCode = exitCodeFor(signal);
+      process.exitCode = exitCodeForSignal(signal);
     }
   } catch (e) {
     const error = RunWriteError.isDiskError(e) ? new RunWriteError(runDir, e, findCheckpoint(runDir)?.state.epoch) : (e as Error);
@@ -95,11 +96,6 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
-}
-
-/** The shell's convention: 128 + the signal number. */
-function exitCodeFor(signal: NodeJS.Signals): number {
-  return signal === 'SIGINT' ? 130 : 143;
 }
 
 function whereStopped(state: TrainingState): string {

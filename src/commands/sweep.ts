@@ -6,12 +6,14 @@ import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { writePlan } from '../sweep/plan.ts';
-import { defaultParallel, prepareSweep, recordOf, SweepUsageError, type PreparedSweep } from '../sweep/prepare.ts';
+import { exitCodeForSignal, UsageError } from '../errors.ts';
+import { defaultParallel, prepareSweep, recordOf, type PreparedSweep } from '../sweep/prepare.ts';
 import { sweepProgress } from '../sweep/progress.ts';
 import { publishSummary } from '../sweep/publish.ts';
 import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { summarizeOutcomes } from '../sweep/summary.ts';
+import { say } from './say.ts';
 
 export interface SweepOptions {
   grid: string[];
@@ -23,7 +25,6 @@ export interface SweepOptions {
   backend?: string;
 }
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Tracking {
   client: MlflowClient;
@@ -36,7 +37,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   const record = recordOf(prepared, options.runsDir);
   const trialIndex = options.trialIndex ?? indexFromArrayJob();
   if (trialIndex !== undefined && !(Number.isInteger(trialIndex) && trialIndex >= 0 && trialIndex < prepared.trials.length)) {
-    throw new SweepUsageError(`--trial-index ${trialIndex}: sweep ${prepared.id} has trials 0 to ${prepared.trials.length - 1}`);
+    throw new UsageError(`--trial-index ${trialIndex}: sweep ${prepared.id} has trials 0 to ${prepared.trials.length - 1}`);
   }
   const tracking = options.mlflow ? await connect(prepared, options.runsDir) : null;
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
@@ -96,7 +97,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   if (tracking) await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
   say(`${finished} finished, ${failed} failed${stopping ? ` (stopped by ${stopping})` : ''}`);
   if (tracking) sayParentLink(prepared, tracking);
-  if (stopping) process.exitCode = stopping === 'SIGINT' ? 130 : 143;
+  if (stopping) process.exitCode = exitCodeForSignal(stopping);
   else if (failed > 0) {
     say(`logs of the trials that did not finish are in ${record.path('logs')}; the same command again reruns only those`);
     process.exitCode = 1;
@@ -120,11 +121,11 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const prepared = prepareSweep(file, overrides, { grid: options.grid, seeds: options.seeds });
   const record = recordOf(prepared, options.runsDir);
   const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
-  if (!uri) throw new SweepUsageError('vae sweep summarize reads the trials from MLflow: set MLFLOW_TRACKING_URI');
+  if (!uri) throw new UsageError('vae sweep summarize reads the trials from MLflow: set MLFLOW_TRACKING_URI');
   const client = MlflowClient.fromEnv(uri);
   const experimentId = (await client.getExperimentByName(prepared.experiment))?.experiment_id;
   const parent = experimentId ? await findParentRun(client, experimentId, prepared.id) : null;
-  if (!parent) throw new SweepUsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
+  if (!parent) throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
   const outcomes = outcomesFromChildren(prepared, await childRuns(client, parent));
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.ts';
 
 /** An IDX file of unsigned bytes (the format MNIST and Fashion-MNIST are published in). */
 export interface IdxArray {
@@ -10,10 +11,9 @@ export interface IdxArray {
 const UNSIGNED_BYTE = 0x08;
 const TYPE_NAMES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
 
-export class IdxError extends Error {
+export class IdxError extends UserError {
   constructor(readonly file: string, detail: string) {
     super(`${file}: not a usable IDX file: ${detail}`);
-    this.name = 'IdxError';
   }
 }
 

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { readIdxFile, IdxError } from './idx.ts';
 import type { ImageSet } from './images.ts';
+import { UserError } from '../errors.ts';
 
-export class ImageInputError extends Error {
-  override name = 'ImageInputError';
-}
+export class ImageInputError extends UserError {}
 
 /**
  * Images a user hands to a trained model: an IDX file of N x H x W bytes, or one PNG (grey or colour, turned grey).

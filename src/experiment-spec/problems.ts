@@ -1,3 +1,4 @@
+import { UserError } from '../errors.ts';
 /** Where a problem was found: a place in the spec file, one command-line override, or another command-line option. */
 export type Origin = { file: string; line: number; column: number } | { override: string } | { option: string };
 
@@ -24,10 +25,9 @@ function shortened(text: string): string {
 }
 
 /** Thrown when a spec cannot be used; the CLI prints one line per problem and exits 2. */
-export class SpecError extends Error {
+export class SpecError extends UserError {
   constructor(readonly problems: Problem[]) {
     super(problems.map(formatProblem).join('\n'));
-    this.name = 'SpecError';
   }
 }
 

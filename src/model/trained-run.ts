@@ -6,6 +6,7 @@ import { validateExperiment } from '../experiment-spec/validate.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { loadLayersModel } from './persist.ts';
 import { likelihoodOf, Vae } from './vae.ts';
+import { UserError } from '../errors.ts';
 
 /** A finished run that can be used: its resolved spec and its trained VAE. */
 export interface TrainedRun {
@@ -15,8 +16,7 @@ export interface TrainedRun {
   image: { height: number; width: number };
 }
 
-export class TrainedRunError extends Error {
-  override name = 'TrainedRunError';
+export class TrainedRunError extends UserError {
 }
 
 const NEEDED = ['summary.json', 'spec/resolved.yaml', 'model/encoder/model.json', 'model/encoder/weights.bin', 'model/decoder/model.json', 'model/decoder/weights.bin'];

@@ -3,6 +3,7 @@ import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
 import { buildDecoder, buildEncoder, convShapeProblem, type ImageShape } from './networks.ts';
+import { UserError } from '../errors.ts';
 
 /** How the decoder's outputs are read: Bernoulli logits (bce) or Gaussian means with a fixed std (mse). */
 export type Likelihood = { kind: 'bernoulli' } | { kind: 'gaussian'; std: number };
@@ -71,7 +72,7 @@ export function likelihoodOf(loss: ResolvedSpec['loss']): Likelihood {
   return loss.reconstruction === 'bce' ? { kind: 'bernoulli' } : { kind: 'gaussian', std: loss.gaussian_std };
 }
 
-export class ModelConfigError extends Error {}
+export class ModelConfigError extends UserError {}
 
 /** Builds the VAE a spec describes, with weights drawn from the spec's seed. */
 export function buildVae(spec: ResolvedSpec, image: ImageShape): Vae {

@@ -1,4 +1,5 @@
 // The one MLflow parent run of a sweep, created once however many workers (on however many machines) start at once.
+import { UserError } from '../errors.ts';
 import type { MlflowClient } from '../tracking/mlflow-client.ts';
 import { EXPERIMENT_KIND_TAGS } from '../tracking/mlflow-ui.ts';
 
@@ -53,7 +54,7 @@ export async function ensureParentRun(client: MlflowClient, request: ParentRunRe
     const found = await findParentRun(client, experimentId, request.sweepId);
     if (found) return found;
   }
-  throw new Error(
+  throw new UserError(
     `sweep ${request.sweepId}: another worker holds the MLflow experiment vae-sweep-lock-${request.sweepId} but no parent run appeared; ` +
       'if that worker died before creating it, delete that experiment for good (mlflow experiments delete, then mlflow gc) and start again',
   );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Trial } from './expand.ts';
 import type { TrialOutcome, TrialStatus } from './record.ts';
+import { isSignalExitCode } from '../errors.ts';
 
 const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
@@ -50,7 +51,7 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
   });
   closeSync(log);
   const runDir = runDirFromLog(readFileSync(launch.logFile, 'utf8'));
-  const status: TrialStatus = code === 0 ? 'FINISHED' : code === 130 || code === 143 ? 'KILLED' : 'FAILED';
+  const status: TrialStatus = code === 0 ? 'FINISHED' : isSignalExitCode(code) ? 'KILLED' : 'FAILED';
   return {
     trial_id: trial.id,
     index: trial.index,

@@ -1,8 +1,8 @@
 // A lock between the processes of one machine: a file created exclusively that holds its owner's pid.
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { RuntimeFailure } from '../errors.ts';
 
-export class LockTimeoutError extends Error {
-  override name = 'LockTimeoutError';
+export class LockTimeoutError extends RuntimeFailure {
 }
 
 /**

@@ -1,3 +1,4 @@
+import { RuntimeFailure } from '../errors.ts';
 // A typed client for the parts of MLflow's tracking REST API that vae-lab uses (see shared/REFERENCE.md).
 
 export type MlflowRunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
@@ -98,13 +99,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 // A server asking for an hour's pause would stall training; past this the tracker gives up and sync finishes later.
 const MAX_RETRY_AFTER_MS = 60_000;
 
-export class MlflowError extends Error {
-  override name = 'MlflowError';
-}
+export class MlflowError extends RuntimeFailure {}
 
 /** The server answered with an error: `errorCode` is MLflow's, e.g. RESOURCE_DOES_NOT_EXIST. */
 export class MlflowApiError extends MlflowError {
-  override name = 'MlflowApiError';
   constructor(readonly status: number, readonly errorCode: string, message: string, readonly endpoint: string) {
     super(`${endpoint}: ${status} ${errorCode}: ${message}`);
   }
@@ -112,7 +110,6 @@ export class MlflowApiError extends MlflowError {
 
 /** No answer at all (connection refused, DNS, timeout) after every retry. */
 export class MlflowUnreachableError extends MlflowError {
-  override name = 'MlflowUnreachableError';
   constructor(readonly url: string, cause: unknown) {
     super(`cannot reach MLflow at ${url}: ${describeCause(cause)}`, { cause });
   }

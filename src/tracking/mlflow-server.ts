@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, withFileLock } from './file-lock.ts';
+import { RuntimeFailure, UserError } from '../errors.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
@@ -42,9 +43,10 @@ export interface LocalMlflow {
   url: string;
 }
 
-export class LocalServerError extends Error {
-  override name = 'LocalServerError';
-}
+export class LocalServerError extends RuntimeFailure {}
+
+/** MLflow is needed and not installed, or not reachable as configured. */
+export class MlflowSetupError extends UserError {}
 
 export function localMlflow(runsDir: string, env: NodeJS.ProcessEnv = process.env): LocalMlflow {
   const raw = env.VAE_MLFLOW_PORT?.trim() || String(new URL(DEFAULT_TRACKING_URI).port);
@@ -67,7 +69,7 @@ export async function isServerUp(url: string, timeoutMs = 2000): Promise<boolean
 /** Starts `mlflow server` on a sqlite store with proxied artifacts and waits until /health answers. */
 export async function startServer(options: StartServerOptions): Promise<MlflowServer> {
   const executable = options.executable ?? mlflowExecutable();
-  if (!executable) throw new Error(`MLflow is not installed in .venv; run: ${SETUP_HINT}`);
+  if (!executable) throw new MlflowSetupError(`MLflow is not installed in .venv; run: ${SETUP_HINT}`);
   const host = options.host ?? '127.0.0.1';
   const storeDir = resolve(options.storeDir);
   mkdirSync(join(storeDir, 'artifacts'), { recursive: true });

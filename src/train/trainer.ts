@@ -10,6 +10,7 @@ import { AutodiffStep } from './autodiff-step.ts';
 import { GraphStep } from './graph-step.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { TrainingStep } from './training-step.ts';
+import { RuntimeFailure } from '../errors.ts';
 
 export interface TrainOptions {
   seed: number;
@@ -60,8 +61,7 @@ export interface PartialEpoch {
 }
 
 /** The training loss became NaN or infinite: training stops, the last good checkpoint stays. */
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
+export class TrainingDivergedError extends RuntimeFailure {
 }
 
 export interface TrainResult {

@@ -1,0 +1,58 @@
+// Every user mistake the other tests know, fed to the real CLI: each is a short message and exit code 2, never a
+// stack trace. A mistake that reaches the user as a plain Error (a bug in how we report it) fails here.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { vae } from './support/cli.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'vae-user-errors-'));
+const runsDir = join(tmp, 'runs');
+const notARun = mkdtempSync(join(tmp, 'not-a-run-'));
+const textFile = join(tmp, 'notes.txt');
+writeFileSync(textFile, 'not a spec\n');
+// No tracking server is ever contacted: each mistake must be caught before that.
+const env = { MLFLOW_TRACKING_URI: '' };
+
+interface Mistake {
+  what: string;
+  args: string[];
+  /** What the one message must say. */
+  says: RegExp;
+}
+
+const MISTAKES: Mistake[] = [
+  { what: 'run without a spec', args: ['run'], says: /give a spec/ },
+  { what: 'run with a spec and --resume', args: ['run', 'experiments/vae-mnist.yaml', '--resume', notARun], says: /--resume takes the run folder only/ },
+  { what: 'run on a missing file', args: ['run', join(tmp, 'missing.yaml')], says: /missing\.yaml/ },
+  { what: 'run on a text file', args: ['run', textFile], says: /notes\.txt:1:1/ },
+  { what: 'an override of the wrong type', args: ['run', 'experiments/vae-mnist.yaml', 'model.latent_dim=twenty'], says: /model\.latent_dim/ },
+  { what: 'an override of an unknown field', args: ['run', 'experiments/vae-mnist.yaml', 'model.latnet_dim=2'], says: /latnet_dim/ },
+  { what: 'a spec with a typo', args: ['run', 'test/fixtures/bad-specs/02-unknown-field-typo.yaml'], says: /02-unknown-field-typo\.yaml:\d+:\d+/ },
+  { what: 'an unknown backend', args: ['run', 'experiments/vae-mnist.yaml', '--backend', 'gpu'], says: /gpu/ },
+  { what: 'a tag without a value', args: ['run', 'experiments/vae-mnist.yaml', '--tag', 'novalue'], says: /--tag takes key=value/ },
+  { what: 'resume of a folder that is no run', args: ['run', '--resume', notARun], says: new RegExp(notARun) },
+  { what: 'IDX data that is not IDX', args: ['run', 'experiments/vae-mnist.yaml', 'data.dataset=idx', 'data.idx.train_images=/etc/passwd', 'data.idx.test_images=/etc/passwd', '--runs-dir', runsDir, '--no-mlflow', '--backend', 'cpu'], says: /\/etc\/passwd: not a usable IDX file/ },
+  { what: 'a runs folder under a file', args: ['run', 'experiments/vae-mnist.yaml', '--runs-dir', join(textFile, 'runs'), '--no-mlflow', '--backend', 'cpu'], says: /cannot create the run record/ },
+  { what: 'validate with overrides only', args: ['validate', 'train.epochs=1'], says: /name at least one spec file/ },
+  { what: 'a sample of a run that does not exist', args: ['sample', join(tmp, 'nope'), '--out', join(tmp, 'x.png'), '--backend', 'cpu'], says: /nope/ },
+  { what: 'a sample count that is not a number', args: ['sample', notARun, '--n', 'many', '--out', join(tmp, 'x.png')], says: /expected a whole number/ },
+  { what: 'sync of a folder that is no run', args: ['sync', notARun], says: /not a run record/ },
+  { what: 'a sweep file with --grid', args: ['sweep', 'experiments/sweep-latent.yaml', '--grid', 'model.latent_dim=1,2', '--runs-dir', runsDir, '--no-mlflow'], says: /is a sweep file/ },
+  { what: 'a trial index past the end', args: ['sweep', 'experiments/sweep-latent.yaml', '--trial-index', '999', '--runs-dir', runsDir, '--no-mlflow'], says: /--trial-index 999/ },
+  { what: 'a bad sweep file', args: ['sweep', 'test/fixtures/bad-sweeps/05-bad-combination.yaml', '--runs-dir', runsDir, '--no-mlflow'], says: /model\.latnt: unknown field/ },
+  { what: 'an unknown command', args: ['trian', 'experiments/vae-mnist.yaml'], says: /unknown command/ },
+];
+
+describe('user mistakes on the command line', () => {
+  for (const mistake of MISTAKES) {
+    it(`${mistake.what}: exit 2, a message that says what, no stack trace`, async () => {
+      const result = await vae(mistake.args, { env });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, mistake.says);
+      assert.ok(!/^\s+at /m.test(result.stderr), `a stack trace:\n${result.stderr}`);
+      assert.ok(!/^error: \w*Error\b/m.test(result.stderr), `an error class name instead of a message:\n${result.stderr}`);
+    });
+  }
+});
