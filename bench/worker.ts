@@ -8,13 +8,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { selectBackend, type BackendName } from '../src/backend.ts';
+import type { BackendName } from '../src/backend-names.ts';
+import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset, type Split } from '../src/data/split.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { loadSpec, type ResolvedSpec } from '../src/experiment-spec/load.ts';
 import { TrackerFanout } from '../src/tracking/tracker.ts';
-import { evaluateElbo } from '../src/train/evaluate.ts';
+import { evaluateElbo } from '../src/eval/evaluate.ts';
 import type { ProgressReporter } from '../src/train/progress.ts';
 import { train } from '../src/train/trainer.ts';
 
@@ -69,7 +70,7 @@ if (steps > 0) {
 if (args.epoch) {
   const full = splitDataset(dataset.train, dataset.test, { seed: spec.seed, train: 1, val: 0, limit: 0 });
   const epoch = await trainOnce(vae, spec, full);
-  // As runner.ts scores a run: the plain ELBO (beta = 1), one reparameterised sample per test image.
+  // As src/eval/test-metrics.ts scores a run: the plain ELBO (beta = 1), one reparameterised sample per test image.
   const test = await evaluateElbo(vae, full.test, { batchSize: batch, binarize: spec.data.binarize, beta: 1, seed: `${spec.seed}:test` });
   Object.assign(result, { train_loss: epoch.last['train/loss'], test_loss: test.loss, epoch_seconds: epoch.trainSeconds });
 }
@@ -95,15 +96,5 @@ process.stdout.write(JSON.stringify(result) + '\n');
 vae.dispose();
 
 function trainOnce(model: Vae, s: ResolvedSpec, data: Split, epochs = 1) {
-  return train(model, data, {
-    seed: s.seed,
-    epochs,
-    batchSize: s.train.batch_size,
-    learningRate: s.train.optimizer.learning_rate,
-    klWeight: s.loss.kl_weight,
-    klWarmupEpochs: s.loss.kl_warmup_epochs,
-    binarize: s.data.binarize,
-    logEverySteps: s.tracking.log_every_steps,
-    shouldStop: () => false,
-  }, silentTracker, silentProgress);
+  return train(model, data, { ...s, train: { ...s.train, epochs } }, { tracker: silentTracker, progress: silentProgress, shouldStop: () => false });
 }

@@ -2,7 +2,6 @@
 // `--help` answer without loading TensorFlow.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { formatFields } from './experiment-spec/fields.ts';
 import { loadSpec } from './experiment-spec/load.ts';
 import { SpecError } from './experiment-spec/problems.ts';
@@ -48,15 +47,16 @@ program
   .option('--runs-dir <dir>', 'where run records go', 'runs')
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
   .option('--tag <key=value>', 'extra run tag, repeatable (e.g. mlflow.parentRunId=<id> for a child run)', collectTag, {})
+  .option('--record-file <file>', 'write {"run_id", "run_dir"} as JSON to this file once the run folder exists (for sweeps and scripts)')
   .addHelpText('after', `
 MLflow: logs to MLFLOW_TRACKING_URI when set, else to a local server on the store in runs/mlflow (started if needed).
 ${specHelp}`)
   .action(async (file: string | undefined, overrides: string[], options) => {
     if (options.resume) {
-      if (file !== undefined) throw new UsageError('--resume takes the run folder only: the run goes on with its own spec (spec/resolved.yaml)');
+      if (file !== undefined) throw new UsageError('--resume takes the run folder only: the run goes on with the resolved spec it recorded');
       const { runCommand, resumePoint } = await import('./commands/run.ts');
-      const { runId, checkpoint } = resumePoint(options.resume);
-      await runCommand(loadSpec(join(options.resume, 'spec/resolved.yaml'), [], { ownRunSpec: true }), options, { runDir: options.resume, runId, checkpoint });
+      const { runId, checkpoint, specFile } = resumePoint(options.resume);
+      await runCommand(loadSpec(specFile, [], { ownRunSpec: true }), options, { runDir: options.resume, runId, checkpoint });
       return;
     }
     if (file === undefined) throw new UsageError('vae run: give a spec (or --resume <run-dir>)');

@@ -5,8 +5,8 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
-import { evaluateElbo } from '../src/train/evaluate.ts';
-import { importanceWeightedNll, latentUsage } from '../src/train/iwae.ts';
+import { evaluateElbo } from '../src/eval/evaluate.ts';
+import { importanceWeightedNll, latentUsage } from '../src/eval/iwae.ts';
 
 // 64 real MNIST test digits and the reference model; untrained weights are enough to check the estimators.
 const spec = loadSpec('experiments/vae-mnist.yaml').spec;

@@ -9,7 +9,8 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset } from '../src/data/split.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
-import { TrackerFanout, type MetricPoint } from '../src/tracking/tracker.ts';
+import type { MetricPoint } from '../src/record/entries.ts';
+import { TrackerFanout } from '../src/tracking/tracker.ts';
 import { train, type TrainingStepChoice } from '../src/train/trainer.ts';
 
 const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
@@ -29,10 +30,11 @@ async function twoEpochs(spec: string, overrides: string[], trainingStep: Traini
   const tracker = Object.assign(new TrackerFanout([]), {
     logMetrics: async (points: MetricPoint[]) => void points.forEach((p) => (metrics[`${p.key}@${p.step}`] = p.value)),
   });
-  await train(vae, data, {
-    seed: resolved.seed, epochs: 2, batchSize: 64, learningRate: 1e-3, klWeight: 1, klWarmupEpochs: 0, binarize: 'none', logEverySteps: 1000,
+  const settings = { ...resolved, train: { ...resolved.train, epochs: 2, batch_size: 64 }, tracking: { ...resolved.tracking, log_every_steps: 1000 } };
+  await train(vae, data, settings, {
+    tracker, progress: { startEpoch: () => {}, update: () => {}, endEpoch: () => {} },
     shouldStop: () => false, trainingStep, onStepChosen: async (d) => void (description = d),
-  }, tracker, { startEpoch: () => {}, update: () => {}, endEpoch: () => {} });
+  });
   vae.dispose();
   return { description, metrics };
 }

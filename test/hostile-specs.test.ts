@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { createRunDir, RunRecordError } from '../src/runner.ts';
+import { RunRecordError } from '../src/record/file-system-errors.ts';
+import { RunRecord } from '../src/record/run-record.ts';
 import { experimentFields } from '../src/experiment-spec/fields.ts';
 import { loadSpec, MAX_SPEC_BYTES } from '../src/experiment-spec/load.ts';
 import { checkDataPaths } from '../src/experiment-spec/paths.ts';
@@ -233,7 +234,7 @@ describe('an unusable runs folder is one clear line', () => {
   it('a runs folder under a regular file (ENOTDIR), and a file where the experiment folder goes', () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'x');
-    assert.throws(() => createRunDir(join(file, 'runs'), 'vae-mnist'), (e: Error) => {
+    assert.throws(() => RunRecord.create(join(file, 'runs'), 'vae-mnist'), (e: Error) => {
       assert.ok(e instanceof RunRecordError);
       assert.equal(e.message, `cannot create the run record in ${file}/runs/vae-mnist: a part of the path is a file, not a folder (ENOTDIR); choose another place with --runs-dir`);
       return true;
@@ -241,7 +242,7 @@ describe('an unusable runs folder is one clear line', () => {
     const runs = join(tmp, 'runs-with-file');
     mkdirSync(runs);
     writeFileSync(join(runs, 'vae-mnist'), 'x');
-    assert.throws(() => createRunDir(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: a file of that name is in the way (EEXIST); choose another place with --runs-dir` });
+    assert.throws(() => RunRecord.create(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: a file of that name is in the way (EEXIST); choose another place with --runs-dir` });
   });
 
   it('vae run with such a runs folder: exit 2, one line', async () => {
@@ -270,14 +271,14 @@ describe('an unusable runs folder is one clear line', () => {
 
   it('a read-only file system: one line, earlier runs untouched', { skip: !mounted && 'mount is not permitted here' }, () => {
     const runs = join(mountPoint, 'ro-runs');
-    const earlier = createRunDir(runs, 'vae-mnist');
-    writeFileSync(join(earlier.runDir, 'summary.json'), '{}');
+    const earlier = RunRecord.create(runs, 'vae-mnist');
+    writeFileSync(join(earlier.dir, 'summary.json'), '{}');
     mount('-o', 'remount,ro', mountPoint);
     try {
-      assert.throws(() => createRunDir(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: read-only file system (EROFS); choose another place with --runs-dir` });
-      assert.throws(() => createRunDir(runs, 'other'), { message: `cannot create the run record in ${runs}/other: read-only file system (EROFS); choose another place with --runs-dir` });
+      assert.throws(() => RunRecord.create(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: read-only file system (EROFS); choose another place with --runs-dir` });
+      assert.throws(() => RunRecord.create(runs, 'other'), { message: `cannot create the run record in ${runs}/other: read-only file system (EROFS); choose another place with --runs-dir` });
       assert.deepEqual(readdirSync(join(runs, 'vae-mnist')), [earlier.runId]);
-      assert.equal(readFileSync(join(earlier.runDir, 'summary.json'), 'utf8'), '{}');
+      assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
     } finally {
       mount('-o', 'remount,rw', mountPoint);
     }
@@ -285,8 +286,8 @@ describe('an unusable runs folder is one clear line', () => {
 
   it('a full file system: one line, earlier runs untouched', { skip: !mounted && 'mount is not permitted here' }, () => {
     const runs = join(mountPoint, 'full-runs');
-    const earlier = createRunDir(runs, 'vae-mnist');
-    writeFileSync(join(earlier.runDir, 'summary.json'), '{}');
+    const earlier = RunRecord.create(runs, 'vae-mnist');
+    writeFileSync(join(earlier.dir, 'summary.json'), '{}');
     // Use up the inodes (a new folder needs one) and the blocks.
     let i = 0;
     try {
@@ -294,9 +295,9 @@ describe('an unusable runs folder is one clear line', () => {
     } catch (e) {
       assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
     }
-    assert.throws(() => createRunDir(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: no space left on device (ENOSPC); choose another place with --runs-dir` });
+    assert.throws(() => RunRecord.create(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: no space left on device (ENOSPC); choose another place with --runs-dir` });
     assert.deepEqual(readdirSync(join(runs, 'vae-mnist')), [earlier.runId]);
-    assert.equal(readFileSync(join(earlier.runDir, 'summary.json'), 'utf8'), '{}');
+    assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
     for (let j = 0; j < i; j++) rmSync(join(mountPoint, `fill-${j}`), { recursive: true });
   });
 
@@ -307,16 +308,16 @@ describe('an unusable runs folder is one clear line', () => {
     mount('-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', disk);
     try {
       const runs = join(disk, 'runs');
-      const earlier = createRunDir(runs, 'vae-mnist');
-      writeFileSync(join(earlier.runDir, 'summary.json'), '{}');
+      const earlier = RunRecord.create(runs, 'vae-mnist');
+      writeFileSync(join(earlier.dir, 'summary.json'), '{}');
       const result = await vae(['run', 'experiments/vae-mnist.yaml', 'data.limit=256', 'train.epochs=3', '--runs-dir', runs, '--no-mlflow']);
       assert.equal(result.code, 1, result.stderr);
       assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
-      const runDir = readdirSync(join(runs, 'vae-mnist')).map((id) => join(runs, 'vae-mnist', id)).find((dir) => dir !== earlier.runDir)!;
+      const runDir = readdirSync(join(runs, 'vae-mnist')).map((id) => join(runs, 'vae-mnist', id)).find((dir) => dir !== earlier.dir)!;
       assert.equal(result.stderr.trimEnd().split('\n').at(-1), `cannot write to the run record ${runDir}: no space left on device (ENOSPC). The run is FAILED; the checkpoint of epoch 1 is kept: free some space and go on with: npx vae run --resume ${runDir}`);
       assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FAILED');
       assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith('checkpoint')), ['checkpoint'], 'the half-written checkpoint is gone');
-      assert.equal(readFileSync(join(earlier.runDir, 'summary.json'), 'utf8'), '{}');
+      assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
 
       mount('-o', 'remount,size=40m', disk);
       const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
@@ -335,10 +336,10 @@ describe('runs started together', () => {
     const go = join(tmp, 'go');
     // Each process loads the runner, says it is ready, and waits for the same go signal before its mkdir.
     const script = `import { existsSync } from 'node:fs';
-      import { createRunDir } from ${JSON.stringify(join(ROOT, 'src/runner.ts'))};
+      import { RunRecord } from ${JSON.stringify(join(ROOT, 'src/record/run-record.ts'))};
       console.log('ready');
       while (!existsSync(${JSON.stringify(go)})) {}
-      console.log(createRunDir(${JSON.stringify(runs)}, 'vae-mnist').runId);`;
+      console.log(RunRecord.create(${JSON.stringify(runs)}, 'vae-mnist').runId);`;
     let ready = 0;
     const ids = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((done, fail) => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,4 +1,5 @@
 // Against a real MLflow server (one for this file): the client, the live tracker, offline fallback and sync.
+import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +10,10 @@ import { PNG } from 'pngjs';
 import { LOGGED_IMAGES_TAG, steppedImage } from '../src/tracking/images.ts';
 import { LocalRunRecord } from '../src/tracking/local.ts';
 import { MlflowClient, type Run } from '../src/tracking/mlflow-client.ts';
-import { MlflowTracker, readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
-import { localArtifacts, syncRun } from '../src/tracking/sync.ts';
-import { TrackerFanout, type MetricPoint, type Tracker } from '../src/tracking/tracker.ts';
+import { MlflowTracker } from '../src/tracking/mlflow-tracker.ts';
+import { syncRun } from '../src/tracking/sync.ts';
+import type { MetricPoint } from '../src/record/entries.ts';
+import { TrackerFanout, type Tracker } from '../src/tracking/tracker.ts';
 import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 
 let server: TestMlflow;
@@ -80,7 +82,7 @@ async function assertMirrors(runDir: string, runId: string): Promise<void> {
     assert.deepEqual(history, expected, `history of ${key}`);
   }
   const remote = (await client.listAllArtifacts(runId)).map((f) => f.path).sort();
-  assert.deepEqual(remote, localArtifacts(runDir));
+  assert.deepEqual(remote, new RunRecord(runDir).artifacts());
   assert.equal(tagMap(run)[LOGGED_IMAGES_TAG], 'True');
   assert.equal(tagMap(run)['mlflow.runName'], 'fake-run');
   assert.equal(run.info.run_name, 'fake-run');
@@ -128,11 +130,11 @@ describe('MlflowTracker beside the local record', () => {
     await fakeRun(new TrackerFanout([new LocalRunRecord(runDir, 'r1'), mlflow]), uniqueName('tracker'));
 
     assert.deepEqual(warnings, []);
-    const identity = readMlflowIdentity(runDir);
+    const identity = new RunRecord(runDir).readMlflow();
     assert.deepEqual(identity, { tracking_uri: server.url, experiment_id: identity?.experiment_id, run_id: mlflow.runId });
     await assertMirrors(runDir, mlflow.runId!);
 
-    const images = localArtifacts(runDir).filter((p) => p.startsWith('images/'));
+    const images = new RunRecord(runDir).artifacts().filter((p) => p.startsWith('images/'));
     assert.equal(images.length, 4);
     for (const path of images) assert.match(path, /^images\/val~recon\+step\+[12]\+timestamp\+\d+\+[g-z][0-9a-f-]{35}(\+compressed)?\.png$/);
 
@@ -180,14 +182,14 @@ describe('no server, then sync', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /MLflow logging is off/);
     assert.ok(warnings[0].includes(`npx vae sync ${runDir}`));
-    assert.equal(readMlflowIdentity(runDir), null);
+    assert.equal(new RunRecord(runDir).readMlflow(), null);
     assert.equal(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 6);
     assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FINISHED');
 
     const first = await syncRun(runDir, client);
     assert.equal(first.created, true);
     assert.deepEqual([first.params, first.metricPoints, first.artifacts], [4, 6, 5]);
-    assert.equal(readMlflowIdentity(runDir)?.run_id, first.runId);
+    assert.equal(new RunRecord(runDir).readMlflow()?.run_id, first.runId);
     await assertMirrors(runDir, first.runId);
 
     const second = await syncRun(runDir, client);
@@ -214,7 +216,7 @@ describe('server stopped mid-run', () => {
     }
     assert.equal(warnings.length, 1);
     const runId = mlflow.runId!;
-    assert.equal(readMlflowIdentity(runDir)?.run_id, runId);
+    assert.equal(new RunRecord(runDir).readMlflow()?.run_id, runId);
     assert.equal((await client.getRun(runId)).info.status, 'RUNNING');
 
     const first = await syncRun(runDir, client);

@@ -1,14 +1,13 @@
 // `vae run` and `vae sync` as a user runs them (real CLI, real MNIST, one real MLflow server for this file): what
 // reaches MLflow live, after SIGTERM, with no server at all, and with a server that goes away mid-run.
+import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MlflowClient, type Metric, type Run } from '../src/tracking/mlflow-client.ts';
-import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
-import { localArtifacts } from '../src/tracking/sync.ts';
-import type { MetricPoint } from '../src/tracking/tracker.ts';
+import type { MetricPoint } from '../src/record/entries.ts';
 import { vae } from './support/cli.ts';
 import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir, readJson, readMetrics, TINY_RUN } from './support/run-record.ts';
@@ -65,7 +64,7 @@ async function assertMirrorsRecord(runDir: string, runId: string, status = 'FINI
   }
 
   const remote = await client.listAllArtifacts(runId);
-  assert.deepEqual(remote.map((f) => f.path).sort(), localArtifacts(runDir));
+  assert.deepEqual(remote.map((f) => f.path).sort(), new RunRecord(runDir).artifacts());
   for (const f of remote) assert.equal(f.file_size, statSync(join(runDir, f.path)).size, `size of ${f.path}`);
 
   const summary = readJson(runDir, 'summary.json');
@@ -83,7 +82,7 @@ describe('vae run logging to a real MLflow server', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /\[mlflow\]/, 'no MLflow warnings when the server is up');
     const runDir = onlyRunDir(dir);
-    const identity = readMlflowIdentity(runDir);
+    const identity = new RunRecord(runDir).readMlflow();
     assert.equal(identity?.tracking_uri, server.url);
 
     const run = await assertMirrorsRecord(runDir, identity!.run_id);
@@ -147,7 +146,7 @@ describe('vae run logging to a real MLflow server', () => {
     assert.equal(result.code, 143, result.stderr);
     const runDir = onlyRunDir(dir);
     assert.equal(readJson(runDir, 'run.json').status, 'KILLED');
-    const run = await client.getRun(readMlflowIdentity(runDir)!.run_id);
+    const run = await client.getRun(new RunRecord(runDir).readMlflow()!.run_id);
     assert.equal(run.info.status, 'KILLED');
     assert.ok(run.info.end_time && run.info.end_time >= run.info.start_time);
   });
@@ -165,18 +164,18 @@ describe('vae run logging to a real MLflow server', () => {
 
     const runDir = onlyRunDir(dir);
     assert.ok(result.stderr.includes(`npx vae sync ${runDir}`), 'the warning says how to upload later');
-    assert.equal(readMlflowIdentity(runDir), null);
+    assert.equal(new RunRecord(runDir).readMlflow(), null);
     assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
     assert.equal(readJson(runDir, 'summary.json').status, 'FINISHED');
     assert.equal(readJson<unknown[]>(runDir, 'datasets.json').length, 1);
     assert.deepEqual(readMetrics(runDir).filter((p) => p.key === 'train/loss').map((p) => p.step), [1, 2]);
-    assert.ok(localArtifacts(runDir).includes('model/decoder/weights.bin'));
+    assert.ok(new RunRecord(runDir).artifacts().includes('model/decoder/weights.bin'));
 
     const env = { MLFLOW_TRACKING_URI: server.url };
     const first = await vae(['sync', runDir], { env });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /MLflow run [0-9a-f]{32} \(created\)/);
-    const { run_id: runId, experiment_id: experimentId, model_id: modelId } = readMlflowIdentity(runDir)!;
+    const { run_id: runId, experiment_id: experimentId, model_id: modelId } = new RunRecord(runDir).readMlflow()!;
     await assertMirrorsRecord(runDir, runId);
     // The logged model the live run could not create.
     const models = async () => (await (await fetch(`${server.url}/api/2.0/mlflow/logged-models/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ experiment_ids: [experimentId] }) })).json()).models
@@ -188,7 +187,7 @@ describe('vae run logging to a real MLflow server', () => {
     const second = await vae(['sync', runDir], { env });
     assert.equal(second.code, 0, second.stderr);
     assert.ok(second.stderr.includes(`MLflow run ${runId}; uploaded 0 params, 0 metric points, 0 artifacts`), second.stderr);
-    assert.equal(readMlflowIdentity(runDir)!.run_id, runId);
+    assert.equal(new RunRecord(runDir).readMlflow()!.run_id, runId);
     await assertMirrorsRecord(runDir, runId);
     assert.equal((await models()).length, 1, 'syncing again logs no second model');
   });
@@ -219,7 +218,7 @@ describe('vae run logging to a real MLflow server', () => {
     }
 
     const runDir = onlyRunDir(dir);
-    const runId = readMlflowIdentity(runDir)!.run_id;
+    const runId = new RunRecord(runDir).readMlflow()!.run_id;
     assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
     const before = await client.getRun(runId);
     assert.equal(before.info.status, 'RUNNING', 'the server never heard the end of the run');
@@ -228,7 +227,7 @@ describe('vae run logging to a real MLflow server', () => {
     const sync = await vae(['sync', runDir], { env: { MLFLOW_TRACKING_URI: server.url } });
     assert.equal(sync.code, 0, sync.stderr);
     assert.ok(sync.stderr.includes(`MLflow run ${runId}; uploaded 0 params`), sync.stderr);
-    assert.equal(readMlflowIdentity(runDir)!.run_id, runId, 'the same MLflow run, completed');
+    assert.equal(new RunRecord(runDir).readMlflow()!.run_id, runId, 'the same MLflow run, completed');
     await assertMirrorsRecord(runDir, runId);
   });
 
@@ -236,6 +235,6 @@ describe('vae run logging to a real MLflow server', () => {
     const dir = runsDir();
     const result = await vae(['sync', dir], { env: { MLFLOW_TRACKING_URI: server.url } });
     assert.equal(result.code, 2, result.stderr);
-    assert.ok(result.stderr.includes(`${dir}: not a run record (no run.json)`), result.stderr);
+    assert.ok(result.stderr.includes(`${dir}: not a run record;`), result.stderr);
   });
 });

@@ -2,6 +2,7 @@
 // package @sparticuz/chromium, driven by playwright-core) opens the URLs `vae run` printed, on this file's own MLflow
 // server, and finds the run in the Runs table, its train/loss chart, a stepped image, its logged model, and a sweep's
 // parent run with its children.
+import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
-import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
 import { launchBrowser } from './support/browser.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
@@ -36,7 +36,7 @@ before(async () => {
   for (const result of [started, launched]) if (result.status === 'rejected') throw result.reason;
   const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
   assert.equal(result.code, 0, result.stderr);
-  const identity = readMlflowIdentity(onlyRunDir(runsDir))!;
+  const identity = new RunRecord(onlyRunDir(runsDir)).readMlflow()!;
   run = { experimentId: identity.experiment_id, runId: identity.run_id, modelId: identity.model_id! };
   const [, modelUrl, runUrl, experimentUrl] = /\nView model vae-mnist at: (\S+)\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
   assert.ok(modelUrl && runUrl && experimentUrl, `vae run ends with the model's, the run's and the experiment's URLs:\n${result.stderr}`);

@@ -49,8 +49,8 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
   });
 
   it('KL warm-up ramps beta linearly to kl_weight', () => {
-    assert.deepEqual([0, 1, 2, 3].map((e) => klWeightAt(e, { klWeight: 0.5, klWarmupEpochs: 2 })), [0, 0.25, 0.5, 0.5]);
-    assert.equal(klWeightAt(0, { klWeight: 1, klWarmupEpochs: 0 }), 1);
+    assert.deepEqual([0, 1, 2, 3].map((e) => klWeightAt(e, { kl_weight: 0.5, kl_warmup_epochs: 2 })), [0, 0.25, 0.5, 0.5]);
+    assert.equal(klWeightAt(0, { kl_weight: 1, kl_warmup_epochs: 0 }), 1);
   });
 });
 

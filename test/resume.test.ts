@@ -1,4 +1,5 @@
 // Checkpoints, `vae run --resume`, signals and numeric blow-ups, with the real CLI on small slices of real MNIST.
+import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadLayersModel } from '../src/model/persist.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
-import { readMlflowIdentity } from '../src/tracking/mlflow-tracker.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow } from './support/mlflow-server.ts';
@@ -257,14 +257,14 @@ describe('checkpoints and vae run --resume', () => {
       const killed = await vae(['run', SPEC, ...TINY, '--runs-dir', dir], { env, onStderr: sigtermAt('epoch 2 |') });
       assert.equal(killed.code, 143, killed.stderr);
       const runDir = onlyRunDir(dir);
-      const identity = readMlflowIdentity(runDir)!;
+      const identity = new RunRecord(runDir).readMlflow()!;
       const client = new MlflowClient({ trackingUri: server.url });
       assert.equal((await client.getRun(identity.run_id)).info.status, 'KILLED');
 
       const resumed = await vae(['run', '--resume', runDir], { env });
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.doesNotMatch(resumed.stderr, /\[mlflow\]/, 'no MLflow trouble');
-      const { model_id: modelId, ...same } = readMlflowIdentity(runDir)!;
+      const { model_id: modelId, ...same } = new RunRecord(runDir).readMlflow()!;
       assert.deepEqual(same, identity, 'the same MLflow run');
       assert.match(modelId ?? '', /^m-[0-9a-f]{32}$/, 'finished now, it has its logged model');
       const run = await client.getRun(identity.run_id);

@@ -1,7 +1,7 @@
 // Every user mistake the other tests know, fed to the real CLI: each is a short message and exit code 2, never a
 // stack trace. A mistake that reaches the user as a plain Error (a bug in how we report it) fails here.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -55,4 +55,10 @@ describe('user mistakes on the command line', () => {
       assert.ok(!/^error: \w*Error\b/m.test(result.stderr), `an error class name instead of a message:\n${result.stderr}`);
     });
   }
+
+  it('bad data is refused before anything is recorded', () => {
+    // The IDX mistake above ran with this runs folder: no run folder, so nothing to clean up or to confuse a sweep.
+    const recorded = existsSync(runsDir) ? readdirSync(runsDir, { recursive: true }).filter((p) => String(p).endsWith('run.json')) : [];
+    assert.deepEqual(recorded, []);
+  });
 });

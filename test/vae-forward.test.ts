@@ -9,8 +9,8 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
-import { importanceWeightedNll } from '../src/train/iwae.ts';
-import { eagerVaeForward, vaeForward } from '../src/train/vae-forward.ts';
+import { importanceWeightedNll } from '../src/eval/iwae.ts';
+import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
 
 const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
 const x = tf.tensor2d(Float32Array.from(mnist.test.pixels.subarray(0, 24 * 784), (p) => p / 255), [24, 784]);

@@ -1,7 +1,7 @@
 import type { ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
-import type { LatentUsage } from '../train/iwae.ts';
-import { perExampleNegElbo } from '../train/evaluate.ts';
+import type { LatentUsage } from '../eval/iwae.ts';
+import { perExampleNegElbo } from '../eval/evaluate.ts';
 import { latentScatter, latentTraversalsPng, manifoldPng, negElboHistogram } from './latent-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from './pictures.ts';
 

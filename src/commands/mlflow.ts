@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { ensureLocalServer, localMlflow, MlflowSetupError, SETUP_HINT, stopLocalServer } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { syncRun } from '../tracking/sync.ts';
-import { UserError } from '../errors.ts';
+import { NotARunRecordError } from '../record/file-system-errors.ts';
+import { RunRecord } from '../record/run-record.ts';
 import { say } from './say.ts';
 
 
@@ -12,7 +12,7 @@ import { say } from './say.ts';
 export async function syncCommand(runDirs: string[]): Promise<void> {
   // Every folder is checked before any server is contacted (or the local one started) for a typo'd path.
   for (const runDir of runDirs) {
-    if (!existsSync(join(runDir, 'run.json'))) throw new UserError(`${runDir}: not a run record (no run.json); runs live in runs/<experiment>/<run-id>`);
+    if (!new RunRecord(runDir).exists()) throw new NotARunRecordError(`${runDir}: not a run record; runs live in runs/<experiment>/<run-id>`);
   }
   // Without MLFLOW_TRACKING_URI, the local store of the runs folder that holds the records (<runs-dir>/<experiment>/<run-id>).
   const uri = process.env.MLFLOW_TRACKING_URI ?? (await ensureLocalServer(localMlflow(dirname(dirname(resolve(runDirs[0]))))));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname } from 'node:path';
 import { negElboHistogram } from '../artifacts/latent-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
 import type { BackendName } from '../backend-names.ts';
@@ -9,10 +9,12 @@ import { loadDataset } from '../data/datasets.ts';
 import { readImageInput } from '../data/image-files.ts';
 import { pixelsPerImage, subset, type ImageSet } from '../data/images.ts';
 import { loadTrainedRun, type TrainedRun } from '../model/trained-run.ts';
-import { writeJsonAtomic } from '../tracking/local.ts';
+import { npyFloat32 } from '../artifacts/npy.ts';
+import { distribution } from '../eval/distribution.ts';
+import { RunRecord } from '../record/run-record.ts';
 import { MlflowSetupError, resolveTrackingUri, SETUP_HINT } from '../tracking/mlflow-server.ts';
-import { perExampleNegElbo } from '../train/evaluate.ts';
-import { testMetrics } from '../train/test-metrics.ts';
+import { perExampleNegElbo } from '../eval/evaluate.ts';
+import { testMetrics } from '../eval/test-metrics.ts';
 import { say } from './say.ts';
 
 // Commands that use a finished run: each loads the model and the resolved spec saved with it.
@@ -93,7 +95,7 @@ export async function scoreCommand(ref: string, options: ModelToolOptions & { in
   console.log(`neg ELBO per example (nats): n ${summary.count}, mean ${summary.mean.toFixed(2)}, std ${summary.std.toFixed(2)}, median ${summary.p50.toFixed(2)}, p95 ${summary.p95.toFixed(2)}, p99 ${summary.p99.toFixed(2)}, max ${summary.max.toFixed(2)}`);
 }
 
-/** Recomputes the test metrics of a finished run, e.g. with Burda et al.'s k = 5000; writes eval-k<k>.json beside it. */
+/** Recomputes the test metrics of a finished run, e.g. with Burda et al.'s k = 5000; records them beside it (see RunRecord.writeEvaluation). */
 export async function evalCommand(ref: string, options: ModelToolOptions & { k?: number }): Promise<void> {
   const run = await open(ref, options);
   const { spec, vae } = run;
@@ -103,31 +105,11 @@ export async function evalCommand(ref: string, options: ModelToolOptions & { k?:
   const k = options.k ?? spec.eval.iwae_samples;
   const { metrics, usage } = await testMetrics(vae, test, spec, k);
   for (const [key, value] of Object.entries(metrics)) console.log(`${key.padEnd(18)} ${value.toFixed(key === 'test/active_units' ? 0 : 3)}`);
-  writeJsonAtomic(join(run.runDir, `eval-k${k}.json`), { k, test_images: test.count, metrics, latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity } });
+  new RunRecord(run.runDir).writeEvaluation(k, { k, test_images: test.count, metrics, latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity } });
 }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-function distribution(values: Float32Array) {
-  const sorted = Float32Array.from(values).sort();
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  return { count: values.length, mean, std, min: sorted[0], p50: q(0.5), p95: q(0.95), p99: q(0.99), max: sorted[sorted.length - 1] };
-}
 
-/** NumPy's .npy format, version 1.0, little-endian float32, C order. */
-function npyFloat32(data: Float32Array, shape: number[]): Uint8Array {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  // The header (magic, version, length, dict) is padded with spaces to a multiple of 64 bytes and ends in a newline.
-  const unpadded = 10 + dict.length + 1;
-  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
-  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
-  return out;
-}

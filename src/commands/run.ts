@@ -1,10 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { BackendName } from '../backend-names.ts';
 import { selectBackend } from '../backend.ts';
-import { createRunDir, runExperiment, RunWriteError } from '../runner.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
-import { lastLoggedSteps, LocalRunRecord } from '../tracking/local.ts';
+import { RunWriteError } from '../record/file-system-errors.ts';
+import { writeRunLocation } from '../record/run-location.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../record/run-record.ts';
+import { loadRunData } from '../run/run-data.ts';
+import { runExperiment } from '../run/run-experiment.ts';
+import { LocalRunRecord } from '../tracking/local.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
@@ -23,6 +26,8 @@ export interface RunOptions {
   mlflow: boolean;
   /** Extra run tags from --tag, e.g. mlflow.parentRunId for a sweep's child run. */
   tag: Record<string, string>;
+  /** --record-file: where to write the run folder's location as JSON once it exists, for a parent process. */
+  recordFile?: string;
 }
 
 /** A run that cannot be resumed: said in one line, exit code 2. */
@@ -30,25 +35,30 @@ export class ResumeError extends UserError {
 }
 
 /** What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint. */
-export function resumePoint(runDir: string): { runId: string; checkpoint: Checkpoint } {
-  const runJson = join(runDir, 'run.json');
-  if (!existsSync(runJson) || !existsSync(join(runDir, 'spec/resolved.yaml'))) {
-    throw new ResumeError(`${runDir}: not a vae-lab run folder (no run.json or spec/resolved.yaml); runs live in runs/<experiment>/<run-id>`);
+export function resumePoint(runDir: string): { runId: string; checkpoint: Checkpoint; specFile: string } {
+  const record = new RunRecord(runDir);
+  const specFile = record.path(RUN_ARTIFACTS.resolvedSpec);
+  if (!record.exists() || !existsSync(specFile)) {
+    throw new ResumeError(`${runDir}: not a vae-lab run folder (no run record or resolved spec); runs live in runs/<experiment>/<run-id>`);
   }
-  const run = JSON.parse(readFileSync(runJson, 'utf8')) as { run_id: string; status: string };
+  const run = record.readRun();
   if (run.status === 'FINISHED') throw new ResumeError(`${runDir}: this run is FINISHED already; nothing to resume`);
   const checkpoint = findCheckpoint(runDir);
   if (!checkpoint) {
     throw new ResumeError(`${runDir}: no checkpoint to resume from (the run stopped before its first epoch ended, or predates checkpoints); start it again with npx vae run`);
   }
-  return { runId: run.run_id ?? basename(runDir), checkpoint };
+  return { runId: run.run_id ?? record.runId, checkpoint, specFile };
 }
 
 
 /** `vae run`: trains one spec; Ctrl-C or SIGTERM stops after the current step and still records the run. */
 export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume?: { runDir: string; runId: string; checkpoint: Checkpoint }): Promise<void> {
   const backend = await selectBackend(options.backend);
-  const { runId, runDir } = resume ?? createRunDir(options.runsDir, loaded.spec.tracking.experiment);
+  const data = loadRunData(loaded);
+  const record = resume ? new RunRecord(resume.runDir) : RunRecord.create(options.runsDir, loaded.spec.tracking.experiment);
+  if (options.recordFile) writeRunLocation(options.recordFile, record);
+  const { dir: runDir } = record;
+  const runId = resume?.runId ?? record.runId;
   const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
   const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
   const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
@@ -62,7 +72,7 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
     say(`View run ${loaded.spec.name} at: ${links.run(mlflow.experimentId, mlflow.runId)}`);
     say(`View experiment at: ${links.experiment(mlflow.experimentId)}`);
   };
-  const tracker = resume ? new SkipLoggedPoints(new TrackerFanout(trackers), lastLoggedSteps(runDir)) : new TrackerFanout(trackers);
+  const tracker = resume ? new SkipLoggedPoints(new TrackerFanout(trackers), record.lastLoggedSteps()) : new TrackerFanout(trackers);
 
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
@@ -74,9 +84,9 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
 
   say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${client ? ` (MLflow: ${mlflowLinks(client.trackingUri).experiments()})` : ''}`);
   try {
-    const outcome = await runExperiment(loaded, { runDir, runId, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
+    const outcome = await runExperiment(loaded, data, { record, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
     await tracker.end(outcome.status, Date.now());
-    say(`${outcome.status.toLowerCase()}: ${join(runDir, 'summary.json')}`);
+    say(`${outcome.status.toLowerCase()}: ${record.path(RUN_ARTIFACTS.summary)}`);
     sayLinks();
     if (signal) {
       const checkpoint = findCheckpoint(runDir);

@@ -74,6 +74,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
         const outcome = await runTrial(trial, {
           ...launchOf(prepared, tracking, options),
           logFile: record.logPath(trial.id),
+          locationFile: record.runLocationPath(trial.id),
           onSpawn: (k) => kills.add((kill = k)),
         });
         if (kill) kills.delete(kill);
@@ -144,7 +145,7 @@ async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: 
     return;
   }
   say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
-  const outcome = await runTrial(trial, { ...launchOf(prepared, tracking, options), logFile: record.logPath(trial.id) });
+  const outcome = await runTrial(trial, { ...launchOf(prepared, tracking, options), logFile: record.logPath(trial.id), locationFile: record.runLocationPath(trial.id) });
   record.appendOutcome(outcome);
   say(`trial ${index} ${outcome.status.toLowerCase()}`);
   if (outcome.status !== 'FINISHED') {

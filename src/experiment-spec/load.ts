@@ -24,7 +24,7 @@ const MAX_ALIASES = 100;
 
 /**
  * Reads, merges overrides, validates and resolves a spec; throws SpecError listing every problem found.
- * `ownRunSpec` is for a run's own spec/resolved.yaml on --resume: its data paths were checked, or given on the
+ * `ownRunSpec` is for the resolved spec a run recorded, on --resume: its data paths were checked, or given on the
  * command line, when the run started, so they are not refused now.
  */
 export function loadSpec(file: string, overrideTexts: readonly string[] = [], options: { ownRunSpec?: boolean } = {}): LoadedSpec {

@@ -47,7 +47,7 @@ function quote(text: string): string {
 }
 
 /**
- * The spec with its data files as absolute paths, for the run's spec/resolved.yaml: that copy lives in the run
+ * The spec with its data files as absolute paths, for the resolved spec a run records: that copy lives in the run
  * folder, and --resume reads it from there, where paths relative to the original spec would point elsewhere.
  */
 export function withAbsoluteDataPaths<T extends Pick<Experiment, 'data'>>(spec: T, specDir: string): T {

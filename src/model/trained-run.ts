@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { validateExperiment } from '../experiment-spec/validate.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../record/run-record.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { loadLayersModel } from './persist.ts';
 import { likelihoodOf, Vae } from './vae.ts';
@@ -19,7 +20,7 @@ export interface TrainedRun {
 export class TrainedRunError extends UserError {
 }
 
-const NEEDED = ['summary.json', 'spec/resolved.yaml', 'model/encoder/model.json', 'model/encoder/weights.bin', 'model/decoder/model.json', 'model/decoder/weights.bin'];
+const NEEDED = RunRecord.trainedModelFiles();
 const MLFLOW_RUN_ID = /^[0-9a-f]{32}$/;
 const MLFLOW_MODEL_ID = /^m-[0-9a-f]{32}$/;
 
@@ -34,27 +35,28 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
   const runDir = existsSync(ref)
     ? ref
     : MLFLOW_RUN_ID.test(ref)
-      ? (findLocalRecord(options.runsDir, 'run_id', ref) ?? (await downloadRun(ref, options)))
+      ? (RunRecord.findByMlflowId(options.runsDir, 'run_id', ref)?.dir ?? (await downloadRun(ref, options)))
       : MLFLOW_MODEL_ID.test(ref)
-        ? (findLocalRecord(options.runsDir, 'model_id', ref) ?? (await downloadModel(ref, options)))
+        ? (RunRecord.findByMlflowId(options.runsDir, 'model_id', ref)?.dir ?? (await downloadModel(ref, options)))
         : undefined;
   if (!runDir) throw new TrainedRunError(`${ref}: no such run folder, and not an MLflow run id (32 hex digits) or model id (m-<32 hex digits>)`);
   const missing = NEEDED.filter((file) => !existsSync(join(runDir, file)));
   if (missing.length > 0) {
     throw new TrainedRunError(`${runDir}: not a finished vae-lab run (missing ${missing.join(', ')}); runs live in runs/<experiment>/<run-id>`);
   }
-  const spec = parse(readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8')) as ResolvedSpec;
+  const record = new RunRecord(runDir);
+  const spec = parse(readFileSync(record.path(RUN_ARTIFACTS.resolvedSpec), 'utf8')) as ResolvedSpec;
   const problems = validateExperiment(spec);
   if (problems.length > 0) {
     const first = problems[0];
-    throw new TrainedRunError(`${runDir}/spec/resolved.yaml no longer matches this vae-lab's schema (${first.path.join('.')}: ${first.message}); use the vae-lab version that trained it`);
+    throw new TrainedRunError(`${record.path(RUN_ARTIFACTS.resolvedSpec)} no longer matches this vae-lab's schema (${first.path.join('.')}: ${first.message}); use the vae-lab version that trained it`);
   }
-  const [encoder, decoder] = await Promise.all([loadLayersModel(join(runDir, 'model/encoder')), loadLayersModel(join(runDir, 'model/decoder'))]);
+  const [encoder, decoder] = await Promise.all([loadLayersModel(record.modelDir('encoder')), loadLayersModel(record.modelDir('decoder'))]);
   const latentDim = encoder.outputs[0].shape[1] as number;
   if (latentDim !== spec.model.latent_dim || decoder.inputs[0].shape[1] !== latentDim) {
     throw new TrainedRunError(`${runDir}: the saved model has ${latentDim} latent dimensions but its spec says ${spec.model.latent_dim}`);
   }
-  const { image } = (JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as { data: { image: { height: number; width: number } } }).data;
+  const { image } = record.readSummary()!.data;
   return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image };
 }
 
@@ -80,7 +82,8 @@ async function downloadModel(modelId: string, options: Options): Promise<string>
   if (!run) throw new TrainedRunError(`MLflow model ${modelId} has no source run on ${client.trackingUri} to take its spec from`);
   const target = join(options.runsDir, '.downloads', modelId);
   for (const file of NEEDED) {
-    const bytes = file.startsWith('model/') ? await client.downloadArtifact(model.artifact_uri, file.slice('model/'.length)) : await client.downloadArtifact(run.info.artifact_uri, file);
+    const inModel = file.startsWith(`${RUN_ARTIFACTS.model}/`);
+    const bytes = inModel ? await client.downloadArtifact(model.artifact_uri, file.slice(RUN_ARTIFACTS.model.length + 1)) : await client.downloadArtifact(run.info.artifact_uri, file);
     save(join(target, file), bytes);
   }
   return target;
@@ -89,16 +92,4 @@ async function downloadModel(modelId: string, options: Options): Promise<string>
 function save(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, bytes);
-}
-
-/** The run folder whose mlflow.json names this MLflow run or logged model, if this machine recorded it. */
-function findLocalRecord(runsDir: string, key: 'run_id' | 'model_id', id: string): string | undefined {
-  if (!existsSync(runsDir)) return undefined;
-  for (const experiment of readdirSync(runsDir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
-    for (const run of readdirSync(join(runsDir, experiment.name), { withFileTypes: true }).filter((e) => e.isDirectory())) {
-      const identity = join(runsDir, experiment.name, run.name, 'mlflow.json');
-      if (existsSync(identity) && (JSON.parse(readFileSync(identity, 'utf8')) as Record<string, string>)[key] === id) return dirname(identity);
-    }
-  }
-  return undefined;
 }

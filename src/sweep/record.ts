@@ -3,8 +3,9 @@
 //   trials.jsonl    one TrialOutcome per line, appended as trials end (the last line of a trial wins)
 //   logs/<trial>.log  everything the trial's `vae run` printed
 //   summary.csv/.md/.png/.vl.json, plan.txt, slurm.sbatch, k8s-job.yaml
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../record/atomic-write.ts';
 
 export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -17,7 +18,7 @@ export interface TrialOutcome {
   /** The trial's run record (runs/<experiment>/<run-id>), when `vae run` got as far as creating it. */
   run_dir?: string;
   mlflow_run_id?: string;
-  /** Final metrics from the run's summary.json. */
+  /** Final metrics from the run's summary. */
   metrics: Record<string, number>;
   start_time: number;
   end_time: number;
@@ -35,6 +36,12 @@ export class SweepRecord {
     return join(this.dir, 'logs', `${trialId}.log`);
   }
 
+  /** Where the trial's `vae run --record-file` says which run folder it recorded in. */
+  runLocationPath(trialId: string): string {
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    return join(this.dir, 'logs', `${trialId}.record.json`);
+  }
+
   path(name: string): string {
     return join(this.dir, name);
   }
@@ -42,9 +49,8 @@ export class SweepRecord {
   write(name: string, content: string | Uint8Array): string {
     mkdirSync(this.dir, { recursive: true });
     const target = join(this.dir, name);
-    // Write-then-rename: a reader (or a second worker) never sees half a file.
-    writeFileSync(`${target}.${process.pid}.tmp`, content);
-    renameSync(`${target}.${process.pid}.tmp`, target);
+    // A reader (or a second worker) never sees half a file.
+    writeFileAtomic(target, content);
     return target;
   }
 

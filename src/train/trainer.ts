@@ -1,27 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
-import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts';
+import { batchRanges, batchTensor } from '../data/batches.ts';
 import { pixelsPerImage } from '../data/images.ts';
 import { seededPermutation, type Split } from '../data/split.ts';
 import type { Vae } from '../model/vae.ts';
-import type { MetricPoint, Tracker } from '../tracking/tracker.ts';
-import { evaluateElbo } from './evaluate.ts';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
+import type { MetricPoint } from '../record/entries.ts';
+import type { Tracker } from '../tracking/tracker.ts';
+import { evaluateElbo } from '../eval/evaluate.ts';
 import { AutodiffStep } from './autodiff-step.ts';
 import { GraphStep } from './graph-step.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { TrainingStep } from './training-step.ts';
 import { RuntimeFailure } from '../errors.ts';
 
-export interface TrainOptions {
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  klWeight: number;
-  klWarmupEpochs: number;
-  binarize: Binarization;
-  /** Read the loss back and log the per-step curve this often; reading forces the device to synchronise. */
-  logEverySteps: number;
+/**
+ * What training reads from the spec: the schema's own sections, as the spec holds them (the project's one convention
+ * for configuration: a function takes the spec sections it reads, and run-time context separately, as hooks).
+ */
+export type TrainSpec = Pick<ResolvedSpec, 'seed' | 'train' | 'loss' | 'tracking'> & { data: Pick<ResolvedSpec['data'], 'binarize'> };
+
+/** What the run around training provides: where metrics go, and what to do at an epoch's end or on a signal. */
+export interface TrainHooks {
+  tracker: Tracker;
+  progress: ProgressReporter;
   /** Polled between steps: a signal asks the run to stop cleanly. */
   shouldStop: () => boolean;
   /** Called after each epoch's metrics are logged, e.g. to draw pictures of the model so far. */
@@ -72,119 +74,148 @@ export interface TrainResult {
   last: Record<string, number>;
 }
 
-/** beta for the current point of training: ramps linearly from 0 to klWeight over the warm-up epochs. */
-export function klWeightAt(progressEpochs: number, options: Pick<TrainOptions, 'klWeight' | 'klWarmupEpochs'>): number {
-  if (options.klWarmupEpochs <= 0) return options.klWeight;
-  return options.klWeight * Math.min(1, progressEpochs / options.klWarmupEpochs);
+/** beta for the current point of training: ramps linearly from 0 to kl_weight over the warm-up epochs. */
+export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss'], 'kl_weight' | 'kl_warmup_epochs'>): number {
+  if (loss.kl_warmup_epochs <= 0) return loss.kl_weight;
+  return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
 }
 
-function divergenceMessage(vae: Vae, options: TrainOptions, epoch: number, step: number, loss: number): string {
-  const lr = options.learningRate;
+/** Stops training with a message that says how to fix it when the loss is NaN or infinite. */
+function checkFinite(loss: number, vae: Vae, spec: TrainSpec, epoch: number, step: number): void {
+  if (Number.isFinite(loss)) return;
+  const lr = spec.train.optimizer.learning_rate;
   let cause = `the learning rate is probably too high: train.optimizer.learning_rate is ${lr}; try ${Number((lr / 10).toPrecision(6))}`;
   if (vae.likelihood.kind === 'gaussian') {
     cause += `; with loss.reconstruction: mse also check that the data is in [0, 1] and that loss.gaussian_std (${vae.likelihood.std}) is not too small`;
   }
   const kept = epoch > 1 ? `its record and the checkpoint of epoch ${epoch - 1} are kept` : 'its record is kept (no epoch completed, so no checkpoint)';
-  return `training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`;
+  throw new TrainingDivergedError(`training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`);
 }
+
+/** One training run's fixed parts, shared by its epochs. */
+interface Training {
+  vae: Vae;
+  data: Split;
+  spec: TrainSpec;
+  hooks: TrainHooks;
+  step: TrainingStep;
+  stepsPerEpoch: number;
+  /** Reused for every batch. */
+  buffer: Float32Array;
+}
+
+/** An epoch either ends with its metrics or is stopped by a signal between two steps. */
+type EpochOutcome = { metrics: Record<string, number>; seconds: number } | { stoppedAt: PartialEpoch };
 
 /**
  * Adam on the negative ELBO; every epoch logs train/, val/ and perf/ metrics with step = epoch.
  *
  * Resuming at an epoch boundary needs only the epoch number besides the weights and Adam's state, because every
- * random stream is derived afresh from the seed (a stop inside an epoch also saves its two per-epoch streams' states): the split (`split`, in splitDataset), the shuffling
- * (`epoch-<epoch>`), dynamic binarisation (`<seed>:binarize:<epoch>`), the reparameterisation noise
- * (`<seed>:noise:<epoch>`), and validation (`<seed>:val`, the same stream at every epoch); the pictures drawn at an
- * epoch's end use their own seeds too. Nothing draws from TensorFlow.js's global random state.
+ * random stream is derived afresh from the seed (a stop inside an epoch also saves its two per-epoch streams' states):
+ * the split (`split`, in splitDataset), the shuffling (`epoch-<epoch>`), dynamic binarisation
+ * (`<seed>:binarize:<epoch>`), the reparameterisation noise (`<seed>:noise:<epoch>`), and validation (`<seed>:val`,
+ * the same stream at every epoch); the pictures drawn at an epoch's end use their own seeds too. Nothing draws from
+ * TensorFlow.js's global random state.
  */
-export async function train(vae: Vae, data: Split, options: TrainOptions, tracker: Tracker, progress: ProgressReporter): Promise<TrainResult> {
-  const trainingStep = createTrainingStep(vae, options.learningRate, options.trainingStep ?? 'auto');
-  const size = pixelsPerImage(data.train);
-  const buffer = new Float32Array(options.batchSize * size);
-  const stepsPerEpoch = Math.ceil(data.train.count / options.batchSize);
-  let last: Record<string, number> = options.resume?.state.last ?? {};
-  let trainSeconds = options.resume?.state.trainSeconds ?? 0;
-  const firstEpoch = (options.resume?.state.epoch ?? 0) + 1;
+export async function train(vae: Vae, data: Split, spec: TrainSpec, hooks: TrainHooks): Promise<TrainResult> {
+  const batchSize = spec.train.batch_size;
+  const step = createTrainingStep(vae, spec.train.optimizer.learning_rate, hooks.trainingStep ?? 'auto');
+  const training: Training = { vae, data, spec, hooks, step, stepsPerEpoch: Math.ceil(data.train.count / batchSize), buffer: new Float32Array(batchSize * pixelsPerImage(data.train)) };
+  let last: Record<string, number> = hooks.resume?.state.last ?? {};
+  let trainSeconds = hooks.resume?.state.trainSeconds ?? 0;
+  const firstEpoch = (hooks.resume?.state.epoch ?? 0) + 1;
   try {
-    await options.onStepChosen?.(trainingStep.description);
-    if (options.resume) await options.resume.restoreOptimizer(trainingStep);
-    for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
-      const order = seededPermutation(data.train.count, options.seed, `epoch-${epoch}`);
-      const partial = epoch === firstEpoch ? options.resume?.state.partial : undefined;
-      // With `state: true` a stream can report its state, so a stop inside the epoch can be resumed exactly.
-      const stream = (name: string, saved?: seedrandom.State.Arc4) => seedrandom(saved ? '' : `${options.seed}:${name}:${epoch}`, { state: saved ?? true });
-      const binarizeRng = stream('binarize', partial?.binarizeRng);
-      const noiseRng = stream('noise', partial?.noiseRng);
-      let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3]);
-      let seen = partial?.seen ?? 0;
-      const started = performance.now() - (partial?.seconds ?? 0) * 1000;
-      let lastReadLoss = Number.NaN;
-      progress.startEpoch(epoch, options.epochs, stepsPerEpoch);
-      for (const [i, indices] of [...batchRanges(order, options.batchSize)].entries()) {
-        if (i < (partial?.steps ?? 0)) continue;
-        // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (options.shouldStop()) {
-          trainingStep.syncModel();
-          const stoppedAt: PartialEpoch = {
-            steps: i, sums: Array.from(await sums.data()), seen, binarizeRng: binarizeRng.state(), noiseRng: noiseRng.state(),
-            seconds: (performance.now() - started) / 1000,
-          };
-          sums.dispose();
-          await options.onCheckpoint?.({ epoch: epoch - 1, last, trainSeconds, partial: stoppedAt }, trainingStep);
-          return { epochsCompleted: epoch - 1, stopped: true, trainSeconds, last };
-        }
-        const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, options);
-        const n = indices.length;
-        const x = batchTensor(data.train, indices, buffer, options.binarize, binarizeRng);
-        const eps = tf.randomNormal([n, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
-        const batchTotals = trainingStep.run(x, eps, beta);
-        const next = sums.add(batchTotals);
-        tf.dispose([sums, x, eps, batchTotals]);
-        sums = next;
-        seen += n;
-        const step = (epoch - 1) * stepsPerEpoch + i + 1;
-        const examplesPerSecond = seen / ((performance.now() - started) / 1000);
-        if ((i + 1) % options.logEverySteps === 0 || i + 1 === stepsPerEpoch) {
-          // Reading the loss forces the device to synchronise, so only here; the bar moves at every step.
-          [lastReadLoss] = (await sums.data()).map((v) => v / seen);
-          if (!Number.isFinite(lastReadLoss)) {
-            sums.dispose();
-            throw new TrainingDivergedError(divergenceMessage(vae, options, epoch, step, lastReadLoss));
-          }
-          await tracker.logMetrics([{ key: 'train/running_loss', value: lastReadLoss, step, timestamp: Date.now() }]);
-        }
-        progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond });
+    await hooks.onStepChosen?.(step.description);
+    if (hooks.resume) await hooks.resume.restoreOptimizer(step);
+    for (let epoch = firstEpoch; epoch <= spec.train.epochs; epoch++) {
+      const outcome = await runEpoch(training, epoch, epoch === firstEpoch ? hooks.resume?.state.partial : undefined);
+      if ('stoppedAt' in outcome) {
+        await hooks.onCheckpoint?.({ epoch: epoch - 1, last, trainSeconds, partial: outcome.stoppedAt }, step);
+        return { epochsCompleted: epoch - 1, stopped: true, trainSeconds, last };
       }
-      trainingStep.syncModel();
-      const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
-      sums.dispose();
-      if (!Number.isFinite(loss)) throw new TrainingDivergedError(divergenceMessage(vae, options, epoch, epoch * stepsPerEpoch, loss));
-      const epochSeconds = (performance.now() - started) / 1000;
-      trainSeconds += epochSeconds;
-      const beta = klWeightAt(epoch, options);
-      last = {
-        'train/loss': loss,
-        'train/recon': recon,
-        'train/kl': kl,
-        'train/kl_weight': beta,
-        'perf/examples_per_s': seen / epochSeconds,
-        'perf/epoch_seconds': epochSeconds,
-      };
-      if (data.val.count > 0) {
-        const val = await evaluateElbo(vae, data.val, { batchSize: options.batchSize, binarize: options.binarize, beta, seed: `${options.seed}:val` });
-        Object.assign(last, { 'val/loss': val.loss, 'val/recon': val.recon, 'val/kl': val.kl });
-      }
+      last = outcome.metrics;
+      trainSeconds += outcome.seconds;
       const timestamp = Date.now();
-      await tracker.logMetrics(Object.entries(last).map(([key, value]): MetricPoint => ({ key, value, step: epoch, timestamp })));
-      progress.endEpoch(epoch, last);
-      await options.onEpochEnd?.(epoch, epoch === options.epochs);
-      await options.onCheckpoint?.({ epoch, last, trainSeconds }, trainingStep);
+      await hooks.tracker.logMetrics(Object.entries(last).map(([key, value]): MetricPoint => ({ key, value, step: epoch, timestamp })));
+      hooks.progress.endEpoch(epoch, last);
+      await hooks.onEpochEnd?.(epoch, epoch === spec.train.epochs);
+      await hooks.onCheckpoint?.({ epoch, last, trainSeconds }, step);
     }
-    return { epochsCompleted: options.epochs, stopped: false, trainSeconds, last };
+    return { epochsCompleted: spec.train.epochs, stopped: false, trainSeconds, last };
   } finally {
-    trainingStep.dispose();
+    step.dispose();
   }
+}
+
+/** Epoch `epoch`, from its start or from where `partial` stopped it. */
+async function runEpoch(training: Training, epoch: number, partial: PartialEpoch | undefined): Promise<EpochOutcome> {
+  const { vae, data, spec, hooks, step: trainingStep, stepsPerEpoch } = training;
+  const batchSize = spec.train.batch_size;
+  const order = seededPermutation(data.train.count, spec.seed, `epoch-${epoch}`);
+  // With `state: true` a stream can report its state, so a stop inside the epoch can be resumed exactly.
+  const stream = (name: string, saved?: seedrandom.State.Arc4) => seedrandom(saved ? '' : `${spec.seed}:${name}:${epoch}`, { state: saved ?? true });
+  const binarizeRng = stream('binarize', partial?.binarizeRng);
+  const noiseRng = stream('noise', partial?.noiseRng);
+  let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3]);
+  let seen = partial?.seen ?? 0;
+  const started = performance.now() - (partial?.seconds ?? 0) * 1000;
+  let lastReadLoss = Number.NaN;
+  hooks.progress.startEpoch(epoch, spec.train.epochs, stepsPerEpoch);
+  for (const [i, indices] of [...batchRanges(order, batchSize)].entries()) {
+    if (i < (partial?.steps ?? 0)) continue;
+    // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (hooks.shouldStop()) {
+      trainingStep.syncModel();
+      const stoppedAt: PartialEpoch = {
+        steps: i, sums: Array.from(await sums.data()), seen, binarizeRng: binarizeRng.state(), noiseRng: noiseRng.state(),
+        seconds: (performance.now() - started) / 1000,
+      };
+      sums.dispose();
+      return { stoppedAt };
+    }
+    const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, spec.loss);
+    const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
+    const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+    const batchTotals = trainingStep.run(x, eps, beta);
+    const next = sums.add(batchTotals);
+    tf.dispose([sums, x, eps, batchTotals]);
+    sums = next;
+    seen += indices.length;
+    const step = (epoch - 1) * stepsPerEpoch + i + 1;
+    if ((i + 1) % spec.tracking.log_every_steps === 0 || i + 1 === stepsPerEpoch) {
+      // Reading the loss forces the device to synchronise, so only here; the bar moves at every step.
+      [lastReadLoss] = (await sums.data()).map((v) => v / seen);
+      if (!Number.isFinite(lastReadLoss)) sums.dispose();
+      checkFinite(lastReadLoss, vae, spec, epoch, step);
+      await hooks.tracker.logMetrics([{ key: 'train/running_loss', value: lastReadLoss, step, timestamp: Date.now() }]);
+    }
+    hooks.progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond: seen / ((performance.now() - started) / 1000) });
+  }
+  trainingStep.syncModel();
+  const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
+  sums.dispose();
+  checkFinite(loss, vae, spec, epoch, epoch * stepsPerEpoch);
+  const seconds = (performance.now() - started) / 1000;
+  return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, seen, seconds }), seconds };
+}
+
+async function epochMetrics(training: Training, epoch: number, ran: { loss: number; recon: number; kl: number; seen: number; seconds: number }): Promise<Record<string, number>> {
+  const { vae, data, spec } = training;
+  const beta = klWeightAt(epoch, spec.loss);
+  const metrics: Record<string, number> = {
+    'train/loss': ran.loss,
+    'train/recon': ran.recon,
+    'train/kl': ran.kl,
+    'train/kl_weight': beta,
+    'perf/examples_per_s': ran.seen / ran.seconds,
+    'perf/epoch_seconds': ran.seconds,
+  };
+  if (data.val.count > 0) {
+    const val = await evaluateElbo(vae, data.val, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, beta, seed: `${spec.seed}:val` });
+    Object.assign(metrics, { 'val/loss': val.loss, 'val/recon': val.recon, 'val/kl': val.kl });
+  }
+  return metrics;
 }
 
 /**

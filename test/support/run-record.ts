@@ -16,4 +16,8 @@ export function readJson<T = Record<string, any>>(runDir: string, name: string):
   return JSON.parse(readFileSync(join(runDir, name), 'utf8')) as T;
 }
 
-export { readMetricPoints as readMetrics } from '../../src/tracking/local.ts';
+import { RunRecord } from '../../src/record/run-record.ts';
+
+export function readMetrics(runDir: string) {
+  return new RunRecord(runDir).readMetrics();
+}
