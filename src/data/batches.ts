@@ -31,7 +31,7 @@ export function fillBatch(
 /**
  * The images at `indices` as a [n, pixels] tensor, as fillBatch writes them. Grey levels are copied as bytes and
  * divided by 255 in one TensorFlow op (the same float32 values as dividing in JavaScript, checked for all 256): a
- * per-pixel JavaScript loop took 0.4 ms for 128 MNIST images, a real share of a training step.
+ * per-pixel JavaScript loop is a real share of a training step (docs/results.md, "Batches").
  */
 export function batchTensor(set: ImageSet, indices: ArrayLike<number>, out: Float32Array, binarize: Binarization, rng: PRNG): tf.Tensor2D {
   const size = pixelsPerImage(set);

@@ -55,10 +55,9 @@ export function recordOf(prepared: PreparedSweep, runsDir: string): SweepRecord 
 }
 
 /**
- * Trials at once when the sweep does not say: one per core. Measured on this project's 2-core machine (tfjs-node,
- * load ~4.8 from other work, two trials of 30,000 images x 1 epoch): one at a time 41.8 s in all (2418 and 2665 ex/s),
- * two at once 29.0 s (1723 and 1972 ex/s each). TensorFlow's kernels at batch 128 do not keep two cores busy, and
- * each trial's start-up, data loading and evaluation are single-threaded, so a second process per core pair wins.
+ * Trials at once when the sweep does not say: one per core. TensorFlow's kernels at batch 128 do not keep two cores
+ * busy, and each trial's start-up, data loading and evaluation are single-threaded, so a process per core wins
+ * (measured in docs/results.md, "Trials at once").
  */
 export function defaultParallel(): number {
   return Math.max(1, availableParallelism());
