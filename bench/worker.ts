@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { selectBackend, type BackendName } from '../src/backend.ts';
+import type { BackendName } from '../src/backend-names.ts';
+import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { splitDataset, type Split } from '../src/data/split.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
