@@ -3,7 +3,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { readMetricPoints, RECORD_FILES } from './local.ts';
-import { type Metric, type MlflowClient, type MlflowRunStatus, type Run } from './mlflow-client.ts';
+import type { MlflowClient } from './mlflow-client.ts';
+import type { Metric, MlflowRunStatus, Run } from './mlflow-records.ts';
 import { logModelToMlflow } from './logged-model.ts';
 import { readMlflowIdentity, writeMlflowIdentity } from './mlflow-tracker.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
