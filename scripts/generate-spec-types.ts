@@ -1,12 +1,20 @@
-// Writes src/experiment-spec/spec.generated.ts from the schema, so the TypeScript type of a resolved spec is never a second,
-// hand-kept copy. A field with a default is always present after validation, so it is required in the resolved type.
+// Writes the TypeScript types of the experiment spec and the sweep spec from their schemas, so neither type is a
+// second, hand-kept copy. A field with a default is always present after validation, so it is required in the
+// resolved type.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
 
 type Node = { [key: string]: unknown };
 
-export const SCHEMA_PATH = new URL('../schemas/experiment.schema.json', import.meta.url);
-export const TYPES_PATH = new URL('../src/experiment-spec/spec.generated.ts', import.meta.url);
+/** Each schema (with its root type's name) and the file its types are generated into, from the project root. */
+export const GENERATED_TYPES = [
+  { schema: 'schemas/experiment.schema.json', root: 'Experiment', types: 'src/experiment-spec/spec.generated.ts' },
+  { schema: 'schemas/sweep.schema.json', root: 'Sweep', types: 'src/sweep/sweep.generated.ts' },
+] as const;
+
+export type GeneratedTypes = (typeof GENERATED_TYPES)[number];
+
+const fromRoot = (path: string) => new URL(`../${path}`, import.meta.url);
 
 function requireDefaulted(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(requireDefaulted);
@@ -23,11 +31,12 @@ function requireDefaulted(node: unknown): void {
   Object.values(n).forEach(requireDefaulted);
 }
 
-export async function generateSpecTypes(): Promise<string> {
-  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Node;
+/** The text `target.types` should hold. */
+export async function generateSpecTypes(target: GeneratedTypes): Promise<string> {
+  const schema = JSON.parse(readFileSync(fromRoot(target.schema), 'utf8')) as Node;
   requireDefaulted(schema);
-  return compile(schema as JSONSchema, 'Experiment', {
-    bannerComment: '// Generated from schemas/experiment.schema.json by `npm run gen:types`; do not edit.',
+  return compile(schema as JSONSchema, target.root, {
+    bannerComment: `// Generated from ${target.schema} by \`npm run gen:types\`; do not edit.`,
     additionalProperties: false,
     format: true,
     ignoreMinAndMaxItems: true,
@@ -36,6 +45,8 @@ export async function generateSpecTypes(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync(TYPES_PATH, await generateSpecTypes());
-  console.log(`wrote ${TYPES_PATH.pathname}`);
+  for (const target of GENERATED_TYPES) {
+    writeFileSync(fromRoot(target.types), await generateSpecTypes(target));
+    console.log(`wrote ${target.types}`);
+  }
 }

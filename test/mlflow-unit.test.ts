@@ -5,16 +5,11 @@ import { PNG } from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { steppedImage, steppedImagePaths, thumbnailPng } from '../src/tracking/images.ts';
-import {
-  authorizationFromEnv,
-  chunkLogBatch,
-  LOG_BATCH_LIMITS,
-  MlflowApiError,
-  MlflowClient,
-  MlflowUnreachableError,
-  proxiedArtifactPath,
-  type Metric,
-} from '../src/tracking/mlflow-client.ts';
+import { MlflowClient, proxiedArtifactPath } from '../src/tracking/mlflow-client.ts';
+import { MlflowApiError, MlflowUnreachableError } from '../src/tracking/mlflow-errors.ts';
+import { authorizationFromEnv } from '../src/tracking/mlflow-http.ts';
+import { chunkLogBatch, LOG_BATCH_LIMITS } from '../src/tracking/mlflow-log-batch.ts';
+import type { Metric } from '../src/tracking/mlflow-records.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { withFileLock } from '../src/tracking/file-lock.ts';

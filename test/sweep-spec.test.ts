@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SpecError } from '../src/experiment-spec/problems.ts';
 import { expandTrials, formatOverride, sweepId } from '../src/sweep/expand.ts';
-import { loadSweepFile, sweepFromCommandLine, type Sweep } from '../src/sweep/spec.ts';
+import { loadSweepFile, sweepFromCommandLine } from '../src/sweep/spec.ts';
+import type { Sweep } from '../src/sweep/sweep.generated.ts';
 import { validateTrials } from '../src/sweep/validate-trials.ts';
 
 const BAD = 'test/fixtures/bad-sweeps';

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MlflowClient, type Run } from '../src/tracking/mlflow-client.ts';
+import { MlflowClient } from '../src/tracking/mlflow-client.ts';
+import type { Run } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 

@@ -1,7 +1,8 @@
 // `vae sweep`: run a sweep's trials as child runs of one MLflow parent run, one trial of it (array jobs), its plan
 // for Slurm and Kubernetes, or its summary from MLflow.
 import { resolve } from 'node:path';
-import { MlflowClient, type Run } from '../tracking/mlflow-client.ts';
+import { MlflowClient } from '../tracking/mlflow-client.ts';
+import type { Run } from '../tracking/mlflow-records.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
 import { parse } from 'yaml';
-import type { Distribution, Sweep } from './spec.ts';
+import type { Distribution, Sweep } from './sweep.generated.ts';
 
 export interface Trial {
   /** Position in the sweep: the array-job index that runs this trial. */

@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
 import { expandTrials, sweepId, type Trial } from './expand.ts';
 import { SweepRecord } from './record.ts';
-import { isSweepFile, loadSweepFile, sweepFromCommandLine, type CommandLineSweep, type Sweep } from './spec.ts';
+import { isSweepFile, loadSweepFile, sweepFromCommandLine, type CommandLineSweep } from './spec.ts';
+import type { Sweep } from './sweep.generated.ts';
 import { validateTrials } from './validate-trials.ts';
 import { UsageError } from '../errors.ts';
 

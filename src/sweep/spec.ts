@@ -6,24 +6,7 @@ import { loadDocument, MAX_SPEC_BYTES } from '../experiment-spec/load.ts';
 import { SpecError, type Problem } from '../experiment-spec/problems.ts';
 import { schemaValidator, type Violation } from '../experiment-spec/validate.ts';
 import type { SchemaNode } from '../experiment-spec/describe.ts';
-
-export type Distribution = { choice: unknown[] } | { uniform: [number, number] } | { log_uniform: [number, number] } | { int_range: [number, number] };
-
-/** A validated sweep with every default filled in. */
-export interface Sweep {
-  name: string;
-  description: string;
-  /** The experiment spec, as a path from the working directory. */
-  base: string;
-  overrides: string[];
-  grid: Record<string, unknown[]>;
-  random?: { trials: number; params: Record<string, Distribution> };
-  seeds: number[];
-  seed: number;
-  /** 0: decided from the machine's cores (see defaultParallel). */
-  parallel: number;
-  metric: { name: string; direction: 'minimize' | 'maximize' };
-}
+import type { Sweep } from './sweep.generated.ts';
 
 export const SWEEP_SCHEMA = JSON.parse(readFileSync(new URL('../../schemas/sweep.schema.json', import.meta.url), 'utf8')) as SchemaNode;
 const validateSweep = schemaValidator(SWEEP_SCHEMA);

@@ -1,7 +1,7 @@
 import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
 import { formatProblem, SpecError, type Problem } from '../experiment-spec/problems.ts';
 import type { Trial } from './expand.ts';
-import type { Sweep } from './spec.ts';
+import type { Sweep } from './sweep.generated.ts';
 
 /**
  * Every trial's spec (base + the sweep's overrides + the trial's), loaded and validated before any trial starts,

@@ -4,7 +4,8 @@ import type { DatasetRecord, MetricPoint, RunStatus } from '../record/entries.ts
 import { RunRecord } from '../record/run-record.ts';
 import { readFileSync } from 'node:fs';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
-import { toKeyValues, type MlflowClient, type RunInfo } from './mlflow-client.ts';
+import type { MlflowClient } from './mlflow-client.ts';
+import { toKeyValues, type RunInfo } from './mlflow-records.ts';
 import { logModelToMlflow } from './logged-model.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 import { ERROR_TAG, type ModelRecord, type RunStart, type Tracker } from './tracker.ts';

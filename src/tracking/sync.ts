@@ -3,7 +3,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { MetricPoint } from '../record/entries.ts';
 import { RUN_ARTIFACTS, RunRecord, type RunJson } from '../record/run-record.ts';
-import { type Metric, type MlflowClient, type Run } from './mlflow-client.ts';
+import type { MlflowClient } from './mlflow-client.ts';
+import type { Metric, Run } from './mlflow-records.ts';
 import { logModelToMlflow } from './logged-model.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
 
