@@ -2,17 +2,17 @@
 // for Slurm and Kubernetes, or its summary from MLflow.
 import { resolve } from 'node:path';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
-import type { Run } from '../tracking/mlflow-records.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
+import { childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { writePlan } from '../sweep/plan.ts';
 import { exitCodeForSignal, UsageError } from '../errors.ts';
 import { defaultParallel, prepareSweep, recordOf, type PreparedSweep } from '../sweep/prepare.ts';
-import { sweepProgress } from '../sweep/progress.ts';
 import { publishSummary } from '../sweep/publish.ts';
 import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
+import { runTrials } from '../sweep/run-trials.ts';
 import { summarizeOutcomes } from '../sweep/summary.ts';
 import { say } from './say.ts';
 
@@ -25,7 +25,6 @@ export interface SweepOptions {
   mlflow: boolean;
   backend?: string;
 }
-
 
 interface Tracking {
   client: MlflowClient;
@@ -52,45 +51,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   if (tracking) sayParentLink(prepared, tracking);
 
   const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0 };
-  const progress = sweepProgress();
-  const kills = new Set<(s: NodeJS.Signals) => void>();
-  let stopping: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = signal;
-    progress.update(counts, `${signal}: no new trials; stopping the running ones (they record what they have)`);
-    // Trials run in their own process groups, so each gets exactly this one signal (a second would make it quit unsaved).
-    for (const kill of kills) kill(signal);
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  progress.update(counts, 'started');
-  try {
-    let next = 0;
-    const worker = async () => {
-      while (!stopping && next < todo.length) {
-        const trial = todo[next++];
-        counts.running += 1;
-        progress.update(counts, `trial ${trial.index} started: ${trial.overrides.join(' ')}`);
-        let kill: ((s: NodeJS.Signals) => void) | undefined;
-        const outcome = await runTrial(trial, {
-          ...launchOf(prepared, tracking, options),
-          logFile: record.logPath(trial.id),
-          locationFile: record.runLocationPath(trial.id),
-          onSpawn: (k) => kills.add((kill = k)),
-        });
-        if (kill) kills.delete(kill);
-        record.appendOutcome(outcome);
-        counts.running -= 1;
-        if (outcome.status === 'FINISHED') counts.done += 1;
-        else counts.failed += 1;
-        progress.update(counts, `trial ${trial.index} ${outcome.status.toLowerCase()}${outcome.status === 'FINISHED' ? '' : ` (log: ${record.logPath(trial.id)})`}`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, todo.length)) }, worker));
-  } finally {
-    progress.stop();
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  }
+  const stopping = await runTrials({ todo, parallel, counts, record, launch: launchOf(prepared, tracking, options) });
 
   const outcomes = latestOutcomes(prepared, record);
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
@@ -141,7 +102,7 @@ export async function summarizeCommand(file: string, overrides: string[], option
 async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: number, tracking: Tracking | null, options: SweepOptions): Promise<void> {
   const trial = prepared.trials[index];
   if (tracking) sayParentLink(prepared, tracking);
-  if (tracking && (await finishedChild(tracking, trial.id))) {
+  if (tracking && (await hasFinishedChild(tracking.client, tracking.parent, trial.id))) {
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
   }
@@ -196,50 +157,6 @@ async function summarizeInto(prepared: PreparedSweep, record: SweepRecord, outco
 function latestOutcomes(prepared: PreparedSweep, record: SweepRecord): TrialOutcome[] {
   const latest = record.outcomes();
   return prepared.trials.flatMap((t) => latest.get(t.id) ?? []);
-}
-
-async function childRuns(client: MlflowClient, parent: ParentRun): Promise<Run[]> {
-  const runs: Run[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await client.searchRuns({ experimentIds: [parent.experimentId], filter: `tags.\`mlflow.parentRunId\` = '${parent.runId}'`, pageToken });
-    runs.push(...page.runs);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return runs;
-}
-
-/** One outcome per trial of this sweep: a finished child if there is one, else its latest attempt. */
-function outcomesFromChildren(prepared: PreparedSweep, runs: Run[]): TrialOutcome[] {
-  const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
-  return prepared.trials.flatMap((trial) => {
-    const attempts = runs
-      .filter((r) => tag(r, 'vae.trial_id') === trial.id)
-      .sort((a, b) => Number(b.info.status === 'FINISHED') - Number(a.info.status === 'FINISHED') || b.info.start_time - a.info.start_time);
-    const run = attempts[0];
-    if (!run) return [];
-    const status = run.info.status === 'FINISHED' ? 'FINISHED' : run.info.status === 'KILLED' ? 'KILLED' : 'FAILED';
-    return [{
-      trial_id: trial.id,
-      index: trial.index,
-      overrides: trial.overrides,
-      setting: trial.setting,
-      status,
-      mlflow_run_id: run.info.run_id,
-      metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),
-      start_time: run.info.start_time,
-      end_time: run.info.end_time ?? run.info.start_time,
-    } satisfies TrialOutcome];
-  });
-}
-
-async function finishedChild(tracking: Tracking, trialId: string): Promise<boolean> {
-  const { runs } = await tracking.client.searchRuns({
-    experimentIds: [tracking.parent.experimentId],
-    filter: `tags.\`vae.trial_id\` = '${trialId}' AND tags.\`mlflow.parentRunId\` = '${tracking.parent.runId}' AND attributes.status = 'FINISHED'`,
-    maxResults: 1,
-  });
-  return runs.length > 0;
 }
 
 function sweepJson(prepared: PreparedSweep, tracking: Tracking | null) {
