@@ -1,4 +1,4 @@
-import { spriteLatents, type DspritesShape } from './dsprites-grid.ts';
+import { spriteLatents, type DspritesShape, type SpriteLatents } from './dsprites-grid.ts';
 
 /**
  * Bump when any pixel the renderer draws changes: it is part of every cache digest, so an old cache is never read
@@ -42,11 +42,10 @@ function inside(shape: DspritesShape, x: number, y: number): boolean {
 }
 
 /**
- * Draws the sprite at grid `index` as a binary `side` x `side` image (0 or 255) into `out` at `offset`, which must
- * be zero there. A pixel is on when its centre is inside the shape: no anti-aliasing, as the original is binary.
+ * Draws a sprite as a binary `side` x `side` image (0 or 255) into `out` at `offset`, which must be zero there. A
+ * pixel is on when its centre is inside the shape: no anti-aliasing, as the original is binary.
  */
-export function renderSprite(index: number, side: number, out: Uint8Array, offset: number): void {
-  const { shape, scale, orientation, posX, posY } = spriteLatents(index);
+export function drawSprite({ shape, scale, orientation, posX, posY }: SpriteLatents, side: number, out: Uint8Array, offset: number): void {
   const size = SQUARE_SIDE * scale;
   const cx = MARGIN + (1 - 2 * MARGIN) * posX;
   const cy = MARGIN + (1 - 2 * MARGIN) * posY;
@@ -70,6 +69,6 @@ export function renderSprite(index: number, side: number, out: Uint8Array, offse
 /** The sprites at `indices`, rendered one after another as `side` x `side` bytes. */
 export function renderSprites(indices: ArrayLike<number>, side: number): Uint8Array {
   const pixels = new Uint8Array(indices.length * side * side);
-  for (let i = 0; i < indices.length; i++) renderSprite(indices[i], side, pixels, i * side * side);
+  for (let i = 0; i < indices.length; i++) drawSprite(spriteLatents(indices[i]), side, pixels, i * side * side);
   return pixels;
 }
