@@ -59,7 +59,7 @@ export interface Experiment {
       val: number;
     };
     /**
-     * Side of the square images in pixels, for dsprites only (rendered at that size, e.g. 32 for CPU-sized runs); unset, the dataset's own size (64 for dsprites, 28 for mnist and fashion-mnist).
+     * Side of the square images in pixels, for dsprites only: it draws them at that size (32 or 16 for CPU-sized runs); unset, at the original's 64. Other datasets keep their own size.
      */
     image_size?: 16 | 32 | 64;
     /**
