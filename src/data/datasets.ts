@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
+import { DSPRITES_NATIVE_SIDE, loadDsprites } from './dsprites.ts';
 import { IdxError, readIdxFile } from './idx.ts';
 import type { ImageSet } from './images.ts';
 
@@ -35,6 +36,10 @@ export function loadDataset(data: ResolvedSpec['data'], specDir: string): Datase
         train: readIdxImages(at(files.train_images)!, at(files.train_labels)),
         test: readIdxImages(at(files.test_images)!, at(files.test_labels)),
       });
+    }
+    case 'dsprites': {
+      const { source, train, test } = loadDsprites({ side: data.image_size ?? DSPRITES_NATIVE_SIDE, limit: data.limit });
+      return withDigest({ name: 'dsprites', source, train, test });
     }
   }
 }

