@@ -7,8 +7,8 @@ import seedrandom from 'seedrandom';
 import { batchRanges, batchTensor, fillBatch } from '../src/data/batches.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { IdxError, parseIdx, readIdxFile } from '../src/data/idx.ts';
-import { seededPermutation, splitDataset } from '../src/data/split.ts';
 import type { ImageSet } from '../src/data/images.ts';
+import { seededPermutation, splitDataset } from '../src/data/split.ts';
 
 function idx(type: number, dims: number[], data: number[]): Buffer {
   const header = Buffer.alloc(4 + 4 * dims.length);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { DSPRITES_TEST_SIZE, loadDsprites } from '../src/data/dsprites.ts';
 import { subset } from '../src/data/images.ts';
 import { splitDataset } from '../src/data/split.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
+import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 
 const SHAPES = [0, 1, 2];
@@ -136,10 +137,10 @@ describe('dSprites data', () => {
     assert.match(result.stderr, /dsprites: 230 train \/ 26 val \/ 256 test images of 32x32/);
     const experimentDir = join(runsDir, 'vae-dsprites');
     const runDir = join(experimentDir, readdirSync(experimentDir)[0]);
-    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
+    const summary = new RunRecord(runDir).readSummary()!;
     assert.equal(summary.status, 'FINISHED');
     assert.equal(summary.data.source, 'generated:dsprites@renderer-1/32x32');
-    const losses = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.key === 'train/loss').map((m) => m.value);
+    const losses = new RunRecord(runDir).readMetrics().filter((m) => m.key === 'train/loss').map((m) => m.value);
     assert.ok(losses.length === 2 && losses[1] < losses[0], `train loss went down: ${losses}`);
     assert.ok(summary.metrics['test/neg_elbo'] > 0 && summary.metrics['test/neg_elbo'] < 1024 * Math.LN2);
     for (const picture of ['samples.png', 'reconstructions.png', 'traversals.png']) assert.ok(statSync(join(runDir, 'images/final', picture)).size > 0);

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
-import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/experiment-spec/load.ts';
 import { evaluateElbo } from '../src/eval/evaluate.ts';
 import { importanceWeightedNll, latentUsage } from '../src/eval/iwae.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
+import { buildVae } from '../src/model/vae.ts';
 
 // 64 real MNIST test digits and the reference model; untrained weights are enough to check the estimators.
 const spec = loadSpec('experiments/vae-mnist.yaml').spec;

@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
-import { buildVae, type Vae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
+import { buildVae, type Vae } from '../src/model/vae.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
-import type { TrainingStep } from '../src/train/training-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
+import type { TrainingStep } from '../src/train/training-step.ts';
 
 // Read when tfjs-node loads TensorFlow, in before() below.
 process.env.TF_ENABLE_ONEDNN_OPTS = '0';

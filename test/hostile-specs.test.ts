@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { RunRecordError } from '../src/record/file-system-errors.ts';
-import { RunRecord } from '../src/record/run-record.ts';
 import { experimentFields } from '../src/experiment-spec/fields.ts';
 import { loadSpec, MAX_SPEC_BYTES } from '../src/experiment-spec/load.ts';
 import { checkDataPaths } from '../src/experiment-spec/paths.ts';
 import { SpecError } from '../src/experiment-spec/problems.ts';
+import { RunRecordError } from '../src/record/file-system-errors.ts';
+import { RunRecord } from '../src/record/run-record.ts';
 import { isSweepFile } from '../src/sweep/spec.ts';
 import { ROOT, vae } from './support/cli.ts';
 
@@ -272,13 +272,13 @@ describe('an unusable runs folder is one clear line', () => {
   it('a read-only file system: one line, earlier runs untouched', { skip: !mounted && 'mount is not permitted here' }, () => {
     const runs = join(mountPoint, 'ro-runs');
     const earlier = RunRecord.create(runs, 'vae-mnist');
-    writeFileSync(join(earlier.dir, 'summary.json'), '{}');
+    writeFileSync(earlier.path('an-earlier-file'), '{}');
     mount('-o', 'remount,ro', mountPoint);
     try {
       assert.throws(() => RunRecord.create(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: read-only file system (EROFS); choose another place with --runs-dir` });
       assert.throws(() => RunRecord.create(runs, 'other'), { message: `cannot create the run record in ${runs}/other: read-only file system (EROFS); choose another place with --runs-dir` });
       assert.deepEqual(readdirSync(join(runs, 'vae-mnist')), [earlier.runId]);
-      assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
+      assert.equal(readFileSync(earlier.path('an-earlier-file'), 'utf8'), '{}');
     } finally {
       mount('-o', 'remount,rw', mountPoint);
     }
@@ -287,7 +287,7 @@ describe('an unusable runs folder is one clear line', () => {
   it('a full file system: one line, earlier runs untouched', { skip: !mounted && 'mount is not permitted here' }, () => {
     const runs = join(mountPoint, 'full-runs');
     const earlier = RunRecord.create(runs, 'vae-mnist');
-    writeFileSync(join(earlier.dir, 'summary.json'), '{}');
+    writeFileSync(earlier.path('an-earlier-file'), '{}');
     // Use up the inodes (a new folder needs one) and the blocks.
     let i = 0;
     try {
@@ -297,7 +297,7 @@ describe('an unusable runs folder is one clear line', () => {
     }
     assert.throws(() => RunRecord.create(runs, 'vae-mnist'), { name: 'RunRecordError', message: `cannot create the run record in ${runs}/vae-mnist: no space left on device (ENOSPC); choose another place with --runs-dir` });
     assert.deepEqual(readdirSync(join(runs, 'vae-mnist')), [earlier.runId]);
-    assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
+    assert.equal(readFileSync(earlier.path('an-earlier-file'), 'utf8'), '{}');
     for (let j = 0; j < i; j++) rmSync(join(mountPoint, `fill-${j}`), { recursive: true });
   });
 
@@ -309,21 +309,21 @@ describe('an unusable runs folder is one clear line', () => {
     try {
       const runs = join(disk, 'runs');
       const earlier = RunRecord.create(runs, 'vae-mnist');
-      writeFileSync(join(earlier.dir, 'summary.json'), '{}');
+      writeFileSync(earlier.path('an-earlier-file'), '{}');
       const result = await vae(['run', 'experiments/vae-mnist.yaml', 'data.limit=256', 'train.epochs=3', '--runs-dir', runs, '--no-mlflow']);
       assert.equal(result.code, 1, result.stderr);
       assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
       const runDir = readdirSync(join(runs, 'vae-mnist')).map((id) => join(runs, 'vae-mnist', id)).find((dir) => dir !== earlier.dir)!;
       assert.equal(result.stderr.trimEnd().split('\n').at(-1), `cannot write to the run record ${runDir}: no space left on device (ENOSPC). The run is FAILED; the checkpoint of epoch 1 is kept: free some space and go on with: npx vae run --resume ${runDir}`);
-      assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FAILED');
-      assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith('checkpoint')), ['checkpoint'], 'the half-written checkpoint is gone');
-      assert.equal(readFileSync(join(earlier.dir, 'summary.json'), 'utf8'), '{}');
+      assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
+      assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith(basename(new RunRecord(runDir).checkpointDirs().current))), [basename(new RunRecord(runDir).checkpointDirs().current)], 'the half-written checkpoint is gone');
+      assert.equal(readFileSync(earlier.path('an-earlier-file'), 'utf8'), '{}');
 
       mount('-o', 'remount,size=40m', disk);
       const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stderr, /resuming after epoch 1 of 3/);
-      assert.equal(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).epochs_completed, 3);
+      assert.equal(new RunRecord(runDir).readSummary()!.epochs_completed, 3);
     } finally {
       execFileSync('umount', [disk]);
     }

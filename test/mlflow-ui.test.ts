@@ -2,13 +2,13 @@
 // package @sparticuz/chromium, driven by playwright-core) opens the URLs `vae run` printed, on this file's own MLflow
 // server, and finds the run in the Runs table, its train/loss chart, a stepped image, its logged model, and a sweep's
 // parent run with its children.
-import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import { launchBrowser } from './support/browser.ts';
 import { vae } from './support/cli.ts';

@@ -1,18 +1,18 @@
 // The MLflow client's own logic against a fake fetch: retries, chunking, auth, error shapes, image naming.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { PNG } from 'pngjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PNG } from 'pngjs';
+import { withFileLock } from '../src/tracking/file-lock.ts';
 import { steppedImage, steppedImagePaths, thumbnailPng } from '../src/tracking/images.ts';
 import { MlflowClient, proxiedArtifactPath } from '../src/tracking/mlflow-client.ts';
 import { MlflowApiError, MlflowUnreachableError } from '../src/tracking/mlflow-errors.ts';
 import { authorizationFromEnv } from '../src/tracking/mlflow-http.ts';
 import { chunkLogBatch, LOG_BATCH_LIMITS } from '../src/tracking/mlflow-log-batch.ts';
 import type { Metric } from '../src/tracking/mlflow-records.ts';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { withFileLock } from '../src/tracking/file-lock.ts';
 import { localMlflow, resolveTrackingUri } from '../src/tracking/mlflow-server.ts';
 import { mlflowLinks } from '../src/tracking/mlflow-ui.ts';
 import { freePort } from './support/mlflow-server.ts';
@@ -178,7 +178,7 @@ describe('log-batch chunking', () => {
 describe('artifacts', () => {
   it('maps a proxied run root and a path onto the upload URL path', () => {
     assert.equal(proxiedArtifactPath('mlflow-artifacts:/3/abc/artifacts', 'images/a+step+1.png'), '3/abc/artifacts/images/a%2Bstep%2B1.png');
-    assert.equal(proxiedArtifactPath('mlflow-artifacts://host:5000/3/abc/artifacts', 'summary.json'), '3/abc/artifacts/summary.json');
+    assert.equal(proxiedArtifactPath('mlflow-artifacts://host:5000/3/abc/artifacts', 'images/a.png'), '3/abc/artifacts/images/a.png');
     assert.throws(() => proxiedArtifactPath('s3://bucket/3/abc/artifacts', 'a'), /not served by the tracking server/);
     assert.throws(() => proxiedArtifactPath('mlflow-artifacts:/3/abc/artifacts', '../x'), /\.\./);
   });

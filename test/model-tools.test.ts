@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 
 // One tiny run on real MNIST, logged to a real MLflow server, then every command that uses a finished run.
 let server: TestMlflow;
@@ -21,8 +22,8 @@ before(async () => {
   const result = await vae(['run', 'experiments/vae-mnist.yaml', 'data.limit=300', 'train.epochs=1', 'eval.iwae_samples=20', '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
   assert.equal(result.code, 0, result.stderr);
   runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
-  summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
-  mlflowRunId = JSON.parse(readFileSync(join(runDir, 'mlflow.json'), 'utf8')).run_id;
+  summary = new RunRecord(runDir).readSummary()!;
+  mlflowRunId = new RunRecord(runDir).readMlflow()!.run_id;
 });
 
 after(async () => {
@@ -41,7 +42,7 @@ describe('commands on a finished run', () => {
     assert.match(result.stdout, new RegExp(`test/neg_elbo +${summary.metrics['test/neg_elbo'].toFixed(3)}`));
     assert.match(result.stdout, new RegExp(`test/iwae_nll +${summary.metrics['test/iwae_nll'].toFixed(3)}`));
     await ok(['eval', runDir, '--k', '100']);
-    const k100 = JSON.parse(readFileSync(join(runDir, 'eval-k100.json'), 'utf8'));
+    const k100 = new RunRecord(runDir).readEvaluation(100);
     assert.ok(k100.metrics['test/iwae_nll'] <= summary.metrics['test/neg_elbo'], 'the k = 100 bound is below the ELBO');
   });
 
@@ -95,7 +96,7 @@ describe('commands on a finished run', () => {
   });
 
   it("takes the id of the run's MLflow logged model: from the local record, or downloaded from the model itself", async () => {
-    const modelId = JSON.parse(readFileSync(join(runDir, 'mlflow.json'), 'utf8')).model_id;
+    const modelId = new RunRecord(runDir).readMlflow()!.model_id!;
     assert.match(modelId, /^m-[0-9a-f]{32}$/);
     await ok(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-local.png')]);
     const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
@@ -111,7 +112,7 @@ describe('commands on a finished run', () => {
     assert.match(missing.stderr, /nope: no such run folder, and not an MLflow run id \(32 hex digits\) or model id \(m-<32 hex digits>\)/);
     const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
     cpSync(runDir, broken, { recursive: true });
-    writeFileSync(join(broken, 'spec/resolved.yaml'), readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8').replace('latent_dim: 20', 'latent_dim: 5'));
+    writeFileSync(new RunRecord(broken).path(RUN_ARTIFACTS.resolvedSpec), readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8').replace('latent_dim: 20', 'latent_dim: 5'));
     const mismatched = await vae(['sample', broken, '--out', join(out, 'x.png')]);
     assert.equal(mismatched.code, 2);
     assert.match(mismatched.stderr, /the saved model has 20 latent dimensions but its spec says 5/);

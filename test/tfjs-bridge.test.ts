@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { Vae } from '../src/model/vae.ts';
+import { RunRecord } from '../src/record/run-record.ts';
 import { GraphBuilder } from '../src/tfjs-bridge/graph-builder.ts';
 import { tensorflowLibraryPath } from '../src/tfjs-bridge/tensorflow-c.ts';
 import { tensorflowGradientsProblem } from '../src/tfjs-bridge/tensorflow-gradients.ts';
@@ -17,7 +18,7 @@ import { missingInternals } from '../src/tfjs-bridge/tfjs-node-session.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
 import { vae } from './support/cli.ts';
-import { onlyRunDir, readJson, TINY_RUN } from './support/run-record.ts';
+import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
 before(async () => {
   assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
@@ -79,7 +80,7 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
       });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout + result.stderr, /training step: tfjs autodiff \+ tf\.train\.adam \(the native graph step is unavailable: TensorFlow's C API could not be reached through koffi: .*koffi is not available/);
-      assert.match(readJson(onlyRunDir(runsDir), 'tags.json')['vae.training_step'], /autodiff/);
+      assert.match(new RunRecord(onlyRunDir(runsDir)).readTags()['vae.training_step'], /autodiff/);
     } finally {
       rmSync(runsDir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vae-user-errors-'));
@@ -58,7 +59,8 @@ describe('user mistakes on the command line', () => {
 
   it('bad data is refused before anything is recorded', () => {
     // The IDX mistake above ran with this runs folder: no run folder, so nothing to clean up or to confuse a sweep.
-    const recorded = existsSync(runsDir) ? readdirSync(runsDir, { recursive: true }).filter((p) => String(p).endsWith('run.json')) : [];
+    const folders = existsSync(runsDir) ? readdirSync(runsDir, { recursive: true }).map((p) => join(runsDir, String(p))) : [];
+    const recorded = folders.filter((dir) => new RunRecord(dir).exists());
     assert.deepEqual(recorded, []);
   });
 });

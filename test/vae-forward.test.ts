@@ -7,10 +7,10 @@ import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
-import { buildVae } from '../src/model/vae.ts';
-import { loadSpec } from '../src/experiment-spec/load.ts';
 import { importanceWeightedNll } from '../src/eval/iwae.ts';
 import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
+import { buildVae } from '../src/model/vae.ts';
 
 const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
 const x = tf.tensor2d(Float32Array.from(mnist.test.pixels.subarray(0, 24 * 784), (p) => p / 255), [24, 784]);

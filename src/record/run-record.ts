@@ -200,6 +200,10 @@ export class RunRecord {
     return this.path(`eval-k${k}.json`);
   }
 
+  readEvaluation(k: number): { k: number; test_images: number; metrics: Record<string, number> } {
+    return this.readJson(`eval-k${k}.json`);
+  }
+
   /** The saved network of one part (encoder or decoder), in the tfjs format. */
   modelDir(part: (typeof MODEL_PARTS)[number]): string {
     return this.path(`${RUN_ARTIFACTS.model}/${part}`);

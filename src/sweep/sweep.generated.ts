@@ -69,7 +69,7 @@ export interface Sweep {
    */
   metric: {
     /**
-     * A metric of the trials' summary.json, e.g. test/neg_elbo or test/iwae_nll.
+     * A final metric of the trials (as in each run's summary), e.g. test/neg_elbo or test/iwae_nll.
      */
     name: string;
     /**

@@ -1,5 +1,5 @@
-// Reading what `vae run` left under --runs-dir, for tests that compare it with what MLflow holds.
-import { readdirSync, readFileSync } from 'node:fs';
+// Finding what `vae run` left under --runs-dir; src/record/run-record.ts reads it.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Overrides for a run of a few seconds on real MNIST: 240 train / 80 val / 320 test images, two epochs. */
@@ -12,12 +12,3 @@ export function onlyRunDir(runsDir: string, experiment = 'vae-mnist'): string {
   return join(runsDir, experiment, runs[0]);
 }
 
-export function readJson<T = Record<string, any>>(runDir: string, name: string): T {
-  return JSON.parse(readFileSync(join(runDir, name), 'utf8')) as T;
-}
-
-import { RunRecord } from '../../src/record/run-record.ts';
-
-export function readMetrics(runDir: string) {
-  return new RunRecord(runDir).readMetrics();
-}
