@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import seedrandom from 'seedrandom';
+import { dciCompleteness, dciDisentanglement } from '../src/eval/disentanglement/dci-scores.ts';
+import { randomInt, type FactorSampler, type Matrix, type Rng } from '../src/eval/disentanglement/factor-sampler.ts';
+import { gaussianTotalCorrelation, gaussianTotalCorrelationOfCodes } from '../src/eval/disentanglement/gaussian-total-correlation.ts';
+import { histogramDiscretize } from '../src/eval/disentanglement/histogram-discretizer.ts';
+import { mig } from '../src/eval/disentanglement/mig.ts';
+import { modularity } from '../src/eval/disentanglement/modularity.ts';
+import { discreteEntropy, latentFactorMutualInformation, mutualInformation } from '../src/eval/disentanglement/mutual-information.ts';
+import { sampleCodesAndFactors } from '../src/eval/disentanglement/sampling.ts';
+
+// The synthetic world of disentanglement_lib's own tests (dummy_data.IdentityObservationsData): ten factors, each
+// uniform over 1..10, and representations computed from the factors directly.
+const NUM_FACTORS = 10;
+type Representation = (factors: readonly (readonly number[])[], rng: Rng) => number[][];
+
+function identityWorld(represent: Representation): FactorSampler {
+  return {
+    numFactors: NUM_FACTORS,
+    sampleFactors: (n, rng) => Array.from({ length: n }, () => Array.from({ length: NUM_FACTORS }, () => 1 + randomInt(rng, 10))),
+    representations: async (factors, rng) => represent(factors, rng),
+  };
+}
+
+const perfect: Representation = (factors) => factors.map((row) => [...row]);
+const zeros: Representation = (factors) => factors.map((row) => row.map(() => 0));
+const noise: Representation = (factors, rng) => factors.map((row) => row.map(() => rng() * 10));
+const duplicated: Representation = (factors) => factors.map((row) => [...row, ...row]);
+
+function assertBetween(value: number, low: number, high: number, what: string): void {
+  assert.ok(value >= low && value <= high, `${what}: ${value} is not in [${low}, ${high}]`);
+}
+
+function assertClose(value: number, expected: number, tolerance: number, what: string): void {
+  assert.ok(Math.abs(value - expected) <= tolerance, `${what}: ${value}, expected ${expected} +- ${tolerance}`);
+}
+
+async function sample(represent: Representation, n: number, seed: string): Promise<{ codes: Matrix; factors: Matrix }> {
+  return sampleCodesAndFactors(identityWorld(represent), n, seedrandom(seed));
+}
+
+/** np.diag(5 * np.ones(5)) and the other importance matrices of disentanglement_lib's dci_test.py. */
+const diagonal = Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i === j ? 5 : 0)));
+const zeroMatrix = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+const redundantCodes = [...diagonal, ...diagonal];
+const oneCodeTwoFactors = diagonal.map((row) => [...row, ...row]);
+const diagonalEmptyCodes = [[1, 0], [0, 1], [0, 0]];
+
+describe('discretization and mutual information (disentanglement_lib utils_test.py)', () => {
+  it('bins values into equal-width histogram bins numbered from 1', () => {
+    assert.deepEqual(Array.from(histogramDiscretize([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 3)), [1, 1, 2, 2, 3, 3]);
+    assert.deepEqual(Array.from(histogramDiscretize([0.6, 0.5, 0.4, 0.3, 0.2, 0.1], 3)), [3, 3, 2, 2, 1, 1]);
+    assert.deepEqual(Array.from(histogramDiscretize([7, 7, 7], 20)), [11, 11, 11]);
+  });
+
+  it('computes entropy and mutual information in nats', () => {
+    assertClose(discreteEntropy([1, 1, 2, 2, 3, 3]), Math.log(3), 1e-12, 'entropy');
+    assertClose(mutualInformation([1, 2, 1, 2], [1, 2, 1, 2]), Math.log(2), 1e-12, 'MI of equal labellings');
+    assertClose(mutualInformation([1, 2, 1, 2], [2, 2, 1, 1]), 0, 1e-12, 'MI of independent labellings');
+  });
+});
+
+describe('MIG', () => {
+  it('is near 1 for the factors themselves', async () => {
+    const { codes, factors } = await sample(perfect, 3000, 'mig-perfect');
+    assertBetween(mig(codes, factors), 0.9, 1, 'MIG');
+  });
+
+  it('is near 0 for a constant and for a random representation', async () => {
+    const constant = await sample(zeros, 3000, 'mig-zeros');
+    assertBetween(mig(constant.codes, constant.factors), 0, 0.2, 'MIG of zeros');
+    const random = await sample(noise, 3000, 'mig-noise');
+    assertBetween(mig(random.codes, random.factors), 0, 0.2, 'MIG of noise');
+  });
+
+  it('is near 0 when every factor is coded twice (no gap between the two best latents)', async () => {
+    const { codes, factors } = await sample(duplicated, 3000, 'mig-duplicated');
+    assertBetween(mig(codes, factors), 0, 0.1, 'MIG');
+  });
+});
+
+describe('modularity (disentanglement_lib modularity_explicitness_test.py)', () => {
+  it('scores mutual-information matrices with known answers', () => {
+    assertClose(modularity(diagonal), 1, 1e-12, 'diagonal');
+    assertClose(modularity(diagonalEmptyCodes), 2 / 3, 1e-12, 'diagonal with an empty code');
+    assertClose(modularity(zeroMatrix), 0, 1e-12, 'zero');
+    assertClose(modularity(redundantCodes), 1, 1e-12, 'redundant codes');
+    assertClose(modularity(diagonal.slice(0, 2)), 1, 1e-12, 'missed factors');
+    assertClose(modularity(oneCodeTwoFactors), 1 - 1 / 9, 1e-12, 'one code for two factors');
+  });
+
+  it('is near 1 for the factors themselves and for duplicated latents, near 0 for shuffled ones', async () => {
+    const good = await sample(perfect, 3000, 'modularity-perfect');
+    assertBetween(modularity(latentFactorMutualInformation(good.codes, good.factors, 20)), 0.9, 1, 'perfect');
+    const twice = await sample(duplicated, 3000, 'modularity-duplicated');
+    assertBetween(modularity(latentFactorMutualInformation(twice.codes, twice.factors, 20)), 0.9, 1, 'duplicated');
+    // The library's bad case: each code row is a random permutation of the factor row, so every latent carries
+    // a little information about every factor.
+    const shuffled = await sample((factors, rng) => factors.map((row) => shuffle([...row], rng)), 20000, 'modularity-bad');
+    assertBetween(modularity(latentFactorMutualInformation(shuffled.codes, shuffled.factors, 20)), 0, 0.2, 'shuffled');
+  });
+});
+
+describe('DCI disentanglement and completeness from an importance matrix (disentanglement_lib dci_test.py)', () => {
+  it('disentanglement', () => {
+    assertClose(dciDisentanglement(diagonal), 1, 1e-7, 'diagonal');
+    assertClose(dciDisentanglement(diagonalEmptyCodes), 1, 1e-7, 'diagonal with an empty code');
+    assertClose(dciDisentanglement(zeroMatrix), 0, 1e-7, 'zero');
+    assertClose(dciDisentanglement(redundantCodes), 1, 1e-7, 'redundant codes');
+    assertClose(dciDisentanglement(diagonal.slice(0, 2)), 1, 1e-7, 'missed factors');
+    assertClose(dciDisentanglement(oneCodeTwoFactors), 1 - Math.log(2) / Math.log(10), 1e-7, 'one code, two factors');
+  });
+
+  it('completeness', () => {
+    assertClose(dciCompleteness(diagonal), 1, 1e-7, 'diagonal');
+    assertClose(dciCompleteness(diagonalEmptyCodes), 1, 1e-7, 'diagonal with an empty code');
+    assertClose(dciCompleteness(zeroMatrix), 0, 1e-7, 'zero');
+    assertClose(dciCompleteness(redundantCodes), 1 - Math.log(2) / Math.log(10), 1e-7, 'redundant codes');
+    assertClose(dciCompleteness(diagonal.slice(0, 2)), 1, 1e-7, 'missed factors');
+    assertClose(dciCompleteness(oneCodeTwoFactors), 1, 1e-7, 'one code, two factors');
+  });
+});
+
+describe('Gaussian total correlation', () => {
+  it('is 0 for independent dimensions and -0.5 log(1 - rho^2) for a correlated pair', () => {
+    const identity = Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i === j ? 1 : 0)));
+    assertClose(gaussianTotalCorrelation(identity), 0, 1e-12, 'identity covariance');
+    assertClose(gaussianTotalCorrelation([[1, 0.9], [0.9, 1]]), -0.5 * Math.log(1 - 0.81), 1e-12, 'rho 0.9');
+    assertClose(gaussianTotalCorrelation([[4, 1.2], [1.2, 1]]), -0.5 * Math.log(1 - 0.36), 1e-12, 'rho 0.6, scaled');
+    assert.equal(gaussianTotalCorrelation([[1, 1], [1, 1]]), Infinity);
+  });
+
+  it('estimated from samples of means', () => {
+    const rng = seedrandom('tc');
+    const rho = 0.8;
+    const independent: number[][] = [];
+    const correlated: number[][] = [];
+    for (let i = 0; i < 20000; i++) {
+      const [a, b, c] = [gaussian(rng), gaussian(rng), gaussian(rng)];
+      independent.push([a, 3 * b, c]);
+      correlated.push([a, rho * a + Math.sqrt(1 - rho * rho) * b, c]);
+    }
+    assertClose(gaussianTotalCorrelationOfCodes(independent), 0, 0.01, 'independent Gaussians');
+    assertClose(gaussianTotalCorrelationOfCodes(correlated), -0.5 * Math.log(1 - rho * rho), 0.02, 'rho 0.8');
+  });
+});
+
+function shuffle(values: number[], rng: Rng): number[] {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = randomInt(rng, i + 1);
+    [values[i], values[j]] = [values[j], values[i]];
+  }
+  return values;
+}
+
+/** A standard normal draw (Box-Muller). */
+function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
