@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
+import { betaVaeScore } from '../src/eval/disentanglement/beta-vae.ts';
 import { dciCompleteness, dciDisentanglement } from '../src/eval/disentanglement/dci-scores.ts';
 import { randomInt, type FactorSampler, type Matrix, type Rng } from '../src/eval/disentanglement/factor-sampler.ts';
+import { factorVaeScore } from '../src/eval/disentanglement/factor-vae.ts';
 import { gaussianTotalCorrelation, gaussianTotalCorrelationOfCodes } from '../src/eval/disentanglement/gaussian-total-correlation.ts';
 import { histogramDiscretize } from '../src/eval/disentanglement/histogram-discretizer.ts';
 import { mig } from '../src/eval/disentanglement/mig.ts';
@@ -143,6 +145,36 @@ describe('Gaussian total correlation', () => {
     }
     assertClose(gaussianTotalCorrelationOfCodes(independent), 0, 0.01, 'independent Gaussians');
     assertClose(gaussianTotalCorrelationOfCodes(correlated), -0.5 * Math.log(1 - rho * rho), 0.02, 'rho 0.8');
+  });
+});
+
+describe('BetaVAE score', () => {
+  it('is near 1 for the factors themselves', async () => {
+    const scores = await betaVaeScore(identityWorld(perfect), seedrandom('beta-vae'), { batchSize: 5, numTrain: 2000, numEval: 2000 });
+    assertBetween(scores.trainAccuracy, 0.9, 1, 'train accuracy');
+    assertBetween(scores.evalAccuracy, 0.9, 1, 'eval accuracy');
+  });
+
+  it('is at chance for noise', async () => {
+    const scores = await betaVaeScore(identityWorld(noise), seedrandom('beta-vae-noise'), { batchSize: 5, numTrain: 2000, numEval: 2000 });
+    assertBetween(scores.evalAccuracy, 0, 0.2, 'eval accuracy');
+  });
+});
+
+describe('FactorVAE score', () => {
+  const options = { batchSize: 5, numTrain: 3000, numEval: 2000, numVarianceEstimate: 2500 };
+
+  it('is near 1 for the factors themselves', async () => {
+    const scores = await factorVaeScore(identityWorld(perfect), seedrandom('factor-vae'), options);
+    assertBetween(scores.trainAccuracy, 0.9, 1, 'train accuracy');
+    assertBetween(scores.evalAccuracy, 0.9, 1, 'eval accuracy');
+  });
+
+  it('is near 0 for a constant representation (no active latent) and for noise', async () => {
+    const constant = await factorVaeScore(identityWorld(zeros), seedrandom('factor-vae-zeros'), options);
+    assertBetween(constant.evalAccuracy, 0, 0.2, 'zeros');
+    const random = await factorVaeScore(identityWorld(noise), seedrandom('factor-vae-noise'), options);
+    assertBetween(random.evalAccuracy, 0, 0.2, 'noise');
   });
 });
 
