@@ -10,6 +10,8 @@ import { histogramDiscretize } from '../src/eval/disentanglement/histogram-discr
 import { mig } from '../src/eval/disentanglement/mig.ts';
 import { modularity } from '../src/eval/disentanglement/modularity.ts';
 import { discreteEntropy, latentFactorMutualInformation, mutualInformation } from '../src/eval/disentanglement/mutual-information.ts';
+import { fitLinearSvc1d } from '../src/eval/disentanglement/linear-svc-1d.ts';
+import { sap } from '../src/eval/disentanglement/sap.ts';
 import { sampleCodesAndFactors } from '../src/eval/disentanglement/sampling.ts';
 
 // The synthetic world of disentanglement_lib's own tests (dummy_data.IdentityObservationsData): ten factors, each
@@ -175,6 +177,56 @@ describe('FactorVAE score', () => {
     assertBetween(constant.evalAccuracy, 0, 0.2, 'zeros');
     const random = await factorVaeScore(identityWorld(noise), seedrandom('factor-vae-noise'), options);
     assertBetween(random.evalAccuracy, 0, 0.2, 'noise');
+  });
+});
+
+describe('SAP score', () => {
+  it('with continuous factors (the library tests this branch): near 1 for the factors, near 0 for zeros and duplicates', async () => {
+    const score = async (represent: Representation, seed: string) =>
+      sap(await sample(represent, 3000, `${seed}-train`), await sample(represent, 3000, `${seed}-test`), true);
+    assertBetween(await score(perfect, 'sap-perfect'), 0.9, 1, 'perfect');
+    assertBetween(await score(zeros, 'sap-zeros'), 0, 0.2, 'zeros');
+    assertBetween(await score(duplicated, 'sap-duplicated'), 0, 0.2, 'duplicated');
+  });
+
+  it('with discrete factors (the published protocol): a binary factor is classified by its own latent, others are at chance', async () => {
+    const binaryWorld: Representation = (factors) => factors.map((row) => row.map((f) => f % 2));
+    const train = await sample(binaryWorld, 2000, 'sap-discrete-train');
+    const test = await sample(binaryWorld, 2000, 'sap-discrete-test');
+    const binary = (rows: Matrix) => rows.map((row) => Array.from(row, (f) => f % 2));
+    // Own latent: accuracy 1; an independent latent: about 0.5.
+    assertBetween(sap({ codes: train.codes, factors: binary(train.factors) }, { codes: test.codes, factors: binary(test.factors) }, false), 0.45, 0.55, 'perfect');
+    const random = await sample(noise, 2000, 'sap-discrete-noise');
+    const randomTest = await sample(noise, 2000, 'sap-discrete-noise-test');
+    assertBetween(sap(random, randomTest, false), 0, 0.2, 'noise');
+  });
+
+  it('fits the same one-feature LinearSVC as sklearn (C = 0.01, balanced class weights, one-vs-rest)', () => {
+    // Four overlapping ordered classes, class 1 over-represented, and an unbalanced binary split of them; expected coefficients from sklearn 1.9.1
+    // LinearSVC(C=0.01, class_weight='balanced', tol=1e-10) on the same numbers (dual and primal agree).
+    const rng = seedrandom('x');
+    const x: number[] = [];
+    const y: number[] = [];
+    const binary: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const c = randomInt(rng, 4);
+      y.push(c);
+      x.push(c * 0.7 + rng() * 2 - 1);
+      binary.push(c >= 1 && rng() < 0.9 ? 1 : 0);
+    }
+    const binaryX = x.slice();
+    for (let i = 0; i < 60; i++) {
+      y.push(1);
+      x.push(0.7 + rng());
+    }
+    const expected = [[-0.64975, 0.058933], [-0.12255, -0.24009], [0.052883, -0.531912], [0.409999, -0.86424]];
+    fitLinearSvc1d(x, y, 0.01).lines.forEach(({ w, b }, k) => {
+      assertClose(w, expected[k][0], 1e-6, `w of class ${k}`);
+      assertClose(b, expected[k][1], 1e-6, `b of class ${k}`);
+    });
+    const [line] = fitLinearSvc1d(binaryX, binary, 0.01).lines;
+    assertClose(line.w, 0.413878, 1e-6, 'binary w');
+    assertClose(line.b, -0.316152, 1e-6, 'binary b');
   });
 });
 
