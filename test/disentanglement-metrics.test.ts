@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
 import { betaVaeScore } from '../src/eval/disentanglement/beta-vae.ts';
+import { dci } from '../src/eval/disentanglement/dci.ts';
 import { dciCompleteness, dciDisentanglement } from '../src/eval/disentanglement/dci-scores.ts';
-import { randomInt, type FactorSampler, type Matrix, type Rng } from '../src/eval/disentanglement/factor-sampler.ts';
+import { randomInt, type FactorSampler, type LabelledCodes, type Matrix, type Rng } from '../src/eval/disentanglement/factor-sampler.ts';
 import { factorVaeScore } from '../src/eval/disentanglement/factor-vae.ts';
 import { gaussianTotalCorrelation, gaussianTotalCorrelationOfCodes } from '../src/eval/disentanglement/gaussian-total-correlation.ts';
 import { histogramDiscretize } from '../src/eval/disentanglement/histogram-discretizer.ts';
@@ -15,14 +16,14 @@ import { sap } from '../src/eval/disentanglement/sap.ts';
 import { sampleCodesAndFactors } from '../src/eval/disentanglement/sampling.ts';
 
 // The synthetic world of disentanglement_lib's own tests (dummy_data.IdentityObservationsData): ten factors, each
-// uniform over 1..10, and representations computed from the factors directly.
-const NUM_FACTORS = 10;
+// uniform over 1..10, and representations computed from the factors directly. DCI's boosted trees take a smaller
+// world (five factors of five values) to keep the file fast.
 type Representation = (factors: readonly (readonly number[])[], rng: Rng) => number[][];
 
-function identityWorld(represent: Representation): FactorSampler {
+function identityWorld(represent: Representation, numFactors = 10, numValues = 10): FactorSampler {
   return {
-    numFactors: NUM_FACTORS,
-    sampleFactors: (n, rng) => Array.from({ length: n }, () => Array.from({ length: NUM_FACTORS }, () => 1 + randomInt(rng, 10))),
+    numFactors,
+    sampleFactors: (n, rng) => Array.from({ length: n }, () => Array.from({ length: numFactors }, () => 1 + randomInt(rng, numValues))),
     representations: async (factors, rng) => represent(factors, rng),
   };
 }
@@ -40,8 +41,8 @@ function assertClose(value: number, expected: number, tolerance: number, what: s
   assert.ok(Math.abs(value - expected) <= tolerance, `${what}: ${value}, expected ${expected} +- ${tolerance}`);
 }
 
-async function sample(represent: Representation, n: number, seed: string): Promise<{ codes: Matrix; factors: Matrix }> {
-  return sampleCodesAndFactors(identityWorld(represent), n, seedrandom(seed));
+async function sample(represent: Representation, n: number, seed: string, numFactors = 10, numValues = 10): Promise<LabelledCodes> {
+  return sampleCodesAndFactors(identityWorld(represent, numFactors, numValues), n, seedrandom(seed));
 }
 
 /** np.diag(5 * np.ones(5)) and the other importance matrices of disentanglement_lib's dci_test.py. */
@@ -123,6 +124,34 @@ describe('DCI disentanglement and completeness from an importance matrix (disent
     assertClose(dciCompleteness(redundantCodes), 1 - Math.log(2) / Math.log(10), 1e-7, 'redundant codes');
     assertClose(dciCompleteness(diagonal.slice(0, 2)), 1, 1e-7, 'missed factors');
     assertClose(dciCompleteness(oneCodeTwoFactors), 1, 1e-7, 'one code, two factors');
+  });
+});
+
+describe('DCI from gradient-boosted trees (disentanglement_lib dci_test.py, 1000 training and test points)', () => {
+  const scores = async (represent: Representation, seed: string) =>
+    dci(await sample(represent, 1000, `${seed}-train`, 5, 5), await sample(represent, 1000, `${seed}-test`, 5, 5), seedrandom(seed));
+
+  it('is near 1 for the factors themselves, which it predicts exactly', async () => {
+    const result = await scores(perfect, 'dci-perfect');
+    assertBetween(result.disentanglement, 0.9, 1, 'disentanglement');
+    assertBetween(result.completeness, 0.9, 1, 'completeness');
+    assertBetween(result.informativenessTest, 0.99, 1, 'informativeness');
+  });
+
+  it('is near 0 for codes that shuffle the factors, and informativeness is at chance for noise', async () => {
+    const shuffled = await scores((factors, rng) => factors.map((row) => shuffle([...row], rng)), 'dci-bad');
+    assertBetween(shuffled.disentanglement, 0, 0.2, 'disentanglement');
+    assertBetween(shuffled.completeness, 0, 0.2, 'completeness');
+    const random = await scores(noise, 'dci-noise');
+    assertBetween(random.informativenessTest, 0.1, 0.3, 'informativeness of noise (chance is 0.2)');
+  });
+
+  it('splits the importance of a duplicated latent between its copies: completeness 1 - log 2 / log 10', async () => {
+    // Five factors coded twice: ten codes, each factor's importance shared by two of them.
+    const result = await scores(duplicated, 'dci-duplicated');
+    const target = 1 - Math.log(2) / Math.log(10);
+    assertBetween(result.disentanglement, 0.9, 1, 'disentanglement');
+    assertBetween(result.completeness, target - 0.1, target + 0.1, 'completeness');
   });
 });
 
