@@ -5,6 +5,7 @@ import { betaVaeScore } from '../src/eval/disentanglement/beta-vae.ts';
 import { dci } from '../src/eval/disentanglement/dci.ts';
 import { dciCompleteness, dciDisentanglement } from '../src/eval/disentanglement/dci-scores.ts';
 import { randomInt, type FactorSampler, type LabelledCodes, type Matrix, type Rng } from '../src/eval/disentanglement/factor-sampler.ts';
+import { explicitness } from '../src/eval/disentanglement/explicitness.ts';
 import { factorVaeScore } from '../src/eval/disentanglement/factor-vae.ts';
 import { gaussianTotalCorrelation, gaussianTotalCorrelationOfCodes } from '../src/eval/disentanglement/gaussian-total-correlation.ts';
 import { histogramDiscretize } from '../src/eval/disentanglement/histogram-discretizer.ts';
@@ -12,6 +13,7 @@ import { mig } from '../src/eval/disentanglement/mig.ts';
 import { modularity } from '../src/eval/disentanglement/modularity.ts';
 import { discreteEntropy, latentFactorMutualInformation, mutualInformation } from '../src/eval/disentanglement/mutual-information.ts';
 import { fitLinearSvc1d } from '../src/eval/disentanglement/linear-svc-1d.ts';
+import { rocAuc } from '../src/eval/disentanglement/roc-auc.ts';
 import { sap } from '../src/eval/disentanglement/sap.ts';
 import { sampleCodesAndFactors } from '../src/eval/disentanglement/sampling.ts';
 
@@ -104,6 +106,20 @@ describe('modularity (disentanglement_lib modularity_explicitness_test.py)', () 
     // a little information about every factor.
     const shuffled = await sample((factors, rng) => factors.map((row) => shuffle([...row], rng)), 20000, 'modularity-bad');
     assertBetween(modularity(latentFactorMutualInformation(shuffled.codes, shuffled.factors, 20)), 0, 0.2, 'shuffled');
+  });
+});
+
+describe('explicitness', () => {
+  it('ROC AUC counts ties as one half (sklearn roc_auc_score examples)', () => {
+    assertClose(rocAuc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]), 0.75, 1e-12, 'no ties');
+    assertClose(rocAuc([1, 1, 2], [true, false, true]), 0.75, 1e-12, 'a tie');
+  });
+
+  it('is near 1 for the factors themselves and 0.5 for noise', async () => {
+    const good = explicitness(await sample(perfect, 2000, 'explicit-train'), await sample(perfect, 1000, 'explicit-test'));
+    assertBetween(good.test, 0.95, 1, 'perfect');
+    const random = explicitness(await sample(noise, 2000, 'explicit-noise-train'), await sample(noise, 1000, 'explicit-noise-test'));
+    assertBetween(random.test, 0.45, 0.55, 'noise');
   });
 });
 
