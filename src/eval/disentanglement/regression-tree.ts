@@ -77,7 +77,8 @@ export function growRegressionTree(
     if (splittable.length === 0) break;
     const slotOfNode = new Int32Array(tree.feature.length).fill(-1);
     splittable.forEach((node, slot) => (slotOfNode[node] = slot));
-    const slotOfSample = Int32Array.from(leafOf, (node) => slotOfNode[node]);
+    const slotOfSample = new Int32Array(n);
+    for (let i = 0; i < n; i++) slotOfSample[i] = slotOfNode[leafOf[i]];
     const best = bestSplitsPerFeature(features, sortedSamples, target, slotOfSample, splittable, count, sum);
 
     const split: number[] = [];
