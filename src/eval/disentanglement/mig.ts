@@ -9,7 +9,7 @@ import { column } from './statistics.ts';
  * equal-width bins (20 in the published protocol). A factor that never varies has entropy 0 and makes the score
  * NaN, as in the library: leave such factors out of the world.
  */
-export function mig(codes: Matrix, factors: Matrix, numBins = 20): number {
+export function mig(codes: Matrix, factors: Matrix, numBins: number): number {
   if (codes[0].length < 2) throw new Error('MIG needs at least two latent dimensions');
   const mi = latentFactorMutualInformation(codes, factors, numBins);
   const numFactors = factors[0].length;
