@@ -16,7 +16,7 @@ export type Rng = () => number;
 export interface FactorSampler {
   /** Number of ground-truth factors; every factor vector has this length. Leave out factors that never vary. */
   readonly numFactors: number;
-  /** n factor vectors drawn from the world's distribution of factors. */
+  /** n fresh factor vectors drawn from the world's distribution of factors (the metrics overwrite entries). */
   sampleFactors(n: number, rng: Rng): number[][];
   /**
    * The representation (for a VAE, the posterior mean) of one observation drawn for each factor vector, in order.

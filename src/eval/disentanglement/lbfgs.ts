@@ -13,7 +13,7 @@ const ARMIJO = 1e-4;
 /**
  * Limited-memory BFGS (Nocedal & Wright, Algorithm 7.4: two-loop recursion, memory 10) with a backtracking
  * Armijo line search, from x0. Deterministic: the same objective and start give the same iterates. Used only on
- * smooth convex objectives, where the minimum is unique, so where it stops matters and the path does not.
+ * smooth convex objectives, where every minimum is global, so where it stops matters and the path does not.
  */
 export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: LbfgsOptions): Float64Array {
   const n = x0.length;
