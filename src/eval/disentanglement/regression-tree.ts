@@ -47,73 +47,86 @@ export function growRegressionTree(
   const numFeatures = features.length;
   const n = target.length;
   const tree: RegressionTree = { feature: [], threshold: [], left: [], right: [], value: [] };
-  const count: number[] = [];
-  const sum: number[] = [];
-  const sumOfSquares: number[] = [];
-  const addNode = (): number => {
-    tree.feature.push(-1);
-    tree.threshold.push(NaN);
-    tree.left.push(-1);
-    tree.right.push(-1);
-    tree.value.push(0);
-    count.push(0);
-    sum.push(0);
-    sumOfSquares.push(0);
-    return tree.feature.length - 1;
-  };
-  const impurity = (node: number) => sumOfSquares[node] / count[node] - (sum[node] / count[node]) ** 2;
-
-  const root = addNode();
+  const stats = new NodeStatistics();
+  const root = addNode(tree, stats);
   const leafOf = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    count[root]++;
-    sum[root] += target[i];
-    sumOfSquares[root] += target[i] * target[i];
-  }
+  for (let i = 0; i < n; i++) stats.add(root, target[i]);
   const importance = new Float64Array(numFeatures);
   let level = [root];
   for (let depth = 0; depth < maxDepth; depth++) {
-    const splittable = level.filter((node) => count[node] >= 2 && impurity(node) > EPSILON);
+    const splittable = level.filter((node) => stats.count[node] >= 2 && stats.impurity(node) > EPSILON);
     if (splittable.length === 0) break;
     const slotOfNode = new Int32Array(tree.feature.length).fill(-1);
     splittable.forEach((node, slot) => (slotOfNode[node] = slot));
     const slotOfSample = new Int32Array(n);
     for (let i = 0; i < n; i++) slotOfSample[i] = slotOfNode[leafOf[i]];
-    const best = bestSplitsPerFeature(features, sortedSamples, target, slotOfSample, splittable, count, sum);
-
-    const split: number[] = [];
-    splittable.forEach((node, slot) => {
-      let bestFeature = -1;
-      let bestProxy = -Infinity;
-      for (const f of permutation(numFeatures, rng)) {
-        const proxy = best.proxy[slot * numFeatures + f];
-        if (proxy > bestProxy) [bestFeature, bestProxy] = [f, proxy];
-      }
-      if (bestFeature < 0) return;
-      tree.feature[node] = bestFeature;
-      tree.threshold[node] = best.threshold[slot * numFeatures + bestFeature];
-      tree.left[node] = addNode();
-      tree.right[node] = addNode();
-      split.push(node);
+    const best = bestSplitsPerFeature(features, sortedSamples, target, slotOfSample, splittable, stats);
+    const split = splittable.filter((node, slot) => {
+      const feature = featureOfBestSplit(best.proxy.subarray(slot * numFeatures, (slot + 1) * numFeatures), rng);
+      if (feature < 0) return false;
+      tree.feature[node] = feature;
+      tree.threshold[node] = best.threshold[slot * numFeatures + feature];
+      tree.left[node] = addNode(tree, stats);
+      tree.right[node] = addNode(tree, stats);
+      return true;
     });
     for (let i = 0; i < n; i++) {
       const node = leafOf[i];
       const f = tree.feature[node];
       if (f < 0) continue;
-      const child = features[f][i] <= tree.threshold[node] ? tree.left[node] : tree.right[node];
-      leafOf[i] = child;
-      count[child]++;
-      sum[child] += target[i];
-      sumOfSquares[child] += target[i] * target[i];
+      leafOf[i] = features[f][i] <= tree.threshold[node] ? tree.left[node] : tree.right[node];
+      stats.add(leafOf[i], target[i]);
     }
-    for (const node of split) {
-      const [l, r] = [tree.left[node], tree.right[node]];
-      importance[tree.feature[node]] += count[node] * impurity(node) - count[l] * impurity(l) - count[r] * impurity(r);
-    }
+    for (const node of split) importance[tree.feature[node]] += stats.impurityDecrease(node, tree.left[node], tree.right[node]);
     level = split.flatMap((node) => [tree.left[node], tree.right[node]]);
   }
   for (let f = 0; f < numFeatures; f++) importance[f] /= n;
   return { tree, leafOf, importance };
+}
+
+/** Count, sum and sum of squares of the targets in each node: what impurities and split scores are made of. */
+class NodeStatistics {
+  count: number[] = [];
+  sum: number[] = [];
+  sumOfSquares: number[] = [];
+
+  add(node: number, y: number): void {
+    this.count[node]++;
+    this.sum[node] += y;
+    this.sumOfSquares[node] += y * y;
+  }
+
+  /** Mean squared deviation from the node's mean (sklearn's node impurity). */
+  impurity(node: number): number {
+    return this.sumOfSquares[node] / this.count[node] - (this.sum[node] / this.count[node]) ** 2;
+  }
+
+  /** Samples x impurity removed by a split, as sklearn's compute_feature_importances adds it up. */
+  impurityDecrease(node: number, left: number, right: number): number {
+    const weighted = (k: number) => this.count[k] * this.impurity(k);
+    return weighted(node) - weighted(left) - weighted(right);
+  }
+}
+
+function addNode(tree: RegressionTree, stats: NodeStatistics): number {
+  const node = tree.feature.length;
+  tree.feature.push(-1);
+  tree.threshold.push(NaN);
+  tree.left.push(-1);
+  tree.right.push(-1);
+  tree.value.push(0);
+  stats.count[node] = stats.sum[node] = stats.sumOfSquares[node] = 0;
+  return node;
+}
+
+/** The feature whose best split wins, visiting features in random order (-1 when every feature is constant). */
+function featureOfBestSplit(proxyPerFeature: Float64Array, rng: Rng): number {
+  let bestFeature = -1;
+  let bestProxy = -Infinity;
+  for (const f of permutation(proxyPerFeature.length, rng)) {
+    if (proxyPerFeature[f] > bestProxy) [bestFeature, bestProxy] = [f, proxyPerFeature[f]];
+  }
+  return bestFeature;
 }
 
 /** The leaf a sample ends in. */
@@ -134,14 +147,13 @@ function bestSplitsPerFeature(
   target: Float64Array,
   slotOfSample: Int32Array,
   nodes: readonly number[],
-  count: readonly number[],
-  sum: readonly number[],
+  stats: NodeStatistics,
 ): { proxy: Float64Array; threshold: Float64Array } {
   const numFeatures = features.length;
   const proxy = new Float64Array(nodes.length * numFeatures).fill(-Infinity);
   const threshold = new Float64Array(nodes.length * numFeatures);
-  const nodeCount = Float64Array.from(nodes, (node) => count[node]);
-  const nodeSum = Float64Array.from(nodes, (node) => sum[node]);
+  const nodeCount = Float64Array.from(nodes, (node) => stats.count[node]);
+  const nodeSum = Float64Array.from(nodes, (node) => stats.sum[node]);
   const leftCount = new Float64Array(nodes.length);
   const leftSum = new Float64Array(nodes.length);
   const last = new Float64Array(nodes.length);
