@@ -41,7 +41,10 @@ const { values: flags } = parseArgs({
 });
 const steps = Number(flags.steps);
 const rounds = Number(flags.rounds);
-const backends = flags.backends!.split(',').map((b) => b.trim()).filter(Boolean);
+const backends = flags
+  .backends!.split(',')
+  .map((b) => b.trim())
+  .filter(Boolean);
 
 type Result = Record<string, unknown> & { ms_per_step?: number; load_avg: number };
 
@@ -69,11 +72,15 @@ const pytorch = (extra: string[]) => measure(PYTHON, ['bench/pytorch_vae.py', ..
 
 /** Installs torch into the project venv the first time (a pinned wheel; the venv already holds mlflow). */
 async function ensureTorch(): Promise<void> {
-  const probe = await new Promise<number | null>((done) => spawn(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).on('close', done));
+  const probe = await new Promise<number | null>((done) =>
+    spawn(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).on('close', done),
+  );
   if (probe === 0) return;
   log('installing torch==2.13.0 into .venv (once)');
   await new Promise<void>((done, fail) =>
-    spawn(PYTHON, ['-m', 'pip', 'install', '--quiet', 'torch==2.13.0', 'numpy'], { stdio: 'inherit' }).on('close', (c) => (c === 0 ? done() : fail(new Error(`pip exited ${c}`)))),
+    spawn(PYTHON, ['-m', 'pip', 'install', '--quiet', 'torch==2.13.0', 'numpy'], { stdio: 'inherit' }).on('close', (c) =>
+      c === 0 ? done() : fail(new Error(`pip exited ${c}`)),
+    ),
   );
 }
 
@@ -137,7 +144,10 @@ const timings: Timed[] = [...mlp.tf];
 for (const backend of ['wasm', 'cpu'].filter((b) => backends.includes(b))) {
   const n = backend === 'cpu' ? CPU_STEPS : steps;
   log(`MLP: vae-lab ${backend}, ${n} steps`);
-  timings.push({ label: `vae-lab ${backend}`, result: await vaeLab(backend, MLP, ['--steps', String(n), '--warmup', backend === 'cpu' ? '2' : String(WARMUP)]) });
+  timings.push({
+    label: `vae-lab ${backend}`,
+    result: await vaeLab(backend, MLP, ['--steps', String(n), '--warmup', backend === 'cpu' ? '2' : String(WARMUP)]),
+  });
 }
 timings.push(...mlp.torch);
 
@@ -150,11 +160,23 @@ if (backends.includes('tensorflow')) {
   conv.push(...timed.tf, ...timed.torch);
   if (convEpochs > 0) {
     log(`conv: ${convEpochs} epochs of ${CONV}, ${timed.tfSetting.label}`);
-    convTraining.push({ label: timed.tfSetting.label, result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], timed.tfSetting.env) });
+    convTraining.push({
+      label: timed.tfSetting.label,
+      result: await vaeLab('tensorflow', CONV, ['--epochs', String(convEpochs)], timed.tfSetting.env),
+    });
     log(`conv: ${convEpochs} epochs, ${torchLabel(timed.torchThreads)}`);
     convTraining.push({
       label: torchLabel(timed.torchThreads),
-      result: await pytorch(['--arch', 'conv', '--epochs', String(convEpochs), '--train-fraction', '0.9', '--threads', String(timed.torchThreads)]),
+      result: await pytorch([
+        '--arch',
+        'conv',
+        '--epochs',
+        String(convEpochs),
+        '--train-fraction',
+        '0.9',
+        '--threads',
+        String(timed.torchThreads),
+      ]),
     });
   }
 }
@@ -173,21 +195,58 @@ if (!flags['skip-epoch']) {
   epochs.push({ label: torchLabel(mlp.torchThreads), result: await pytorch(['--epochs', '1', '--threads', String(mlp.torchThreads)]) });
 }
 
-const row = (arch: string) => ({ label, result: r }: Timed) =>
-  [label, arch, String(r.steps), fmt(r.ms_per_step), (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '), fmt(r.cpu_ms_per_step), fmt(r.examples_per_s, 0), fmt(r.peak_rss_mb, 0), fmt(r.tf_memory_mb, 2), fmt(r.load_avg, 2)];
+const row =
+  (arch: string) =>
+  ({ label, result: r }: Timed) => [
+    label,
+    arch,
+    String(r.steps),
+    fmt(r.ms_per_step),
+    (r.rounds_ms ?? [r.ms_per_step!]).map((v) => v.toFixed(1)).join(' / '),
+    fmt(r.cpu_ms_per_step),
+    fmt(r.examples_per_s, 0),
+    fmt(r.peak_rss_mb, 0),
+    fmt(r.tf_memory_mb, 2),
+    fmt(r.load_avg, 2),
+  ];
 const rows = [...timings.map(row('mlp')), ...conv.map(row('conv'))];
 console.log(`\nTraining speed, batch 128 (best of ${rounds} rounds for tensorflow and PyTorch; 2 cores)`);
-console.log(table(['implementation', 'arch', 'steps', 'ms/step', 'rounds ms/step', 'cpu ms/step', 'examples/s', 'peak RSS MB', 'tf MB', 'load 1m'], rows));
+console.log(
+  table(
+    ['implementation', 'arch', 'steps', 'ms/step', 'rounds ms/step', 'cpu ms/step', 'examples/s', 'peak RSS MB', 'tf MB', 'load 1m'],
+    rows,
+  ),
+);
 if (epochs.length > 0) {
   console.log('\nOne epoch on 60,000 images, then the 10,000 test images (nats per example)');
-  console.log(table(['implementation', 'train loss', 'test loss', 'epoch s', 'load 1m'], epochs.map(({ label, result: r }) => [label, fmt(r.train_loss, 2), fmt(r.test_loss, 2), fmt(r.epoch_seconds), fmt(r.load_avg, 2)])));
+  console.log(
+    table(
+      ['implementation', 'train loss', 'test loss', 'epoch s', 'load 1m'],
+      epochs.map(({ label, result: r }) => [label, fmt(r.train_loss, 2), fmt(r.test_loss, 2), fmt(r.epoch_seconds), fmt(r.load_avg, 2)]),
+    ),
+  );
 }
 if (convTraining.length > 0) {
   console.log(`\n${convEpochs} epochs of ${CONV} (90% of the training set), then the 10,000 test images (nats per example)`);
-  console.log(table(['implementation', 'train images', 'train loss', 'test loss', 'train s', 'load 1m'], convTraining.map(({ label, result: r }) => [label, String(r.train_images), fmt(r.train_loss, 2), fmt(r.test_loss, 2), fmt(r.train_seconds ?? r.epoch_seconds), fmt(r.load_avg, 2)])));
+  console.log(
+    table(
+      ['implementation', 'train images', 'train loss', 'test loss', 'train s', 'load 1m'],
+      convTraining.map(({ label, result: r }) => [
+        label,
+        String(r.train_images),
+        fmt(r.train_loss, 2),
+        fmt(r.test_loss, 2),
+        fmt(r.train_seconds ?? r.epoch_seconds),
+        fmt(r.load_avg, 2),
+      ]),
+    ),
+  );
   const [ours, theirs] = convTraining.map((t) => t.result.test_loss as number);
   console.log(`test loss vae-lab/PyTorch (conv, ${convEpochs} epochs): ${(ours / theirs).toFixed(4)}`);
 }
-const best = (rows: Timed[], prefix: string) => Math.min(...rows.filter((t) => t.label.startsWith(prefix)).map((t) => t.result.ms_per_step!));
-if (timings.some((t) => t.label.startsWith('vae-lab'))) console.log(`ratio vae-lab/PyTorch (ms per step, MLP): ${(best(timings, 'vae-lab') / best(timings, 'PyTorch')).toFixed(2)}`);
-if (conv.length > 0) console.log(`ratio vae-lab/PyTorch (ms per step, conv): ${(best(conv, 'vae-lab') / best(conv, 'PyTorch')).toFixed(2)}`);
+const best = (rows: Timed[], prefix: string) =>
+  Math.min(...rows.filter((t) => t.label.startsWith(prefix)).map((t) => t.result.ms_per_step!));
+if (timings.some((t) => t.label.startsWith('vae-lab')))
+  console.log(`ratio vae-lab/PyTorch (ms per step, MLP): ${(best(timings, 'vae-lab') / best(timings, 'PyTorch')).toFixed(2)}`);
+if (conv.length > 0)
+  console.log(`ratio vae-lab/PyTorch (ms per step, conv): ${(best(conv, 'vae-lab') / best(conv, 'PyTorch')).toFixed(2)}`);

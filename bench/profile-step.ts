@@ -32,7 +32,11 @@ let session: ProfiledSession | undefined;
 const step = new GraphStep(vae, spec.train.optimizer.learning_rate, (graphDef) => (session = loadProfiledSession(graphDef)));
 const n = spec.train.batch_size;
 const pixels = data.train.height * data.train.width;
-const batch = (i: number) => tf.tensor2d(Float32Array.from(data.train.pixels.subarray(i * n * pixels, (i + 1) * n * pixels), (p) => p / 255), [n, pixels]);
+const batch = (i: number) =>
+  tf.tensor2d(
+    Float32Array.from(data.train.pixels.subarray(i * n * pixels, (i + 1) * n * pixels), (p) => p / 255),
+    [n, pixels],
+  );
 
 const [warmup, steps] = [Number(args.warmup), Number(args.steps)];
 for (let i = 0; i < warmup + steps; i++) {
@@ -59,12 +63,16 @@ for (const trace of traces) {
   }
 }
 const kernelMicros = mean(traces.map((t) => t.reduce((a, k) => a + k.micros, 0)));
-console.log(`${args.spec}: ${traces.length} traced steps of batch ${n}; per step: span ${(mean(traces.map(span)) / 1000).toFixed(2)} ms, ` +
-  `${mean(traces.map((t) => t.length)).toFixed(0)} kernels, kernel time ${(kernelMicros / 1000).toFixed(2)} ms (both threads)`);
+console.log(
+  `${args.spec}: ${traces.length} traced steps of batch ${n}; per step: span ${(mean(traces.map(span)) / 1000).toFixed(2)} ms, ` +
+    `${mean(traces.map((t) => t.length)).toFixed(0)} kernels, kernel time ${(kernelMicros / 1000).toFixed(2)} ms (both threads)`,
+);
 console.log('\nop type                        kernels/step   ms/step   share');
 for (const [op, { count, micros }] of [...byOp].sort((a, b) => b[1].micros - a[1].micros)) {
   const perStep = micros / traces.length;
-  console.log(`${op.padEnd(30)} ${(count / traces.length).toFixed(0).padStart(12)} ${(perStep / 1000).toFixed(3).padStart(9)} ${((100 * perStep) / kernelMicros).toFixed(1).padStart(6)}%`);
+  console.log(
+    `${op.padEnd(30)} ${(count / traces.length).toFixed(0).padStart(12)} ${(perStep / 1000).toFixed(3).padStart(9)} ${((100 * perStep) / kernelMicros).toFixed(1).padStart(6)}%`,
+  );
 }
 console.log(`\nslowest ${args.top} nodes                                   op                          ms/step`);
 for (const [node, { op, micros }] of [...byNode].sort((a, b) => b[1].micros - a[1].micros).slice(0, Number(args.top))) {

@@ -44,10 +44,15 @@ const spec = loadSpec(args.spec!, ['data.split.train=1', 'data.split.val=0', 'tr
 const dataset = loadDataset(spec.data, '.');
 const vae = buildVae(spec, { height: dataset.train.height, width: dataset.train.width });
 const batch = spec.train.batch_size;
-const limited = (steps: number): Split => splitDataset(dataset.train, dataset.test, { seed: spec.seed, train: 1, val: 0, limit: steps * batch });
+const limited = (steps: number): Split =>
+  splitDataset(dataset.train, dataset.test, { seed: spec.seed, train: 1, val: 0, limit: steps * batch });
 
 const result: Record<string, unknown> = {
-  impl: 'vae-lab', backend: backend.name, tensorflow: backend.tensorflowVersion, arch: spec.model.architecture, batch_size: batch,
+  impl: 'vae-lab',
+  backend: backend.name,
+  tensorflow: backend.tensorflowVersion,
+  arch: spec.model.architecture,
+  batch_size: batch,
   threads: { intra: process.env.TF_NUM_INTRAOP_THREADS ?? 'default', inter: process.env.TF_NUM_INTEROP_THREADS ?? 'default' },
 };
 const steps = Number(args.steps);
@@ -82,7 +87,13 @@ if (epochs > 0) {
   const split = splitDataset(dataset.train, dataset.test, { seed: own.seed, ...own.data.split, limit: own.data.limit });
   const trained = await trainOnce(model, own, split, epochs);
   const test = await evaluateElbo(model, split.test, { batchSize: batch, binarize: own.data.binarize, beta: 1, seed: `${own.seed}:test` });
-  Object.assign(result, { epochs, train_images: split.train.count, train_loss: trained.last['train/loss'], test_loss: test.loss, train_seconds: trained.trainSeconds });
+  Object.assign(result, {
+    epochs,
+    train_images: split.train.count,
+    train_loss: trained.last['train/loss'],
+    test_loss: test.loss,
+    train_seconds: trained.trainSeconds,
+  });
   model.dispose();
 }
 const memory = tf.memory();
@@ -96,5 +107,10 @@ process.stdout.write(JSON.stringify(result) + '\n');
 vae.dispose();
 
 function trainOnce(model: Vae, s: ResolvedSpec, data: Split, epochs = 1) {
-  return train(model, data, { ...s, train: { ...s.train, epochs } }, { tracker: silentTracker, progress: silentProgress, shouldStop: () => false });
+  return train(
+    model,
+    data,
+    { ...s, train: { ...s.train, epochs } },
+    { tracker: silentTracker, progress: silentProgress, shouldStop: () => false },
+  );
 }

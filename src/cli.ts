@@ -48,12 +48,16 @@ program
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
   .option('--tag <key=value>', 'extra run tag, repeatable (e.g. mlflow.parentRunId=<id> for a child run)', collectTag, {})
   .option('--record-file <file>', 'write {"run_id", "run_dir"} as JSON to this file once the run folder exists (for sweeps and scripts)')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 MLflow: logs to MLFLOW_TRACKING_URI when set, else to a local server on the store in runs/mlflow (started if needed).
-${specHelp}`)
+${specHelp}`,
+  )
   .action(async (file: string | undefined, overrides: string[], options) => {
     if (options.resume) {
-      if (file !== undefined) throw new UsageError('--resume takes the run folder only: the run goes on with the resolved spec it recorded');
+      if (file !== undefined)
+        throw new UsageError('--resume takes the run folder only: the run goes on with the resolved spec it recorded');
       const { runCommand, resumePoint } = await import('./commands/run.ts');
       const { runId, checkpoint, specFile } = resumePoint(options.resume);
       await runCommand(loadSpec(specFile, [], { ownRunSpec: true }), options, { runDir: options.resume, runId, checkpoint });
@@ -101,11 +105,16 @@ program
 
 const runRef = 'a run folder (runs/<experiment>/<run-id>), an MLflow run id, or the id of its MLflow logged model (m-...)';
 const toolCommand = (name: string, description: string) =>
-  program.command(name).description(description).argument('<run>', runRef).addOption(backendOption()).option('--runs-dir <dir>', 'where run records are', 'runs');
+  program
+    .command(name)
+    .description(description)
+    .argument('<run>', runRef)
+    .addOption(backendOption())
+    .option('--runs-dir <dir>', 'where run records are', 'runs');
 const modelTools = () => import('./commands/model-tools.ts');
 
 toolCommand('eval', 'Recompute the test metrics of a finished run (e.g. the importance-weighted bound with k = 5000).')
-  .option('--k <samples>', 'importance samples per example (default: the run\'s eval.iwae_samples)', positiveInt)
+  .option('--k <samples>', "importance samples per example (default: the run's eval.iwae_samples)", positiveInt)
   .action(async (ref: string, options) => (await modelTools()).evalCommand(ref, options));
 
 toolCommand('sample', 'Decode z drawn from the prior into a PNG grid.')
@@ -115,18 +124,18 @@ toolCommand('sample', 'Decode z drawn from the prior into a PNG grid.')
   .action(async (ref: string, options) => (await modelTools()).sampleCommand(ref, options));
 
 toolCommand('reconstruct', 'Images above their reconstructions, as a PNG grid.')
-  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .option('--input <file>', "IDX images or one PNG (default: the run's test set)")
   .option('--n <count>', 'how many images', positiveInt, 32)
   .requiredOption('--out <file.png>', 'where to write the grid')
   .action(async (ref: string, options) => (await modelTools()).reconstructCommand(ref, options));
 
 toolCommand('encode', 'Posterior means and log-variances of images, to CSV or NPY ([N, 2, latent]: mu, logvar).')
-  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .option('--input <file>', "IDX images or one PNG (default: the run's test set)")
   .requiredOption('--out <file>', 'file.csv or file.npy')
   .action(async (ref: string, options) => (await modelTools()).encodeCommand(ref, options));
 
 toolCommand('score', 'Per-example negative ELBO (an anomaly score, in nats) to CSV, with a summary of its distribution.')
-  .option('--input <file>', 'IDX images or one PNG (default: the run\'s test set)')
+  .option('--input <file>', "IDX images or one PNG (default: the run's test set)")
   .option('--samples <count>', 'reparameterised draws averaged per example', positiveInt, 10)
   .option('--seed <seed>', 'seed of the draws', positiveInt, 0)
   .requiredOption('--out <file.csv>', 'where to write the scores')
@@ -140,10 +149,14 @@ program
 
 program
   .command('ui')
-  .description('Open the MLflow UI on the local store <runs-dir>/mlflow (starts the server if needed; port 5000, or VAE_MLFLOW_PORT) and print the URL of each experiment.')
+  .description(
+    'Open the MLflow UI on the local store <runs-dir>/mlflow (starts the server if needed; port 5000, or VAE_MLFLOW_PORT) and print the URL of each experiment.',
+  )
   .option('--stop', 'stop every MLflow server on that store instead')
   .option('--runs-dir <dir>', 'the runs folder whose store to serve', 'runs')
-  .action(async (options: { stop?: boolean; runsDir: string }) => (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop), runsDir: options.runsDir }));
+  .action(async (options: { stop?: boolean; runsDir: string }) =>
+    (await import('./commands/mlflow.ts')).uiCommand({ stop: Boolean(options.stop), runsDir: options.runsDir }),
+  );
 
 function positiveInt(text: string): number {
   const n = Number(text);
@@ -168,9 +181,14 @@ const withSweepOptions = (command: Command) =>
   command
     .argument('<spec>', 'sweep file, or an experiment file with --grid/--seeds')
     .argument('[overrides...]', 'dotted.path=value overrides for every trial')
-    .option('--grid <path=v1,v2,...>', 'sweep a field over these values (repeatable; each value read as YAML)', (text: string, all: string[]) => [...all, text], [])
+    .option(
+      '--grid <path=v1,v2,...>',
+      'sweep a field over these values (repeatable; each value read as YAML)',
+      (text: string, all: string[]) => [...all, text],
+      [],
+    )
     .option('--seeds <n1,n2,...>', 'run every setting once per seed')
-    .option('--parallel <n>', 'trials at once (default: the sweep\'s parallel, else one per core)', positiveInt)
+    .option('--parallel <n>', "trials at once (default: the sweep's parallel, else one per core)", positiveInt)
     .option('--runs-dir <dir>', 'where run and sweep records go', 'runs')
     .option('--no-mlflow', 'record only under runs/ (no parent run)');
 const sweepCommands = () => import('./commands/sweep.ts');
@@ -182,8 +200,8 @@ const sweep = program
   .addHelpText('after', sweepHelp);
 
 withSweepOptions(sweep.command('run', { isDefault: true }))
-  .description('Run the sweep\'s trials (skipping finished ones), then write the summary (the default: vae sweep <spec>).')
-  .option('--trial-index <i>', 'run only trial i and attach it to the sweep\'s parent run (array jobs)', positiveInt)
+  .description("Run the sweep's trials (skipping finished ones), then write the summary (the default: vae sweep <spec>).")
+  .option('--trial-index <i>', "run only trial i and attach it to the sweep's parent run (array jobs)", positiveInt)
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend of the trials').choices(['auto', ...BACKENDS]))
   .addHelpText('after', sweepHelp)
   .action(async (file: string, overrides: string[], options) => (await sweepCommands()).sweepCommand(file, overrides, options));
@@ -193,7 +211,7 @@ withSweepOptions(sweep.command('plan'))
   .action(async (file: string, overrides: string[], options) => (await sweepCommands()).planCommand(file, overrides, options));
 
 withSweepOptions(sweep.command('summarize'))
-  .description('Build the summary (table, plot, best setting) from the parent run\'s children in MLflow, e.g. after an array job.')
+  .description("Build the summary (table, plot, best setting) from the parent run's children in MLflow, e.g. after an array job.")
   .action(async (file: string, overrides: string[], options) => (await sweepCommands()).summarizeCommand(file, overrides, options));
 // --- end vae sweep ---
 

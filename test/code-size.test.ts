@@ -93,10 +93,18 @@ function allowances(readme: string): Allowance[] {
   const rows = section
     .split('\n')
     .filter((line) => line.startsWith('|'))
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim().replace(/^`|`$/g, '')));
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim().replace(/^`|`$/g, '')),
+    );
   // The first row names the columns, the second is the |---| rule.
   return rows.slice(2).map(([file, name, why]) => {
-    assert.ok(file && name && why, `README.md, ${ALLOW_HEADING}: a row needs a file, a function or whole file, and a reason (got | ${file} | ${name} | ${why} |)`);
+    assert.ok(
+      file && name && why,
+      `README.md, ${ALLOW_HEADING}: a row needs a file, a function or whole file, and a reason (got | ${file} | ${name} | ${why} |)`,
+    );
     return { file, name: name === 'whole file' ? '' : name };
   });
 }
@@ -113,11 +121,21 @@ describe('code size (issue #14)', () => {
 
   it(`no file in src/ over ${MAX_FILE_LINES} lines and no function over ${MAX_FUNCTION_LINES}, unless the README says why`, () => {
     const unexplained = offenders.filter((o) => !isAllowed(o)).map(describeOffender);
-    assert.deepEqual(unexplained, [], `shorten these, or give the reason in README.md under ### ${ALLOW_HEADING}:\n${unexplained.join('\n')}`);
+    assert.deepEqual(
+      unexplained,
+      [],
+      `shorten these, or give the reason in README.md under ### ${ALLOW_HEADING}:\n${unexplained.join('\n')}`,
+    );
   });
 
   it('the allow-list names only what is still over the limits', () => {
-    const stale = allowed.filter((a) => !offenders.some((o) => o.file === a.file && o.name === a.name)).map((a) => `${a.file} ${a.name || 'whole file'}`);
-    assert.deepEqual(stale, [], `no longer over the limits (or not found): remove their rows from README.md's ${ALLOW_HEADING}:\n${stale.join('\n')}`);
+    const stale = allowed
+      .filter((a) => !offenders.some((o) => o.file === a.file && o.name === a.name))
+      .map((a) => `${a.file} ${a.name || 'whole file'}`);
+    assert.deepEqual(
+      stale,
+      [],
+      `no longer over the limits (or not found): remove their rows from README.md's ${ALLOW_HEADING}:\n${stale.join('\n')}`,
+    );
   });
 });

@@ -27,18 +27,29 @@ describe('IDX reader', () => {
 
   const bad: [string, Buffer, string][] = [
     ['truncated data', idx(0x08, [2, 2, 3], [1, 2, 3]), 'truncated: header says 2 x 2 x 3 = 12 bytes of data, the file holds 3'],
-    ['wrong magic', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]), 'magic number 0x1f8b0800 does not start with two zero bytes (is the file gzipped? gunzip it first)'],
+    [
+      'wrong magic',
+      Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]),
+      'magic number 0x1f8b0800 does not start with two zero bytes (is the file gzipped? gunzip it first)',
+    ],
     ['float elements', idx(0x0d, [1], [0, 0, 0, 0]), 'element type 0x0d (float32) is not supported; expected 0x08 (unsigned byte)'],
     ['too short', Buffer.from([0, 0]), '2 bytes is too short for the 4-byte magic number'],
     ['header cut off', Buffer.from([0, 0, 8, 3, 0, 0, 0, 1]), 'header says 3 dimensions but the file ends after 8 bytes'],
     ['trailing bytes', idx(0x08, [2], [1, 2, 3]), '1 unexpected bytes after the 2 data the header describes'],
     ['zero dimensions', Buffer.from([0, 0, 8, 0]), '0 dimensions; expected 1 (labels) or 3 (images)'],
     // A lying header must be reported, not allocated: 4e9 x 4e9 x 4e9 would be far beyond memory.
-    ['header claims huge data', idx(0x08, [4e9, 4e9, 4e9], [1, 2, 3]), 'truncated: header says 4000000000 x 4000000000 x 4000000000 = 6.4e+28 bytes of data, the file holds 3'],
+    [
+      'header claims huge data',
+      idx(0x08, [4e9, 4e9, 4e9], [1, 2, 3]),
+      'truncated: header says 4000000000 x 4000000000 x 4000000000 = 6.4e+28 bytes of data, the file holds 3',
+    ],
   ];
   for (const [name, bytes, message] of bad) {
     it(`rejects ${name}`, () => {
-      assert.throws(() => parseIdx(bytes, 'x.idx'), (e: IdxError) => e instanceof IdxError && e.message === `x.idx: not a usable IDX file: ${message}`);
+      assert.throws(
+        () => parseIdx(bytes, 'x.idx'),
+        (e: IdxError) => e instanceof IdxError && e.message === `x.idx: not a usable IDX file: ${message}`,
+      );
     });
   }
 
@@ -46,15 +57,25 @@ describe('IDX reader', () => {
     assert.throws(() => readIdxFile('/nonexistent/t.idx'), /\/nonexistent\/t\.idx: not a usable IDX file: no such file/);
   });
 
-  it('an idx dataset reads the user\'s files relative to the spec and checks the labels', () => {
+  it("an idx dataset reads the user's files relative to the spec and checks the labels", () => {
     const dir = mkdtempSync(join(tmpdir(), 'vae-idx-'));
-    writeFileSync(join(dir, 'train.idx'), idx(0x08, [3, 2, 2], Array.from({ length: 12 }, (_, i) => i * 20)));
+    writeFileSync(
+      join(dir, 'train.idx'),
+      idx(
+        0x08,
+        [3, 2, 2],
+        Array.from({ length: 12 }, (_, i) => i * 20),
+      ),
+    );
     writeFileSync(join(dir, 'test.idx'), idx(0x08, [1, 2, 2], [0, 50, 100, 150]));
     writeFileSync(join(dir, 'labels.idx'), idx(0x08, [2], [1, 2]));
     const data = { dataset: 'idx' as const, split: { train: 1, val: 0 }, limit: 0, binarize: 'none' as const };
     const ds = loadDataset({ ...data, idx: { train_images: 'train.idx', test_images: 'test.idx' } }, dir);
     assert.deepEqual([ds.train.count, ds.train.height, ds.train.width, ds.test.count], [3, 2, 2, 1]);
-    assert.throws(() => loadDataset({ ...data, idx: { train_images: 'train.idx', test_images: 'test.idx', train_labels: 'labels.idx' } }, dir), /expected 3 labels \(one per image in .*train\.idx\), found 2/);
+    assert.throws(
+      () => loadDataset({ ...data, idx: { train_images: 'train.idx', test_images: 'test.idx', train_labels: 'labels.idx' } }, dir),
+      /expected 3 labels \(one per image in .*train\.idx\), found 2/,
+    );
   });
 });
 
@@ -77,7 +98,13 @@ describe('real datasets', () => {
 });
 
 describe('seeded split', () => {
-  const pool: ImageSet = { count: 1000, height: 1, width: 1, pixels: Uint8Array.from({ length: 1000 }, (_, i) => i % 256), labels: Uint8Array.from({ length: 1000 }, (_, i) => i % 10) };
+  const pool: ImageSet = {
+    count: 1000,
+    height: 1,
+    width: 1,
+    pixels: Uint8Array.from({ length: 1000 }, (_, i) => i % 256),
+    labels: Uint8Array.from({ length: 1000 }, (_, i) => i % 10),
+  };
 
   it('is the same on every machine for a seed (pinned values)', () => {
     assert.deepEqual([...seededPermutation(10, 42, 'split')], [7, 6, 9, 3, 4, 5, 1, 0, 2, 8]);
@@ -115,7 +142,10 @@ describe('batches', () => {
   it('scales grey levels to [0, 1] and binarises as asked', () => {
     const out = new Float32Array(6);
     const rng = seedrandom('t');
-    assert.deepEqual([...fillBatch(set, [2, 0], out, 'none', rng)].map((v) => +v.toFixed(3)), [0.502, 0.498, 0, 1]);
+    assert.deepEqual(
+      [...fillBatch(set, [2, 0], out, 'none', rng)].map((v) => +v.toFixed(3)),
+      [0.502, 0.498, 0, 1],
+    );
     assert.deepEqual([...fillBatch(set, [1, 2], out, 'static', rng)], [0, 1, 1, 0]);
     const dynamic = fillBatch(set, [0, 1, 2], out, 'dynamic', rng);
     assert.ok(dynamic.every((v) => v === 0 || v === 1));
@@ -142,6 +172,9 @@ describe('batches', () => {
 
   it('covers every index once, the last batch short', () => {
     const order = Uint32Array.from({ length: 10 }, (_, i) => i);
-    assert.deepEqual([...batchRanges(order, 4)].map((b) => b.length), [4, 4, 2]);
+    assert.deepEqual(
+      [...batchRanges(order, 4)].map((b) => b.length),
+      [4, 4, 2],
+    );
   });
 });

@@ -54,7 +54,11 @@ const diagonal = Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (
 const zeroMatrix = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
 const redundantCodes = [...diagonal, ...diagonal];
 const oneCodeTwoFactors = diagonal.map((row) => [...row, ...row]);
-const diagonalEmptyCodes = [[1, 0], [0, 1], [0, 0]];
+const diagonalEmptyCodes = [
+  [1, 0],
+  [0, 1],
+  [0, 0],
+];
 
 describe('discretization and mutual information (disentanglement_lib utils_test.py)', () => {
   it('bins values into equal-width histogram bins numbered from 1', () => {
@@ -195,9 +199,31 @@ describe('Gaussian total correlation', () => {
   it('is 0 for independent dimensions and -0.5 log(1 - rho^2) for a correlated pair', () => {
     const identity = Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i === j ? 1 : 0)));
     assertClose(gaussianTotalCorrelation(identity), 0, 1e-12, 'identity covariance');
-    assertClose(gaussianTotalCorrelation([[1, 0.9], [0.9, 1]]), -0.5 * Math.log(1 - 0.81), 1e-12, 'rho 0.9');
-    assertClose(gaussianTotalCorrelation([[4, 1.2], [1.2, 1]]), -0.5 * Math.log(1 - 0.36), 1e-12, 'rho 0.6, scaled');
-    assert.equal(gaussianTotalCorrelation([[1, 1], [1, 1]]), Infinity);
+    assertClose(
+      gaussianTotalCorrelation([
+        [1, 0.9],
+        [0.9, 1],
+      ]),
+      -0.5 * Math.log(1 - 0.81),
+      1e-12,
+      'rho 0.9',
+    );
+    assertClose(
+      gaussianTotalCorrelation([
+        [4, 1.2],
+        [1.2, 1],
+      ]),
+      -0.5 * Math.log(1 - 0.36),
+      1e-12,
+      'rho 0.6, scaled',
+    );
+    assert.equal(
+      gaussianTotalCorrelation([
+        [1, 1],
+        [1, 1],
+      ]),
+      Infinity,
+    );
   });
 
   it('estimated from samples of means', () => {
@@ -260,7 +286,12 @@ describe('SAP score', () => {
     const test = await sample(binaryWorld, 2000, 'sap-discrete-test');
     const binary = (rows: Matrix) => rows.map((row) => Array.from(row, (f) => f % 2));
     // Own latent: accuracy 1; an independent latent: about 0.5.
-    assertBetween(sap({ codes: train.codes, factors: binary(train.factors) }, { codes: test.codes, factors: binary(test.factors) }, false), 0.45, 0.55, 'perfect');
+    assertBetween(
+      sap({ codes: train.codes, factors: binary(train.factors) }, { codes: test.codes, factors: binary(test.factors) }, false),
+      0.45,
+      0.55,
+      'perfect',
+    );
     const random = await sample(noise, 2000, 'sap-discrete-noise');
     const randomTest = await sample(noise, 2000, 'sap-discrete-noise-test');
     assertBetween(sap(random, randomTest, false), 0, 0.2, 'noise');
@@ -284,7 +315,12 @@ describe('SAP score', () => {
       y.push(1);
       x.push(0.7 + rng());
     }
-    const expected = [[-0.64975, 0.058933], [-0.12255, -0.24009], [0.052883, -0.531912], [0.409999, -0.86424]];
+    const expected = [
+      [-0.64975, 0.058933],
+      [-0.12255, -0.24009],
+      [0.052883, -0.531912],
+      [0.409999, -0.86424],
+    ];
     fitLinearSvc1d(x, y, 0.01).lines.forEach(({ w, b }, k) => {
       assertClose(w, expected[k][0], 1e-6, `w of class ${k}`);
       assertClose(b, expected[k][1], 1e-6, `b of class ${k}`);
@@ -296,15 +332,34 @@ describe('SAP score', () => {
 });
 
 describe('disentanglementScores', () => {
-  const names = ['beta_vae', 'factor_vae', 'mig', 'sap', 'dci_disentanglement', 'dci_completeness', 'dci_informativeness',
-    'modularity', 'explicitness', 'gaussian_tc'].map((name) => `disentanglement/${name}`);
+  const names = [
+    'beta_vae',
+    'factor_vae',
+    'mig',
+    'sap',
+    'dci_disentanglement',
+    'dci_completeness',
+    'dci_informativeness',
+    'modularity',
+    'explicitness',
+    'gaussian_tc',
+  ].map((name) => `disentanglement/${name}`);
   const options = { seed: 3, numTrain: 500, numEval: 300, batchSize: 16 };
 
   it('reports every score, high for the factors themselves, and repeats itself for a seed', async () => {
     const world = identityWorld(perfect, 5, 5);
     const scores = await disentanglementScores(world, options);
     assert.deepEqual(Object.keys(scores).sort(), [...names].sort());
-    for (const name of ['beta_vae', 'factor_vae', 'mig', 'dci_disentanglement', 'dci_completeness', 'dci_informativeness', 'modularity', 'explicitness']) {
+    for (const name of [
+      'beta_vae',
+      'factor_vae',
+      'mig',
+      'dci_disentanglement',
+      'dci_completeness',
+      'dci_informativeness',
+      'modularity',
+      'explicitness',
+    ]) {
       assertBetween(scores[`disentanglement/${name}`], 0.9, 1, name);
     }
     // Five-valued factors with a one-feature LinearSVC: the extreme classes are found, the middle ones mostly not.

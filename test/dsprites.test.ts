@@ -60,7 +60,10 @@ describe('dSprites rendering', () => {
       for (let i = 1; i < xs.length; i++) assert.ok(xs[i] > xs[i - 1] + 5, `shape ${shape}: ${xs}`);
     }
     // The largest square turned 45 degrees at each corner: it reaches farthest, yet the border stays black.
-    for (const [x, y] of [[0, 0], [31, 31]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [31, 31],
+    ]) {
       const pixels = image([0, 5, 5, x, y]);
       const border = Array.from({ length: 64 }, (_, i) => [pixels[i], pixels[63 * 64 + i], pixels[i * 64], pixels[i * 64 + 63]]).flat();
       assert.ok(border.every((p) => p === 0) && onPixels(pixels) > 300);
@@ -103,7 +106,10 @@ describe('dSprites data', () => {
 
     const key = (set: typeof first.train, i: number) => gridIndex([...set.factors!.classes.subarray(5 * i, 5 * i + 5)]);
     const trainKeys = new Set(Array.from({ length: 300 }, (_, i) => key(first.train, i)));
-    assert.ok(Array.from({ length: 300 }, (_, i) => key(first.test, i)).every((k) => !trainKeys.has(k)), 'no test image is trained on');
+    assert.ok(
+      Array.from({ length: 300 }, (_, i) => key(first.test, i)).every((k) => !trainKeys.has(k)),
+      'no test image is trained on',
+    );
     // A bigger limit keeps the first test images and adds to the training images: both are prefixes of one order.
     const more = loadDsprites({ side: 16, limit: 20_000, cacheDir });
     assert.equal(more.test.count, DSPRITES_TEST_SIZE);
@@ -123,9 +129,21 @@ describe('dSprites data', () => {
   it('is refused without a limit, and image_size is refused for other datasets, at the line that says so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vae-dsprites-spec-'));
     writeFileSync(join(dir, 'spec.yaml'), 'name: d\ndata:\n  dataset: dsprites\n  image_size: 32\n');
-    assert.throws(() => loadSpec(join(dir, 'spec.yaml')), (e: Error) => e.message === `${join(dir, 'spec.yaml')}:3:3 data.limit: dataset dsprites renders what it trains on and needs a limit > 0 (its 727,280 training images are 3 GB at 64x64), e.g. limit: 20000`);
-    assert.throws(() => loadSpec('experiments/vae-mnist.yaml', ['data.image_size=32']), (e: Error) => e.message === `override 'data.image_size=32': data.image_size: only used with dataset: dsprites (mnist images keep their own size)`);
-    assert.throws(() => loadSpec('experiments/vae-dsprites.yaml', ['data.image_size=48']), (e: Error) => e.message === `override 'data.image_size=48': data.image_size: must be one of 16, 32, 64 (got 48)`);
+    assert.throws(
+      () => loadSpec(join(dir, 'spec.yaml')),
+      (e: Error) =>
+        e.message ===
+        `${join(dir, 'spec.yaml')}:3:3 data.limit: dataset dsprites renders what it trains on and needs a limit > 0 (its 727,280 training images are 3 GB at 64x64), e.g. limit: 20000`,
+    );
+    assert.throws(
+      () => loadSpec('experiments/vae-mnist.yaml', ['data.image_size=32']),
+      (e: Error) =>
+        e.message === `override 'data.image_size=32': data.image_size: only used with dataset: dsprites (mnist images keep their own size)`,
+    );
+    assert.throws(
+      () => loadSpec('experiments/vae-dsprites.yaml', ['data.image_size=48']),
+      (e: Error) => e.message === `override 'data.image_size=48': data.image_size: must be one of 16, 32, 64 (got 48)`,
+    );
     assert.equal(loadSpec('experiments/vae-dsprites.yaml').spec.data.image_size, 32);
   });
 
@@ -140,9 +158,13 @@ describe('dSprites data', () => {
     const summary = new RunRecord(runDir).readSummary()!;
     assert.equal(summary.status, 'FINISHED');
     assert.equal(summary.data.source, 'generated:dsprites@renderer-1/32x32');
-    const losses = new RunRecord(runDir).readMetrics().filter((m) => m.key === 'train/loss').map((m) => m.value);
+    const losses = new RunRecord(runDir)
+      .readMetrics()
+      .filter((m) => m.key === 'train/loss')
+      .map((m) => m.value);
     assert.ok(losses.length === 2 && losses[1] < losses[0], `train loss went down: ${losses}`);
     assert.ok(summary.metrics['test/neg_elbo'] > 0 && summary.metrics['test/neg_elbo'] < 1024 * Math.LN2);
-    for (const picture of ['samples.png', 'reconstructions.png', 'traversals.png']) assert.ok(statSync(join(runDir, 'images/final', picture)).size > 0);
+    for (const picture of ['samples.png', 'reconstructions.png', 'traversals.png'])
+      assert.ok(statSync(join(runDir, 'images/final', picture)).size > 0);
   });
 });

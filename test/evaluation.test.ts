@@ -11,7 +11,10 @@ import { buildVae } from '../src/model/vae.ts';
 // 64 real MNIST test digits and the reference model; untrained weights are enough to check the estimators.
 const spec = loadSpec('experiments/vae-mnist.yaml').spec;
 const mnist = loadDataset(spec.data, '.');
-const digits = subset(mnist.test, Uint32Array.from({ length: 64 }, (_, i) => i));
+const digits = subset(
+  mnist.test,
+  Uint32Array.from({ length: 64 }, (_, i) => i),
+);
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -42,7 +45,10 @@ describe('active units and KL per dimension', () => {
   it('match the definitions computed directly on the posterior means', async () => {
     const vae = buildVae(spec, { height: 28, width: 28 });
     const usage = await latentUsage(vae, digits, { batchSize: 10, binarize: 'none', seed: 'u', threshold: 0.01 });
-    const x = tf.tensor2d(Float32Array.from(digits.pixels, (p) => p / 255), [64, 784]);
+    const x = tf.tensor2d(
+      Float32Array.from(digits.pixels, (p) => p / 255),
+      [64, 784],
+    );
     const { mu, logvar } = vae.encode(x);
     const variance = tf.moments(mu, 0).variance.arraySync() as number[];
     const kl = tf.mean(tf.square(mu).add(tf.exp(logvar)).sub(1).sub(logvar).mul(0.5), 0).arraySync() as number[];

@@ -30,10 +30,17 @@ async function twoEpochs(spec: string, overrides: string[], trainingStep: Traini
   const tracker = Object.assign(new TrackerFanout([]), {
     logMetrics: async (points: MetricPoint[]) => void points.forEach((p) => (metrics[`${p.key}@${p.step}`] = p.value)),
   });
-  const settings = { ...resolved, train: { ...resolved.train, epochs: 2, batch_size: 64 }, tracking: { ...resolved.tracking, log_every_steps: 1000 } };
+  const settings = {
+    ...resolved,
+    train: { ...resolved.train, epochs: 2, batch_size: 64 },
+    tracking: { ...resolved.tracking, log_every_steps: 1000 },
+  };
   await train(vae, data, settings, {
-    tracker, progress: { startEpoch: () => {}, update: () => {}, endEpoch: () => {} },
-    shouldStop: () => false, trainingStep, onStepChosen: async (d) => void (description = d),
+    tracker,
+    progress: { startEpoch: () => {}, update: () => {}, endEpoch: () => {} },
+    shouldStop: () => false,
+    trainingStep,
+    onStepChosen: async (d) => void (description = d),
   });
   vae.dispose();
   return { description, metrics };

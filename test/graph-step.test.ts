@@ -27,7 +27,15 @@ const MLP = 'experiments/vae-mnist.yaml';
 const CONV = 'experiments/vae-mnist-conv.yaml';
 const mnist = loadDataset(loadSpec(MLP).spec.data, '.');
 // Two batches of real test digits, the second short like an epoch's last batch.
-const BATCHES = [[0, 32], [32, 52]].map(([from, to]) => tf.tensor2d(Float32Array.from(mnist.test.pixels.subarray(from * 784, to * 784), (p) => p / 255), [to - from, 784]));
+const BATCHES = [
+  [0, 32],
+  [32, 52],
+].map(([from, to]) =>
+  tf.tensor2d(
+    Float32Array.from(mnist.test.pixels.subarray(from * 784, to * 784), (p) => p / 255),
+    [to - from, 784],
+  ),
+);
 
 before(async () => {
   const backend = await selectBackend('tensorflow');
@@ -63,8 +71,12 @@ function weightGap(a: Vae, b: Vae): number {
   return Math.max(...wa.map((w, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0])));
 }
 
-const relativeGap = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, j) => Math.abs(v - b[i][j]) / Math.max(1, Math.abs(b[i][j])))));
-const small = (side: 'encoder' | 'decoder', hidden: string, activation: string) => [`model.${side}.hidden=${hidden}`, `model.${side}.activation=${activation}`];
+const relativeGap = (a: number[][], b: number[][]) =>
+  Math.max(...a.flatMap((row, i) => row.map((v, j) => Math.abs(v - b[i][j]) / Math.max(1, Math.abs(b[i][j])))));
+const small = (side: 'encoder' | 'decoder', hidden: string, activation: string) => [
+  `model.${side}.hidden=${hidden}`,
+  `model.${side}.activation=${activation}`,
+];
 
 describe('graph step against tfjs autodiff + tf.train.adam', () => {
   // The last number bounds the weights after 6 Adam steps. Adam's first steps are close to lr * sign(gradient), so
@@ -75,10 +87,20 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
   // differ by up to 8.5e-4 (measured), less than one Adam step (1e-3).
   const cases: [string, string, string[], number][] = [
     ['MLP 784-400-20, ReLU, Bernoulli', MLP, [], 1e-4],
-    ['MLP, two tanh layers, Gaussian', MLP, [...small('encoder', '[64,32]', 'tanh'), ...small('decoder', '[32,64]', 'tanh'), 'loss.reconstruction=mse'], 1e-4],
+    [
+      'MLP, two tanh layers, Gaussian',
+      MLP,
+      [...small('encoder', '[64,32]', 'tanh'), ...small('decoder', '[32,64]', 'tanh'), 'loss.reconstruction=mse'],
+      1e-4,
+    ],
     ['MLP, ELU encoder, softplus decoder', MLP, [...small('encoder', '[64]', 'elu'), ...small('decoder', '[48]', 'softplus')], 1e-4],
     ['conv 32-64, ReLU, Bernoulli', CONV, [], 1e-3],
-    ['conv, tanh, Gaussian', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh'), 'loss.reconstruction=mse'], 1e-4],
+    [
+      'conv, tanh, Gaussian',
+      CONV,
+      [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh'), 'loss.reconstruction=mse'],
+      1e-4,
+    ],
     ['conv, ELU encoder, softplus decoder', CONV, [...small('encoder', '[8]', 'elu'), ...small('decoder', '[8]', 'softplus')], 1e-4],
   ];
   for (const [name, spec, overrides, adamTolerance] of cases) {
@@ -112,7 +134,10 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
       const graph = new GraphStep(a, 1e-3);
       const autodiff = new AutodiffStep(b, 1e-3);
       const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, 0.7), trainSteps(autodiff, b, 6, 0.7)];
-      assert.ok(relativeGap(graphTotals, autodiffTotals) < adamTolerance, `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`);
+      assert.ok(
+        relativeGap(graphTotals, autodiffTotals) < adamTolerance,
+        `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
+      );
       const gap = weightGap(a, b);
       assert.ok(gap < adamTolerance, `weights differ by up to ${gap}`);
       // Training happened: the loss of the second pass over batch 0 is below the first.
@@ -154,5 +179,4 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
       step.dispose();
     }
   });
-
 });

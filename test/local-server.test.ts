@@ -17,25 +17,29 @@ const store = join(runsDir, 'mlflow');
 
 /** Pids of every process whose command line names the store (the server; its workers are found by group below). */
 function processesNaming(text: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Pids of every process in a process group. */
 function processesInGroup(group: number): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === group ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === group ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 const listening = (port: number) =>
@@ -59,13 +63,18 @@ describe('the local MLflow server', { timeout: 300_000 }, () => {
     port = await freePort();
     env = { MLFLOW_TRACKING_URI: '', VAE_MLFLOW_PORT: String(port) };
     const url = `http://127.0.0.1:${port}`;
-    const runs = await Promise.all([1, 2, 3, 4].map((seed) => vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, `seed=${seed}`, '--runs-dir', runsDir], { env })));
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map((seed) => vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, `seed=${seed}`, '--runs-dir', runsDir], { env })),
+    );
     for (const r of runs) {
       assert.equal(r.code, 0, r.stderr);
       // TensorFlow's native logging may come first.
       const announced = r.stderr.split('\n').find((line) => line.startsWith('run '));
       assert.ok(announced?.endsWith(` (MLflow: ${url}/#/experiments?workflowType=machine_learning)`), announced);
-      assert.match(r.stderr, new RegExp(`\\nView run vae-mnist at: ${url}/#/experiments/\\d+/runs/[0-9a-f]{32}\\?workflowType=machine_learning\\n`));
+      assert.match(
+        r.stderr,
+        new RegExp(`\\nView run vae-mnist at: ${url}/#/experiments/\\d+/runs/[0-9a-f]{32}\\?workflowType=machine_learning\\n`),
+      );
     }
     const servers = processesNaming(`sqlite:///${join(store, 'mlflow.db')}`);
     assert.equal(servers.length, 1, `one mlflow server on the store, found pids ${servers.join(', ')}`);

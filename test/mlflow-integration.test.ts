@@ -47,12 +47,23 @@ const PARAMS = { 'model.latent_dim': '2', 'train.epochs': '3', 'model.encoder.hi
 const KEYS = ['train/loss', 'val/loss'];
 
 function epochPoints(epoch: number): MetricPoint[] {
-  return KEYS.map((key, k) => ({ key, value: 100 / (epoch + 1) + k + 0.125, step: epoch, timestamp: 1_750_000_000_000 + epoch * 1000 + k }));
+  return KEYS.map((key, k) => ({
+    key,
+    value: 100 / (epoch + 1) + k + 0.125,
+    step: epoch,
+    timestamp: 1_750_000_000_000 + epoch * 1000 + k,
+  }));
 }
 
 /** What `vae run` does, in miniature: params, three epochs of metrics, two stepped images, a text artifact. */
 async function fakeRun(tracker: Tracker, experiment: string, hooks: { afterEpoch?: (epoch: number) => Promise<void> } = {}): Promise<void> {
-  await tracker.start({ experiment, runName: 'fake-run', params: PARAMS, tags: { 'mlflow.source.type': 'LOCAL', 'vae.backend': 'cpu' }, startTime: Date.now() });
+  await tracker.start({
+    experiment,
+    runName: 'fake-run',
+    params: PARAMS,
+    tags: { 'mlflow.source.type': 'LOCAL', 'vae.backend': 'cpu' },
+    startTime: Date.now(),
+  });
   const spec = join(scratch, `${randomUUID()}.yaml`);
   writeFileSync(spec, 'name: fake-run\nmodel: { latent_dim: 2 }\n');
   await tracker.logArtifact(spec, RUN_ARTIFACTS.writtenSpec);
@@ -100,16 +111,26 @@ describe('MlflowClient against a real server', () => {
     assert.match(info.artifact_uri, /^mlflow-artifacts:/);
 
     const params = Array.from({ length: 150 }, (_, i) => ({ key: `p.${i}`, value: String(i) }));
-    const metrics = Array.from({ length: 2500 }, (_, i) => ({ key: 'train/loss', value: 1 / (i + 1), step: i, timestamp: 1_750_000_000_000 + i }));
+    const metrics = Array.from({ length: 2500 }, (_, i) => ({
+      key: 'train/loss',
+      value: 1 / (i + 1),
+      step: i,
+      timestamp: 1_750_000_000_000 + i,
+    }));
     await client.logBatch(info.run_id, { params, metrics });
     const history = await client.getMetricHistory(info.run_id, 'train/loss');
     assert.equal(history.length, 2500);
-    assert.deepEqual(history.sort((a, b) => a.step - b.step), metrics);
+    assert.deepEqual(
+      history.sort((a, b) => a.step - b.step),
+      metrics,
+    );
     const run = await client.getRun(info.run_id);
     assert.equal(run.data.params.length, 150);
     assert.equal(tagMap(run)['mlflow.runName'], 'round-trip');
 
-    await client.logInputs(info.run_id, [{ name: 'mnist', digest: 'a'.repeat(36), source_type: 'local', source: 'mnist-data', context: 'training' }]);
+    await client.logInputs(info.run_id, [
+      { name: 'mnist', digest: 'a'.repeat(36), source_type: 'local', source: 'mnist-data', context: 'training' },
+    ]);
     await client.uploadArtifact(info.artifact_uri, 'notes/hello world.txt', Buffer.from('hello'));
     await client.uploadArtifact(info.artifact_uri, 'notes.json', Buffer.from('{}'));
     assert.deepEqual(await client.listAllArtifacts(info.run_id), [
@@ -119,7 +140,10 @@ describe('MlflowClient against a real server', () => {
 
     await client.updateRun(info.run_id, 'FINISHED', Date.now());
     const found = await client.searchRuns({ experimentIds: [experimentId], filter: "tags.`vae.test` = 'yes'" });
-    assert.deepEqual(found.runs.map((r) => [r.info.run_id, r.info.status]), [[info.run_id, 'FINISHED']]);
+    assert.deepEqual(
+      found.runs.map((r) => [r.info.run_id, r.info.status]),
+      [[info.run_id, 'FINISHED']],
+    );
   });
 });
 
@@ -137,11 +161,19 @@ describe('MlflowTracker beside the local record', () => {
 
     const images = new RunRecord(runDir).artifacts().filter((p) => p.startsWith('images/'));
     assert.equal(images.length, 4);
-    for (const path of images) assert.match(path, /^images\/val~recon\+step\+[12]\+timestamp\+\d+\+[g-z][0-9a-f-]{35}(\+compressed)?\.png$/);
+    for (const path of images)
+      assert.match(path, /^images\/val~recon\+step\+[12]\+timestamp\+\d+\+[g-z][0-9a-f-]{35}(\+compressed)?\.png$/);
 
     // Syncing a run the tracker already mirrored sends nothing.
     const again = await syncRun(runDir, client);
-    assert.deepEqual(again, { runId: mlflow.runId, experimentId: identity!.experiment_id, created: false, params: 0, metricPoints: 0, artifacts: 0 });
+    assert.deepEqual(again, {
+      runId: mlflow.runId,
+      experimentId: identity!.experiment_id,
+      created: false,
+      params: 0,
+      metricPoints: 0,
+      artifacts: 0,
+    });
   });
 
   it('records an error message with a FAILED run', async () => {

@@ -37,7 +37,8 @@ function runsDir(): string {
 }
 
 const tags = (run: Run) => Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
-const byStepThenTime = (a: MetricPoint | Metric, b: MetricPoint | Metric) => a.step - b.step || a.timestamp - b.timestamp || a.value - b.value;
+const byStepThenTime = (a: MetricPoint | Metric, b: MetricPoint | Metric) =>
+  a.step - b.step || a.timestamp - b.timestamp || a.value - b.value;
 
 function localSeries(runDir: string): Map<string, MetricPoint[]> {
   const series = new Map<string, MetricPoint[]>();
@@ -70,7 +71,12 @@ async function assertMirrorsRecord(runDir: string, runId: string, status = 'FINI
 
   const summary = new RunRecord(runDir).readSummary()!;
   assert.deepEqual(
-    run.inputs.dataset_inputs.map(({ dataset, tags: t }) => [dataset.name, dataset.digest, dataset.source_type, t.find((x) => x.key === 'mlflow.data.context')?.value]),
+    run.inputs.dataset_inputs.map(({ dataset, tags: t }) => [
+      dataset.name,
+      dataset.digest,
+      dataset.source_type,
+      t.find((x) => x.key === 'mlflow.data.context')?.value,
+    ]),
     [['mnist', summary.data.digest, 'local', 'training']],
   );
   return run;
@@ -98,8 +104,15 @@ describe('vae run logging to a real MLflow server', () => {
     const trainLoss = await client.getMetricHistory(run.info.run_id, 'train/loss');
     const localTrainLoss = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss');
     assert.deepEqual(trainLoss.map((m) => m.step).sort(), [1, 2], 'one train/loss point per epoch');
-    assert.deepEqual(trainLoss.sort(byStepThenTime).map((m) => m.value), localTrainLoss.map((p) => p.value));
-    assert.equal((await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length, 1, 'linking the model to its metrics logs no second point');
+    assert.deepEqual(
+      trainLoss.sort(byStepThenTime).map((m) => m.value),
+      localTrainLoss.map((p) => p.value),
+    );
+    assert.equal(
+      (await client.getMetricHistory(run.info.run_id, 'test/neg_elbo')).length,
+      1,
+      'linking the model to its metrics logs no second point',
+    );
     assert.ok((await client.getMetricHistory(run.info.run_id, 'train/running_loss')).length >= 2);
 
     const paths = (await client.listAllArtifacts(run.info.run_id)).map((f) => f.path);
@@ -107,7 +120,10 @@ describe('vae run logging to a real MLflow server', () => {
       assert.ok(paths.includes(p), `artifact ${p} in ${paths.join(', ')}`);
     }
     // The final sample grid, at images/samples.png or in a folder below images/ (see test/mlflow-ui.test.ts for why).
-    assert.ok(paths.some((p) => /^images\/(.+\/)?samples\.png$/.test(p)), `final samples.png in ${paths.join(', ')}`);
+    assert.ok(
+      paths.some((p) => /^images\/(.+\/)?samples\.png$/.test(p)),
+      `final samples.png in ${paths.join(', ')}`,
+    );
     for (const key of ['samples', 'reconstructions']) {
       for (const step of [1, 2]) {
         const stem = new RegExp(`^images/${key}\\+step\\+${step}\\+timestamp\\+\\d+\\+[g-z][0-9a-f-]{35}`);
@@ -119,11 +135,22 @@ describe('vae run logging to a real MLflow server', () => {
     // The trained model is an MLflow 3 logged model of the run, with the run's params and final metrics.
     const modelId = identity!.model_id!;
     assert.match(modelId, /^m-[0-9a-f]{32}$/);
-    assert.ok(result.stderr.includes(`View model vae-mnist at: ${server.url}/#/experiments/${identity!.experiment_id}/models/${modelId}?workflowType=machine_learning\n`), result.stderr);
+    assert.ok(
+      result.stderr.includes(
+        `View model vae-mnist at: ${server.url}/#/experiments/${identity!.experiment_id}/models/${modelId}?workflowType=machine_learning\n`,
+      ),
+      result.stderr,
+    );
     const api = async (path: string) => (await fetch(`${server.url}/api/2.0/mlflow/${path}`)).json();
     const { model } = await api(`logged-models/${modelId}`);
     assert.deepEqual([model.info.name, model.info.status, model.info.source_run_id], ['vae-mnist', 'LOGGED_MODEL_READY', run.info.run_id]);
-    assert.deepEqual(model.data.params, run.data.params.slice().sort((a, b) => a.key.localeCompare(b.key)).map(({ key, value }) => ({ key, value })));
+    assert.deepEqual(
+      model.data.params,
+      run.data.params
+        .slice()
+        .sort((a, b) => a.key.localeCompare(b.key))
+        .map(({ key, value }) => ({ key, value })),
+    );
     const modelMetrics = Object.fromEntries(model.data.metrics.map((m: { key: string; value: number }) => [m.key, m.value]));
     const summary = new RunRecord(runDir).readSummary()!;
     for (const key of ['test/neg_elbo', 'test/iwae_nll', 'test/active_units']) assert.equal(modelMetrics[key], summary.metrics[key], key);
@@ -169,7 +196,13 @@ describe('vae run logging to a real MLflow server', () => {
     assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
     assert.equal(new RunRecord(runDir).readSummary()!.status, 'FINISHED');
     assert.equal(new RunRecord(runDir).readDatasets().length, 1);
-    assert.deepEqual(new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => p.step), [1, 2]);
+    assert.deepEqual(
+      new RunRecord(runDir)
+        .readMetrics()
+        .filter((p) => p.key === 'train/loss')
+        .map((p) => p.step),
+      [1, 2],
+    );
     assert.ok(new RunRecord(runDir).artifacts().includes('model/decoder/weights.bin'));
 
     const env = { MLFLOW_TRACKING_URI: server.url };
@@ -179,11 +212,22 @@ describe('vae run logging to a real MLflow server', () => {
     const { run_id: runId, experiment_id: experimentId, model_id: modelId } = new RunRecord(runDir).readMlflow()!;
     await assertMirrorsRecord(runDir, runId);
     // The logged model the live run could not create.
-    const models = async () => (await (await fetch(`${server.url}/api/2.0/mlflow/logged-models/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ experiment_ids: [experimentId] }) })).json()).models
-      .filter((m: { info: { source_run_id: string } }) => m.info.source_run_id === runId);
+    const models = async () =>
+      (
+        await (
+          await fetch(`${server.url}/api/2.0/mlflow/logged-models/search`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ experiment_ids: [experimentId] }),
+          })
+        ).json()
+      ).models.filter((m: { info: { source_run_id: string } }) => m.info.source_run_id === runId);
     const [model] = await models();
     assert.deepEqual([model.info.model_id, model.info.status], [modelId, 'LOGGED_MODEL_READY']);
-    assert.equal(model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value, new RunRecord(runDir).readSummary()!.metrics['test/neg_elbo']);
+    assert.equal(
+      model.data.metrics.find((m: { key: string }) => m.key === 'test/neg_elbo').value,
+      new RunRecord(runDir).readSummary()!.metrics['test/neg_elbo'],
+    );
 
     const second = await vae(['sync', runDir], { env });
     assert.equal(second.code, 0, second.stderr);
@@ -193,44 +237,48 @@ describe('vae run logging to a real MLflow server', () => {
     assert.equal((await models()).length, 1, 'syncing again logs no second model');
   });
 
-  it('server stopped mid-run: the run finishes locally, and sync after a restart completes the same MLflow run', { timeout: 120_000 }, async (t) => {
-    if (!server.owned) return t.skip('needs a server this test started (MLFLOW_TEST_TRACKING_URI is set)');
-    const dir = runsDir();
-    let stopping: Promise<void> | null = null;
-    let stoppedAt = 0;
-    let offAt = 0;
-    try {
-      const result = await vae(['run', SPEC, 'data.limit=1500', 'train.epochs=3', 'train.batch_size=32', '--runs-dir', dir], {
-        // Three retries (~7 s) instead of the default five (~35 s measured) keep this test short; same code path.
-        env: { MLFLOW_TRACKING_URI: server.url, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '3' },
-        onStderr: (text) => {
-          if (!stopping && /^epoch 1 \|/m.test(text)) stopping = server.stop().then(() => void (stoppedAt = Date.now()));
-          if (!offAt && OFF_LINE.test(text)) offAt = Date.now();
-          OFF_LINE.lastIndex = 0;
-        },
-      });
-      assert.equal(result.code, 0, result.stderr);
-      assert.ok(stopping, `the run printed its first epoch line: ${result.stderr}`);
-      assert.equal(result.stderr.match(OFF_LINE)?.length, 1, result.stderr);
-      t.diagnostic(`MLflow went offline ${((offAt - stoppedAt) / 1000).toFixed(1)} s after the server had stopped`);
-    } finally {
-      await stopping;
-      await server.start();
-    }
+  it(
+    'server stopped mid-run: the run finishes locally, and sync after a restart completes the same MLflow run',
+    { timeout: 120_000 },
+    async (t) => {
+      if (!server.owned) return t.skip('needs a server this test started (MLFLOW_TEST_TRACKING_URI is set)');
+      const dir = runsDir();
+      let stopping: Promise<void> | null = null;
+      let stoppedAt = 0;
+      let offAt = 0;
+      try {
+        const result = await vae(['run', SPEC, 'data.limit=1500', 'train.epochs=3', 'train.batch_size=32', '--runs-dir', dir], {
+          // Three retries (~7 s) instead of the default five (~35 s measured) keep this test short; same code path.
+          env: { MLFLOW_TRACKING_URI: server.url, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '3' },
+          onStderr: (text) => {
+            if (!stopping && /^epoch 1 \|/m.test(text)) stopping = server.stop().then(() => void (stoppedAt = Date.now()));
+            if (!offAt && OFF_LINE.test(text)) offAt = Date.now();
+            OFF_LINE.lastIndex = 0;
+          },
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(stopping, `the run printed its first epoch line: ${result.stderr}`);
+        assert.equal(result.stderr.match(OFF_LINE)?.length, 1, result.stderr);
+        t.diagnostic(`MLflow went offline ${((offAt - stoppedAt) / 1000).toFixed(1)} s after the server had stopped`);
+      } finally {
+        await stopping;
+        await server.start();
+      }
 
-    const runDir = onlyRunDir(dir);
-    const runId = new RunRecord(runDir).readMlflow()!.run_id;
-    assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
-    const before = await client.getRun(runId);
-    assert.equal(before.info.status, 'RUNNING', 'the server never heard the end of the run');
-    assert.ok((await client.getMetricHistory(runId, 'train/loss')).length < 3, 'the server missed some epochs');
+      const runDir = onlyRunDir(dir);
+      const runId = new RunRecord(runDir).readMlflow()!.run_id;
+      assert.equal(new RunRecord(runDir).readRun().status, 'FINISHED');
+      const before = await client.getRun(runId);
+      assert.equal(before.info.status, 'RUNNING', 'the server never heard the end of the run');
+      assert.ok((await client.getMetricHistory(runId, 'train/loss')).length < 3, 'the server missed some epochs');
 
-    const sync = await vae(['sync', runDir], { env: { MLFLOW_TRACKING_URI: server.url } });
-    assert.equal(sync.code, 0, sync.stderr);
-    assert.ok(sync.stderr.includes(`MLflow run ${runId}; uploaded 0 params`), sync.stderr);
-    assert.equal(new RunRecord(runDir).readMlflow()!.run_id, runId, 'the same MLflow run, completed');
-    await assertMirrorsRecord(runDir, runId);
-  });
+      const sync = await vae(['sync', runDir], { env: { MLFLOW_TRACKING_URI: server.url } });
+      assert.equal(sync.code, 0, sync.stderr);
+      assert.ok(sync.stderr.includes(`MLflow run ${runId}; uploaded 0 params`), sync.stderr);
+      assert.equal(new RunRecord(runDir).readMlflow()!.run_id, runId, 'the same MLflow run, completed');
+      await assertMirrorsRecord(runDir, runId);
+    },
+  );
 
   it('vae sync on a folder that is not a run exits 2 and says so', async () => {
     const dir = runsDir();

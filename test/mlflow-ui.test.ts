@@ -34,16 +34,34 @@ before(async () => {
   if (started.status === 'fulfilled') server = started.value;
   if (launched.status === 'fulfilled') browser = launched.value;
   for (const result of [started, launched]) if (result.status === 'rejected') throw result.reason;
-  const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
+  const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, '--runs-dir', runsDir], {
+    env: { MLFLOW_TRACKING_URI: server.url },
+  });
   assert.equal(result.code, 0, result.stderr);
   const identity = new RunRecord(onlyRunDir(runsDir)).readMlflow()!;
   run = { experimentId: identity.experiment_id, runId: identity.run_id, modelId: identity.model_id! };
-  const [, modelUrl, runUrl, experimentUrl] = /\nView model vae-mnist at: (\S+)\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
+  const [, modelUrl, runUrl, experimentUrl] =
+    /\nView model vae-mnist at: (\S+)\nView run vae-mnist at: (\S+)\nView experiment at: (\S+)\n$/.exec(result.stderr) ?? [];
   assert.ok(modelUrl && runUrl && experimentUrl, `vae run ends with the model's, the run's and the experiment's URLs:\n${result.stderr}`);
 
   // A sweep of two one-epoch trials, in an experiment of its own so the run above stays alone in its Runs table.
   const swept = await vae(
-    ['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,5', '--seeds', '1', 'data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'tracking.experiment=vae-ui-sweep', '--parallel', '2', '--runs-dir', runsDir],
+    [
+      'sweep',
+      'experiments/vae-mnist.yaml',
+      '--grid',
+      'model.latent_dim=2,5',
+      '--seeds',
+      '1',
+      'data.limit=200',
+      'train.epochs=1',
+      'eval.iwae_samples=0',
+      'tracking.experiment=vae-ui-sweep',
+      '--parallel',
+      '2',
+      '--runs-dir',
+      runsDir,
+    ],
     { env: { MLFLOW_TRACKING_URI: server.url } },
   );
   assert.equal(swept.code, 0, swept.stderr);
@@ -89,7 +107,10 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
     assert.equal(printed.experiment, `${server.url}/#/experiments/${run.experimentId}?workflowType=machine_learning`);
     assert.equal(printed.run, `${server.url}/#/experiments/${run.experimentId}/runs/${run.runId}?workflowType=machine_learning`);
     assert.equal(printed.model, `${server.url}/#/experiments/${run.experimentId}/models/${run.modelId}?workflowType=machine_learning`);
-    assert.equal(printed.sweepParent, `${server.url}/#/experiments/${sweep.experimentId}/runs/${sweep.parentId}?workflowType=machine_learning`);
+    assert.equal(
+      printed.sweepParent,
+      `${server.url}/#/experiments/${sweep.experimentId}/runs/${sweep.parentId}?workflowType=machine_learning`,
+    );
   });
 
   it('opens the printed experiment URL on the Runs table, with the run in it', { timeout: 45_000 }, async (t) => {
@@ -129,8 +150,14 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
     // MLflow 3.17's UI parses every file directly under images/ as `<key>+step+<n>+timestamp+<ms>+<id>` and, on the
     // first that is not, drops the run's whole image grid. Subfolders are skipped, so other pictures may live there.
     const client = new MlflowClient({ trackingUri: server.url });
-    const plain = (await client.listArtifacts(run.runId, 'images')).filter((f) => !f.is_dir && !/^images\/[^/+]+\+step\+\d+\+timestamp\+\d+\+[^/]+\.(png|webp)$/.test(f.path));
-    assert.deepEqual(plain.map((f) => f.path), [], 'files directly under images/ that are not stepped images hide every image in the MLflow UI');
+    const plain = (await client.listArtifacts(run.runId, 'images')).filter(
+      (f) => !f.is_dir && !/^images\/[^/+]+\+step\+\d+\+timestamp\+\d+\+[^/]+\.(png|webp)$/.test(f.path),
+    );
+    assert.deepEqual(
+      plain.map((f) => f.path),
+      [],
+      'files directly under images/ that are not stepped images hide every image in the MLflow UI',
+    );
     const page = await modelMetrics('samples');
     try {
       const grid = card(page, 'samples');
@@ -157,39 +184,44 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
     }
   });
 
-  it("lists the run's logged model: in the Runs table, on the experiment's Models page, and on its own page", { timeout: 45_000 }, async (t) => {
-    const page = await browser.newPage({ viewport: VIEWPORT });
-    const modelLink = `a[href="#/experiments/${run.experimentId}/models/${run.modelId}"]`;
-    try {
-      await page.goto(printed.experiment);
-      // The Runs table's Models column links the run's model.
-      await page.locator(modelLink).first().waitFor({ timeout: 30_000 });
-      await page.locator(`a[href^="#/experiments/${run.experimentId}/models?"]`).click();
-      await page.getByRole('heading', { name: 'Models', exact: true }).waitFor({ timeout: 20_000 });
-      const listed = page.locator(modelLink);
-      await listed.waitFor({ timeout: 20_000 });
-      assert.equal(await listed.textContent(), 'vae-mnist');
-      assert.equal(await page.getByText('Ready', { exact: true }).count(), 1, 'one model, ready');
-    } finally {
-      await screenshot(t, page, 'experiment-models.png');
-    }
-    try {
-      // The printed model URL: its page shows the test metrics linked to it.
-      await page.goto(printed.model);
-      await page.getByText(run.modelId).waitFor({ timeout: 30_000 });
-      await page.getByRole('cell', { name: 'test/neg_elbo', exact: true }).waitFor({ timeout: 20_000 });
-    } finally {
-      await screenshot(t, page, 'model.png');
-      await page.close();
-    }
-  });
+  it(
+    "lists the run's logged model: in the Runs table, on the experiment's Models page, and on its own page",
+    { timeout: 45_000 },
+    async (t) => {
+      const page = await browser.newPage({ viewport: VIEWPORT });
+      const modelLink = `a[href="#/experiments/${run.experimentId}/models/${run.modelId}"]`;
+      try {
+        await page.goto(printed.experiment);
+        // The Runs table's Models column links the run's model.
+        await page.locator(modelLink).first().waitFor({ timeout: 30_000 });
+        await page.locator(`a[href^="#/experiments/${run.experimentId}/models?"]`).click();
+        await page.getByRole('heading', { name: 'Models', exact: true }).waitFor({ timeout: 20_000 });
+        const listed = page.locator(modelLink);
+        await listed.waitFor({ timeout: 20_000 });
+        assert.equal(await listed.textContent(), 'vae-mnist');
+        assert.equal(await page.getByText('Ready', { exact: true }).count(), 1, 'one model, ready');
+      } finally {
+        await screenshot(t, page, 'experiment-models.png');
+      }
+      try {
+        // The printed model URL: its page shows the test metrics linked to it.
+        await page.goto(printed.model);
+        await page.getByText(run.modelId).waitFor({ timeout: 30_000 });
+        await page.getByRole('cell', { name: 'test/neg_elbo', exact: true }).waitFor({ timeout: 20_000 });
+      } finally {
+        await screenshot(t, page, 'model.png');
+        await page.close();
+      }
+    },
+  );
 
   it("opens the printed URL of a sweep's parent run, which lists its child runs", { timeout: 45_000 }, async (t) => {
     const page = await browser.newPage({ viewport: VIEWPORT });
     try {
       await page.goto(printed.sweepParent);
       await page.getByText('Child runs', { exact: true }).waitFor({ timeout: 30_000 });
-      for (const child of sweep.childIds) await page.locator(`a[href="#/experiments/${sweep.experimentId}/runs/${child}"]`).waitFor({ timeout: 20_000 });
+      for (const child of sweep.childIds)
+        await page.locator(`a[href="#/experiments/${sweep.experimentId}/runs/${child}"]`).waitFor({ timeout: 20_000 });
     } finally {
       await screenshot(t, page, 'sweep-parent.png');
       await page.close();

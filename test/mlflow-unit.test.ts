@@ -53,7 +53,10 @@ const metric = (i: number): Metric => ({ key: 'train/loss', value: i / 3, step: 
 
 describe('MlflowClient retries', () => {
   it('retries 503 and honours Retry-After, then succeeds', async () => {
-    const { fetch, calls } = fakeFetch([json(503, {}, { 'retry-after': '2' }), json(200, { run: { info: { run_id: 'r', start_time: '5' } } })]);
+    const { fetch, calls } = fakeFetch([
+      json(503, {}, { 'retry-after': '2' }),
+      json(200, { run: { info: { run_id: 'r', start_time: '5' } } }),
+    ]);
     const sleeps: number[] = [];
     const run = await client(fetch, sleeps).getRun('r');
     assert.equal(run.info.start_time, 5);
@@ -104,7 +107,10 @@ describe('getOrCreateExperiment', () => {
       json(200, { experiment: { experiment_id: '7', name: 'e' } }),
     ]);
     assert.equal(await client(fetch).getOrCreateExperiment('e'), '7');
-    assert.deepEqual(calls.map((c) => c.init.method), ['GET', 'POST', 'GET']);
+    assert.deepEqual(
+      calls.map((c) => c.init.method),
+      ['GET', 'POST', 'GET'],
+    );
   });
 });
 
@@ -127,7 +133,9 @@ describe('authorization', () => {
 
   it('sends the header on every request and keeps it out of error messages', async () => {
     const { fetch, calls } = fakeFetch([json(401, { error_code: 'UNAUTHENTICATED', message: 'nope' })]);
-    const err = await client(fetch, [], 'Bearer s3cret').getRun('r').catch((e: Error) => e);
+    const err = await client(fetch, [], 'Bearer s3cret')
+      .getRun('r')
+      .catch((e: Error) => e);
     assert.equal((calls[0].init.headers as Record<string, string>).Authorization, 'Bearer s3cret');
     assert.ok(err instanceof MlflowApiError);
     assert.doesNotMatch(`${err.message} ${err.stack}`, /s3cret/);
@@ -146,9 +154,18 @@ describe('log-batch chunking', () => {
       assert.ok(c.tags.length <= LOG_BATCH_LIMITS.tags);
       assert.ok(c.metrics.length + c.params.length + c.tags.length <= LOG_BATCH_LIMITS.items);
     }
-    assert.deepEqual(chunks.flatMap((c) => c.metrics), metrics);
-    assert.deepEqual(chunks.flatMap((c) => c.params), params);
-    assert.deepEqual(chunks.flatMap((c) => c.tags), tags);
+    assert.deepEqual(
+      chunks.flatMap((c) => c.metrics),
+      metrics,
+    );
+    assert.deepEqual(
+      chunks.flatMap((c) => c.params),
+      params,
+    );
+    assert.deepEqual(
+      chunks.flatMap((c) => c.tags),
+      tags,
+    );
   });
 
   it('keeps each request body under 1 MB', async () => {
@@ -159,7 +176,10 @@ describe('log-batch chunking', () => {
     assert.ok(calls.length >= 2);
     for (const c of calls) assert.ok(Buffer.byteLength(c.init.body as string) <= LOG_BATCH_LIMITS.bytes);
     const sent = calls.map((c) => JSON.parse(c.init.body as string) as { params: unknown[]; tags: unknown[] });
-    assert.equal(sent.reduce((n, b) => n + b.params.length + b.tags.length, 0), 200);
+    assert.equal(
+      sent.reduce((n, b) => n + b.params.length + b.tags.length, 0),
+      200,
+    );
   });
 
   it('sends non-finite metric values as proto3 JSON strings', async () => {
@@ -177,7 +197,10 @@ describe('log-batch chunking', () => {
 
 describe('artifacts', () => {
   it('maps a proxied run root and a path onto the upload URL path', () => {
-    assert.equal(proxiedArtifactPath('mlflow-artifacts:/3/abc/artifacts', 'images/a+step+1.png'), '3/abc/artifacts/images/a%2Bstep%2B1.png');
+    assert.equal(
+      proxiedArtifactPath('mlflow-artifacts:/3/abc/artifacts', 'images/a+step+1.png'),
+      '3/abc/artifacts/images/a%2Bstep%2B1.png',
+    );
     assert.equal(proxiedArtifactPath('mlflow-artifacts://host:5000/3/abc/artifacts', 'images/a.png'), '3/abc/artifacts/images/a.png');
     assert.throws(() => proxiedArtifactPath('s3://bucket/3/abc/artifacts', 'a'), /not served by the tracking server/);
     assert.throws(() => proxiedArtifactPath('mlflow-artifacts:/3/abc/artifacts', '../x'), /\.\./);
@@ -185,10 +208,13 @@ describe('artifacts', () => {
 });
 
 describe('stepped images', () => {
-  it("names files the way mlflow.log_image(key, step) does", () => {
+  it('names files the way mlflow.log_image(key, step) does', () => {
     const image = steppedImage('val/recon', 3, 1_700_000_000_123);
     const paths = steppedImagePaths(image);
-    assert.match(paths.image, /^images\/val~recon\+step\+3\+timestamp\+1700000000123\+[g-z][0-9a-f]{7}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.png$/);
+    assert.match(
+      paths.image,
+      /^images\/val~recon\+step\+3\+timestamp\+1700000000123\+[g-z][0-9a-f]{7}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.png$/,
+    );
     assert.equal(paths.thumbnail, paths.image.replace(/\.png$/, '+compressed.png'));
     assert.throws(() => steppedImage('bad:key', 0), /image key/);
   });
@@ -206,7 +232,10 @@ describe('stepped images', () => {
 
 describe('resolveTrackingUri', () => {
   it('uses MLFLOW_TRACKING_URI when it is set', async () => {
-    assert.equal(await resolveTrackingUri({ runsDir: 'runs', env: { MLFLOW_TRACKING_URI: 'https://mlflow.example' } }), 'https://mlflow.example');
+    assert.equal(
+      await resolveTrackingUri({ runsDir: 'runs', env: { MLFLOW_TRACKING_URI: 'https://mlflow.example' } }),
+      'https://mlflow.example',
+    );
   });
 
   it('says in one line how to enable MLflow when there is neither a server nor a venv', async () => {
@@ -227,7 +256,10 @@ describe('localMlflow', () => {
   it('is the store <runs-dir>/mlflow on 127.0.0.1:5000, or on VAE_MLFLOW_PORT', () => {
     assert.deepEqual(localMlflow('/data/runs', {}), { storeDir: '/data/runs/mlflow', url: 'http://127.0.0.1:5000' });
     assert.equal(localMlflow('runs', { VAE_MLFLOW_PORT: '5123' }).url, 'http://127.0.0.1:5123');
-    assert.throws(() => localMlflow('runs', { VAE_MLFLOW_PORT: 'http' }), /^LocalServerError: VAE_MLFLOW_PORT=http: expected a port number from 1 to 65535$/);
+    assert.throws(
+      () => localMlflow('runs', { VAE_MLFLOW_PORT: 'http' }),
+      /^LocalServerError: VAE_MLFLOW_PORT=http: expected a port number from 1 to 65535$/,
+    );
   });
 });
 
@@ -246,11 +278,19 @@ describe('withFileLock', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'vae-lock-')), 'lock');
     let inside = 0;
     let most = 0;
-    await Promise.all(Array.from({ length: 5 }, () => withFileLock(path, async () => {
-      most = Math.max(most, ++inside);
-      await new Promise((done) => setTimeout(done, 20));
-      inside -= 1;
-    }, { timeoutMs: 5000, pollMs: 5 })));
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        withFileLock(
+          path,
+          async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((done) => setTimeout(done, 20));
+            inside -= 1;
+          },
+          { timeoutMs: 5000, pollMs: 5 },
+        ),
+      ),
+    );
     assert.equal(most, 1);
     assert.equal(existsSync(path), false, 'released');
   });
@@ -261,6 +301,9 @@ describe('withFileLock', () => {
     writeFileSync(path, `${dead}\n`);
     assert.equal(await withFileLock(path, async () => 'mine', { timeoutMs: 1000 }), 'mine');
     writeFileSync(path, `${process.pid}\n`);
-    await assert.rejects(withFileLock(path, async () => 'never', { timeoutMs: 200 }), new RegExp(`still held by process ${process.pid}`));
+    await assert.rejects(
+      withFileLock(path, async () => 'never', { timeoutMs: 200 }),
+      new RegExp(`still held by process ${process.pid}`),
+    );
   });
 });

@@ -19,7 +19,10 @@ const out = mkdtempSync(join(tmpdir(), 'vae-tools-'));
 before(async () => {
   server = await startTestMlflow();
   runsDir = mkdtempSync(join(tmpdir(), 'vae-tools-runs-'));
-  const result = await vae(['run', 'experiments/vae-mnist.yaml', 'data.limit=300', 'train.epochs=1', 'eval.iwae_samples=20', '--runs-dir', runsDir], { env: { MLFLOW_TRACKING_URI: server.url } });
+  const result = await vae(
+    ['run', 'experiments/vae-mnist.yaml', 'data.limit=300', 'train.epochs=1', 'eval.iwae_samples=20', '--runs-dir', runsDir],
+    { env: { MLFLOW_TRACKING_URI: server.url } },
+  );
   assert.equal(result.code, 0, result.stderr);
   runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
   summary = new RunRecord(runDir).readSummary()!;
@@ -37,7 +40,7 @@ const ok = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
 };
 
 describe('commands on a finished run', () => {
-  it('eval reproduces the run\'s own test metrics exactly (same seeds), and takes another k', async () => {
+  it("eval reproduces the run's own test metrics exactly (same seeds), and takes another k", async () => {
     const result = await ok(['eval', runDir]);
     assert.match(result.stdout, new RegExp(`test/neg_elbo +${summary.metrics['test/neg_elbo'].toFixed(3)}`));
     assert.match(result.stdout, new RegExp(`test/iwae_nll +${summary.metrics['test/iwae_nll'].toFixed(3)}`));
@@ -72,7 +75,10 @@ describe('commands on a finished run', () => {
     await ok(['encode', runDir, '--out', join(out, 'z.npy')]);
     const npy = readFileSync(join(out, 'z.npy'));
     const headerLength = npy.readUInt16LE(8);
-    assert.match(npy.subarray(10, 10 + headerLength).toString('latin1'), /'descr': '<f4', 'fortran_order': False, 'shape': \(10000, 2, 20\)/);
+    assert.match(
+      npy.subarray(10, 10 + headerLength).toString('latin1'),
+      /'descr': '<f4', 'fortran_order': False, 'shape': \(10000, 2, 20\)/,
+    );
     assert.equal(npy.length, 10 + headerLength + 10000 * 2 * 20 * 4);
     assert.equal((10 + headerLength) % 64, 0);
   });
@@ -90,7 +96,9 @@ describe('commands on a finished run', () => {
 
   it('takes an MLflow run id: downloads the model when this machine has no record of it', async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
-    const result = await vae(['sample', mlflowRunId, '--n', '4', '--out', join(out, 'remote.png'), '--runs-dir', elsewhere], { env: { MLFLOW_TRACKING_URI: server.url } });
+    const result = await vae(['sample', mlflowRunId, '--n', '4', '--out', join(out, 'remote.png'), '--runs-dir', elsewhere], {
+      env: { MLFLOW_TRACKING_URI: server.url },
+    });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(readdirSync(join(elsewhere, '.downloads')), [mlflowRunId]);
   });
@@ -100,10 +108,17 @@ describe('commands on a finished run', () => {
     assert.match(modelId, /^m-[0-9a-f]{32}$/);
     await ok(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-local.png')]);
     const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
-    const result = await vae(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-remote.png'), '--runs-dir', elsewhere], { env: { MLFLOW_TRACKING_URI: server.url } });
+    const result = await vae(
+      ['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-remote.png'), '--runs-dir', elsewhere],
+      { env: { MLFLOW_TRACKING_URI: server.url } },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(readdirSync(join(elsewhere, '.downloads')), [modelId]);
-    assert.deepEqual(readFileSync(join(out, 'model-remote.png')), readFileSync(join(out, 'model-local.png')), 'the same model, the same seed: the same picture');
+    assert.deepEqual(
+      readFileSync(join(out, 'model-remote.png')),
+      readFileSync(join(out, 'model-local.png')),
+      'the same model, the same seed: the same picture',
+    );
   });
 
   it('a missing, unfinished or mismatched run gets a clear error and exit 2', async () => {
@@ -112,7 +127,10 @@ describe('commands on a finished run', () => {
     assert.match(missing.stderr, /nope: no such run folder, and not an MLflow run id \(32 hex digits\) or model id \(m-<32 hex digits>\)/);
     const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
     cpSync(runDir, broken, { recursive: true });
-    writeFileSync(new RunRecord(broken).path(RUN_ARTIFACTS.resolvedSpec), readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8').replace('latent_dim: 20', 'latent_dim: 5'));
+    writeFileSync(
+      new RunRecord(broken).path(RUN_ARTIFACTS.resolvedSpec),
+      readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8').replace('latent_dim: 20', 'latent_dim: 5'),
+    );
     const mismatched = await vae(['sample', broken, '--out', join(out, 'x.png')]);
     assert.equal(mismatched.code, 2);
     assert.match(mismatched.stderr, /the saved model has 20 latent dimensions but its spec says 5/);

@@ -13,7 +13,8 @@ import { klWeightAt } from '../src/train/trainer.ts';
 
 const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {
   assert.equal(actual.length, expected.length);
-  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `[${i}] ${actual[i]} != ${expected[i]}`);
+  for (let i = 0; i < expected.length; i++)
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `[${i}] ${actual[i]} != ${expected[i]}`);
 };
 
 before(async () => {
@@ -22,8 +23,14 @@ before(async () => {
 
 describe('loss terms against hand-computed values (nats, per example)', () => {
   it('Bernoulli NLL from logits', () => {
-    const logits = tf.tensor2d([[0, 2], [-1, 100]]);
-    const x = tf.tensor2d([[1, 0], [0, 1]]);
+    const logits = tf.tensor2d([
+      [0, 2],
+      [-1, 100],
+    ]);
+    const x = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     // ln 2 + ln(1 + e^2); ln(1 + e^-1) + ln(1 + e^-100)
     close(bernoulliNll(logits, x).dataSync(), [Math.LN2 + Math.log(1 + Math.E ** 2), Math.log(1 + Math.E ** -1)]);
   });
@@ -40,7 +47,16 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
   });
 
   it('KL(q || N(0, I)) in closed form', () => {
-    const kl = klToStandardNormal(tf.tensor2d([[0, 0], [1, 0]]), tf.tensor2d([[0, 0], [0, Math.log(2)]])).dataSync();
+    const kl = klToStandardNormal(
+      tf.tensor2d([
+        [0, 0],
+        [1, 0],
+      ]),
+      tf.tensor2d([
+        [0, 0],
+        [0, Math.log(2)],
+      ]),
+    ).dataSync();
     close(kl, [0, 0.5 * (1 + (2 - 1 - Math.log(2)))]);
   });
 
@@ -49,7 +65,10 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
   });
 
   it('KL warm-up ramps beta linearly to kl_weight', () => {
-    assert.deepEqual([0, 1, 2, 3].map((e) => klWeightAt(e, { kl_weight: 0.5, kl_warmup_epochs: 2 })), [0, 0.25, 0.5, 0.5]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((e) => klWeightAt(e, { kl_weight: 0.5, kl_warmup_epochs: 2 })),
+      [0, 0.25, 0.5, 0.5],
+    );
     assert.equal(klWeightAt(0, { kl_weight: 1, kl_warmup_epochs: 0 }), 1);
   });
 });
@@ -61,9 +80,18 @@ describe('the VAE', () => {
     const vae = buildVae(spec, { height: 28, width: 28 });
     const names = vae.encoder.layers.map((l) => l.name);
     assert.ok(names.includes('mu') && names.includes('logvar'));
-    assert.deepEqual(vae.encoder.outputs.map((o) => o.shape), [[null, 20], [null, 20]]);
+    assert.deepEqual(
+      vae.encoder.outputs.map((o) => o.shape),
+      [
+        [null, 20],
+        [null, 20],
+      ],
+    );
     assert.deepEqual(vae.decoder.outputs[0].shape, [null, 784]);
-    assert.equal(vae.encoder.countParams() + vae.decoder.countParams(), 784 * 400 + 400 + 2 * (400 * 20 + 20) + 20 * 400 + 400 + 400 * 784 + 784);
+    assert.equal(
+      vae.encoder.countParams() + vae.decoder.countParams(),
+      784 * 400 + 400 + 2 * (400 * 20 + 20) + 20 * 400 + 400 + 400 * 784 + 784,
+    );
   });
 
   it('the batch loss is the mean of per-example sums: recon + beta * KL', () => {
@@ -88,7 +116,10 @@ describe('the VAE', () => {
     const conv = loadSpec('experiments/vae-mnist-conv.yaml').spec;
     const vae = buildVae(conv, { height: 28, width: 28 });
     assert.deepEqual(vae.decode(tf.zeros([2, 16]) as tf.Tensor2D).shape, [2, 784]);
-    assert.throws(() => buildVae(conv, { height: 30, width: 30 }), /model\.encoder\.hidden: conv with 2 stride-2 layers needs image sides divisible by 4; these images are 30 x 30/);
+    assert.throws(
+      () => buildVae(conv, { height: 30, width: 30 }),
+      /model\.encoder\.hidden: conv with 2 stride-2 layers needs image sides divisible by 4; these images are 30 x 30/,
+    );
   });
 
   it('saves and loads in the TensorFlow.js format with identical outputs', async () => {
@@ -117,7 +148,9 @@ describe('Conv2DBackpropFilter kernel', () => {
       const dy = tf.randomNormal([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 0, 1, 'float32', 2) as tf.Tensor4D;
       // d/dW of sum(conv2d(x, W) * dy) is exactly the filter gradient for upstream gradient dy.
       const w = tf.zeros(filter);
-      const reference = tf.grad((f) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, strides, pad), dy)))(w).dataSync();
+      const reference = tf
+        .grad((f) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, strides, pad), dy)))(w)
+        .dataSync();
       close(conv2dBackpropFilter(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, info), [...reference], 1e-4);
     });
   }

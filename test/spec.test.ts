@@ -25,7 +25,16 @@ describe('experiment specs', () => {
   it('experiments/vae-mnist.yaml is the pytorch/examples reference setup', () => {
     const { spec } = loadSpec('experiments/vae-mnist.yaml');
     assert.deepEqual(
-      [spec.model.architecture, spec.model.encoder.hidden, spec.model.latent_dim, spec.loss.reconstruction, spec.train.batch_size, spec.train.optimizer.learning_rate, spec.train.epochs, spec.data.binarize],
+      [
+        spec.model.architecture,
+        spec.model.encoder.hidden,
+        spec.model.latent_dim,
+        spec.loss.reconstruction,
+        spec.train.batch_size,
+        spec.train.optimizer.learning_rate,
+        spec.train.epochs,
+        spec.data.binarize,
+      ],
       ['mlp', [400], 20, 'bce', 128, 0.001, 10, 'none'],
     );
   });
@@ -41,7 +50,12 @@ describe('experiment specs', () => {
   });
 
   it('merges Hydra-style overrides as YAML values', () => {
-    const { spec } = loadSpec('experiments/vae-mnist.yaml', ['model.latent_dim=2', 'model.encoder.hidden=[512, 256]', 'loss.reconstruction=mse', 'model.decoder.hidden[0]=300']);
+    const { spec } = loadSpec('experiments/vae-mnist.yaml', [
+      'model.latent_dim=2',
+      'model.encoder.hidden=[512, 256]',
+      'loss.reconstruction=mse',
+      'model.decoder.hidden[0]=300',
+    ]);
     assert.equal(spec.model.latent_dim, 2);
     assert.deepEqual(spec.model.encoder.hidden, [512, 256]);
     assert.equal(spec.loss.reconstruction, 'mse');
@@ -66,7 +80,9 @@ describe('experiment specs', () => {
 });
 
 describe('bad specs: one positioned line per problem, exit 2, nothing written', { concurrency: 4 }, () => {
-  const files = readdirSync(BAD).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(BAD)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   it('the corpus has at least 20 bad specs and an expectation for each', () => {
     assert.ok(files.length >= 20);
@@ -80,7 +96,10 @@ describe('bad specs: one positioned line per problem, exit 2, nothing written', 
       const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-bad-')), 'runs');
       const result = await vae(['run', file, ...overrides, '--runs-dir', runsDir, '--no-mlflow']);
       assert.equal(result.code, 2, result.stderr);
-      assert.deepEqual(result.stderr.trimEnd().split('\n'), expected[name].map((l) => l.replace('{file}', file)));
+      assert.deepEqual(
+        result.stderr.trimEnd().split('\n'),
+        expected[name].map((l) => l.replace('{file}', file)),
+      );
       assert.equal(existsSync(runsDir), false, 'a rejected spec must not create a run');
     });
   }
@@ -88,24 +107,36 @@ describe('bad specs: one positioned line per problem, exit 2, nothing written', 
   it('a file that is not UTF-8', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'vae-bad-')), 'latin1.yaml');
     writeFileSync(file, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xe9, 0x74, 0xe9, 0x0a]));
-    assert.throws(() => loadSpec(file), (e: SpecError) => e.message === `${file}:1:1 is not UTF-8 text; save the spec as UTF-8`);
+    assert.throws(
+      () => loadSpec(file),
+      (e: SpecError) => e.message === `${file}:1:1 is not UTF-8 text; save the spec as UTF-8`,
+    );
   });
 
   it('a missing file', () => {
-    assert.throws(() => loadSpec('experiments/nope.yaml'), (e: SpecError) => e.message === 'experiments/nope.yaml:1:1 cannot read spec: no such file');
+    assert.throws(
+      () => loadSpec('experiments/nope.yaml'),
+      (e: SpecError) => e.message === 'experiments/nope.yaml:1:1 cannot read spec: no such file',
+    );
   });
 
   it('vae validate reports every file', async () => {
     const result = await vae(['validate', 'experiments/vae-mnist.yaml', join(BAD, '03-enum-typo.yaml')]);
     assert.equal(result.code, 2);
     assert.match(result.stdout, /experiments\/vae-mnist\.yaml: ok/);
-    assert.match(result.stderr, /03-enum-typo\.yaml:3:17 model\.architecture: must be one of mlp, conv \(got "cnn"\); did you mean 'conv'\?/);
+    assert.match(
+      result.stderr,
+      /03-enum-typo\.yaml:3:17 model\.architecture: must be one of mlp, conv \(got "cnn"\); did you mean 'conv'\?/,
+    );
   });
 
   it('vae validate checks sweep files and every trial they expand to', async () => {
     const result = await vae(['validate', 'experiments/sweep-latent.yaml', 'test/fixtures/bad-sweeps/05-bad-combination.yaml']);
     assert.equal(result.code, 2);
     assert.match(result.stdout, /experiments\/sweep-latent\.yaml: ok \(a sweep of 15 trials\)/);
-    assert.match(result.stderr, /^trial 0 \(model\.latent_dim=2 model\.latnt=3 seed=1; and 3 more trials\): override 'model\.latnt=3': model\.latnt: unknown field; did you mean 'latent_dim'\?$/m);
+    assert.match(
+      result.stderr,
+      /^trial 0 \(model\.latent_dim=2 model\.latnt=3 seed=1; and 3 more trials\): override 'model\.latnt=3': model\.latnt: unknown field; did you mean 'latent_dim'\?$/m,
+    );
   });
 });

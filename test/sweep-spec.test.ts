@@ -30,13 +30,19 @@ describe('sweep specs', () => {
     assert.deepEqual(sweep.metric, { name: 'test/neg_elbo', direction: 'minimize' });
     const trials = trialsOf(sweep);
     assert.equal(trials.length, 15);
-    assert.deepEqual(trials.slice(0, 4).map((t) => t.overrides), [
-      ['model.latent_dim=2', 'seed=1'],
-      ['model.latent_dim=2', 'seed=2'],
-      ['model.latent_dim=2', 'seed=3'],
-      ['model.latent_dim=5', 'seed=1'],
-    ]);
-    assert.deepEqual(trials.map((t) => t.index), [...trials.keys()]);
+    assert.deepEqual(
+      trials.slice(0, 4).map((t) => t.overrides),
+      [
+        ['model.latent_dim=2', 'seed=1'],
+        ['model.latent_dim=2', 'seed=2'],
+        ['model.latent_dim=2', 'seed=3'],
+        ['model.latent_dim=5', 'seed=1'],
+      ],
+    );
+    assert.deepEqual(
+      trials.map((t) => t.index),
+      [...trials.keys()],
+    );
     assert.equal(new Set(trials.map((t) => t.id)).size, 15);
     assert.equal(new Set(trials.map((t) => t.setting)).size, 5);
     const specs = validateTrials(sweep, trials);
@@ -47,7 +53,10 @@ describe('sweep specs', () => {
     const sweep = loadSweepFile('experiments/sweep-latent.yaml');
     const [a, b] = [trialsOf(sweep), trialsOf(loadSweepFile('experiments/sweep-latent.yaml'))];
     assert.deepEqual(a, b);
-    const reordered = expandTrials({ ...sweep, grid: { 'model.latent_dim': [50, 20, 10, 5, 2] } }, sweepId(sweep, readFileSync(sweep.base, 'utf8')));
+    const reordered = expandTrials(
+      { ...sweep, grid: { 'model.latent_dim': [50, 20, 10, 5, 2] } },
+      sweepId(sweep, readFileSync(sweep.base, 'utf8')),
+    );
     assert.equal(reordered.find((t) => t.setting === 'model.latent_dim=2' && t.overrides.includes('seed=1'))?.id, a[0].id);
   });
 
@@ -69,7 +78,10 @@ describe('sweep specs', () => {
     const first = trialsOf(sweep);
     assert.equal(first.length, 6);
     assert.deepEqual(trialsOf(sweep), first);
-    assert.notDeepEqual(trialsOf({ ...sweep, seed: 7 }).map((t) => t.overrides), first.map((t) => t.overrides));
+    assert.notDeepEqual(
+      trialsOf({ ...sweep, seed: 7 }).map((t) => t.overrides),
+      first.map((t) => t.overrides),
+    );
     for (const t of first) {
       const value = (key: string) => Number(t.overrides.find((o) => o.startsWith(`${key}=`))!.split('=')[1]);
       assert.ok(value('loss.kl_weight') >= 0.5 && value('loss.kl_weight') <= 2);
@@ -80,20 +92,32 @@ describe('sweep specs', () => {
   });
 
   it('overrides read back as the values they were made from', () => {
-    assert.deepEqual(['x=2', 'x=0.001', 'x=mse', 'x="5"', 'x=[400,400]', 'x=true'], [2, 0.001, 'mse', '5', [400, 400], true].map((v) => formatOverride('x', v)));
+    assert.deepEqual(
+      ['x=2', 'x=0.001', 'x=mse', 'x="5"', 'x=[400,400]', 'x=true'],
+      [2, 0.001, 'mse', '5', [400, 400], true].map((v) => formatOverride('x', v)),
+    );
   });
 
   it('the command-line form: --grid and --seeds around an experiment file', () => {
-    const sweep = sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim=2,5', 'model.encoder.hidden=[400],[200, 200]'], seeds: '1,2' }, ['train.epochs=1']);
+    const sweep = sweepFromCommandLine(
+      'experiments/vae-mnist.yaml',
+      'vae-mnist',
+      { grid: ['model.latent_dim=2,5', 'model.encoder.hidden=[400],[200, 200]'], seeds: '1,2' },
+      ['train.epochs=1'],
+    );
     assert.deepEqual(sweep.grid, { 'model.latent_dim': [2, 5], 'model.encoder.hidden': [[400], [200, 200]] });
     assert.equal(trialsOf(sweep).length, 8);
     assert.deepEqual(sweep.overrides, ['train.epochs=1']);
-    assert.deepEqual(problemsOf(() => sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim'], seeds: '1,x' }, [])), [
-      "option '--grid model.latent_dim': must look like dotted.path=value,value,..., e.g. model.latent_dim=2,5,10",
-    ]);
-    assert.deepEqual(problemsOf(() => sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim=2'], seeds: '1,-1' }, [])), [
-      "option '--seeds 1,-1': must be integer >= 0 and <= 4294967295 (got -1)",
-    ]);
+    assert.deepEqual(
+      problemsOf(() => sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim'], seeds: '1,x' }, [])),
+      ["option '--grid model.latent_dim': must look like dotted.path=value,value,..., e.g. model.latent_dim=2,5,10"],
+    );
+    assert.deepEqual(
+      problemsOf(() =>
+        sweepFromCommandLine('experiments/vae-mnist.yaml', 'vae-mnist', { grid: ['model.latent_dim=2'], seeds: '1,-1' }, []),
+      ),
+      ["option '--seeds 1,-1': must be integer >= 0 and <= 4294967295 (got -1)"],
+    );
   });
 });
 
@@ -114,7 +138,9 @@ describe('bad sweep specs: one positioned line per problem', () => {
       "{file}:6:5 random.params['train.optimizer.learning_rate']: is also in grid:; sweep a field one way",
       "{file}:6:51 random.params['train.optimizer.learning_rate'].log_uniform: lo must be less than hi (got [0.01, 0.001])",
     ],
-    '04-no-base.yaml': ["{file}:1:1 missing required field 'base' (The experiment spec every trial starts from, relative to the sweep file.)"],
+    '04-no-base.yaml': [
+      "{file}:1:1 missing required field 'base' (The experiment spec every trial starts from, relative to the sweep file.)",
+    ],
     '05-bad-combination.yaml': [
       "trial 0 (model.latent_dim=2 model.latnt=3 seed=1; and 3 more trials): override 'model.latnt=3': model.latnt: unknown field; did you mean 'latent_dim'?",
       "trial 2 (model.latent_dim=0 model.latnt=3 seed=1; and 1 more trial): override 'model.latent_dim=0': model.latent_dim: must be integer >= 1 and <= 1024 (got 0)",
@@ -127,7 +153,10 @@ describe('bad sweep specs: one positioned line per problem', () => {
         const sweep = loadSweepFile(file);
         validateTrials(sweep, trialsOf(sweep));
       });
-      assert.deepEqual(problems, lines.map((l) => l.replace('{file}', file)));
+      assert.deepEqual(
+        problems,
+        lines.map((l) => l.replace('{file}', file)),
+      );
     });
   }
 });

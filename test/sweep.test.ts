@@ -41,7 +41,10 @@ describe('vae sweep', { timeout: 240_000 }, () => {
 
   it('validates every trial first: one bad combination stops the sweep before anything runs, exit 2', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-bad-')), 'runs');
-    const result = await vae(['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,0', '--seeds', '1,2', ...TINY, '--runs-dir', dir], { env });
+    const result = await vae(
+      ['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,0', '--seeds', '1,2', ...TINY, '--runs-dir', dir],
+      { env },
+    );
     assert.equal(result.code, 2, result.stderr);
     assert.deepEqual(result.stderr.trimEnd().split('\n'), [
       "trial 2 (model.latent_dim=0 seed=1; and 1 more trial): override 'model.latent_dim=0': model.latent_dim: must be integer >= 1 and <= 1024 (got 0)",
@@ -71,7 +74,9 @@ describe('vae sweep', { timeout: 240_000 }, () => {
       assert.equal(tag(child, 'vae.sweep_id'), tag(parent, 'vae.sweep_id'));
       assert.equal(tag(child, 'vae.swept'), 'model.latent_dim,seed');
     }
-    const swept = children.map((c) => ['model.latent_dim', 'seed'].map((k) => c.data.params.find((p) => p.key === k)?.value).join('/')).sort();
+    const swept = children
+      .map((c) => ['model.latent_dim', 'seed'].map((k) => c.data.params.find((p) => p.key === k)?.value).join('/'))
+      .sort();
     assert.deepEqual(swept, ['2/1', '2/2', '5/1', '5/2']);
 
     const artifacts = (await client.listAllArtifacts(parent.info.run_id)).map((f) => f.path).sort();
@@ -100,7 +105,10 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(runDirs().length, before);
 
     const record = sweepDir('vae-mnist');
-    const lines = readFileSync(join(record, 'trials.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(record, 'trials.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const broken = { ...lines[0], status: 'FAILED', metrics: {} };
     writeFileSync(join(record, 'trials.jsonl'), [...lines, broken].map((l) => JSON.stringify(l)).join('\n') + '\n');
     const rerun = await vae(['sweep', 'experiments/vae-mnist.yaml', ...GRID, ...TINY, '--runs-dir', runsDir], { env });
@@ -116,7 +124,9 @@ describe('vae sweep', { timeout: 240_000 }, () => {
 
   it('plan: the trial list, a Slurm array script and a Kubernetes Indexed Job', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-plan-')), 'runs');
-    const result = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: 'http://mlflow.example:5000' } });
+    const result = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], {
+      env: { MLFLOW_TRACKING_URI: 'http://mlflow.example:5000' },
+    });
     assert.equal(result.code, 0, result.stderr);
     const rows = result.stdout.trim().split('\n');
     assert.equal(rows.length, 16);
@@ -147,17 +157,27 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     // The lock leaves the user's experiment list, yet its name stays taken: no later worker can win it again.
     const lock = `vae-sweep-lock-${tag(parents[0], 'vae.sweep_id')}`;
     assert.equal((await client.getExperimentByName(lock))?.lifecycle_stage, 'deleted');
-    assert.deepEqual((await client.listExperiments()).map((e) => e.name).filter((name) => name.startsWith('vae-sweep-lock-')), []);
+    assert.deepEqual(
+      (await client.listExperiments()).map((e) => e.name).filter((name) => name.startsWith('vae-sweep-lock-')),
+      [],
+    );
     assert.equal(await client.createExperimentOnce(lock), null);
     const late = await vae(['sweep', ...args, '--trial-index', '0'], { env });
     assert.equal(late.code, 0, late.stderr);
     assert.match(late.stderr, /already finished in MLflow/);
-    assert.ok(late.stderr.includes(`View parent run vae-mnist-sweep at: ${mlflow.url}/#/experiments/${parents[0].info.experiment_id}/runs/${parents[0].info.run_id}?workflowType=machine_learning`), late.stderr);
+    assert.ok(
+      late.stderr.includes(
+        `View parent run vae-mnist-sweep at: ${mlflow.url}/#/experiments/${parents[0].info.experiment_id}/runs/${parents[0].info.run_id}?workflowType=machine_learning`,
+      ),
+      late.stderr,
+    );
 
     const summary = await vae(['sweep', 'summarize', ...args], { env });
     assert.equal(summary.code, 0, summary.stderr);
     assert.match(summary.stderr, /4 of 4 trials finished in MLflow/);
-    const csv = readFileSync(join(sweepDir('vae-fanout'), 'summary.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(sweepDir('vae-fanout'), 'summary.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(csv.length, 3);
     const parent = await client.getRun(parents[0].info.run_id);
     assert.equal(parent.info.status, 'FINISHED');

@@ -25,8 +25,12 @@ before(async () => {
 });
 
 describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
-  it("tfjs-node still has its compiled protos and its SavedModel session calls", () => {
-    assert.deepEqual(missingInternals(), [], `tfjs-node ${tf.version['tfjs-node' as keyof typeof tf.version] ?? ''} lacks what src/tfjs-bridge/tfjs-node-session.ts uses`);
+  it('tfjs-node still has its compiled protos and its SavedModel session calls', () => {
+    assert.deepEqual(
+      missingInternals(),
+      [],
+      `tfjs-node ${tf.version['tfjs-node' as keyof typeof tf.version] ?? ''} lacks what src/tfjs-bridge/tfjs-node-session.ts uses`,
+    );
   });
 
   it("tfjs-node's backend still runs an op by name, which the ReLU step kernel uses, and ReLU's gradient is unchanged", () => {
@@ -37,7 +41,7 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
     tf.dispose([x, grad]);
   });
 
-  it("tf.train.adam still keeps its running powers of beta1 and beta2, which checkpoints save", () => {
+  it('tf.train.adam still keeps its running powers of beta1 and beta2, which checkpoints save', () => {
     const optimizer = tf.train.adam(1e-3);
     const [beta1Power, beta2Power] = adamBetaPowers(optimizer);
     assert.ok(Math.abs(beta1Power.dataSync()[0] - 0.9) < 1e-7 && Math.abs(beta2Power.dataSync()[0] - 0.999) < 1e-7);
@@ -63,7 +67,10 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
   it('a model the graph cannot express trains through autodiff, and the step says why', () => {
     const input = tf.input({ shape: [16] });
     const h = tf.layers.dropout({ rate: 0.1, name: 'drop' }).apply(tf.layers.dense({ units: 8 }).apply(input)) as tf.SymbolicTensor;
-    const encoder = tf.model({ inputs: input, outputs: [tf.layers.dense({ units: 2 }).apply(h), tf.layers.dense({ units: 2 }).apply(h)] as tf.SymbolicTensor[] });
+    const encoder = tf.model({
+      inputs: input,
+      outputs: [tf.layers.dense({ units: 2 }).apply(h), tf.layers.dense({ units: 2 }).apply(h)] as tf.SymbolicTensor[],
+    });
     const z = tf.input({ shape: [2] });
     const decoder = tf.model({ inputs: z, outputs: tf.layers.dense({ units: 16 }).apply(z) as tf.SymbolicTensor });
     const step = createTrainingStep(new Vae(encoder, decoder, { kind: 'bernoulli' }, 2), 1e-3, 'auto');
@@ -75,11 +82,17 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
   it('without koffi a run still trains, through autodiff, and its log and tags say why', async () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'vae-no-koffi-'));
     try {
-      const result = await vae(['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir], {
-        env: { NODE_OPTIONS: `--require ${join(import.meta.dirname, 'support', 'without-koffi.cjs')}` },
-      });
+      const result = await vae(
+        ['run', 'experiments/vae-mnist.yaml', ...TINY_RUN, 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir],
+        {
+          env: { NODE_OPTIONS: `--require ${join(import.meta.dirname, 'support', 'without-koffi.cjs')}` },
+        },
+      );
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout + result.stderr, /training step: tfjs autodiff \+ tf\.train\.adam \(the native graph step is unavailable: TensorFlow's C API could not be reached through koffi: .*koffi is not available/);
+      assert.match(
+        result.stdout + result.stderr,
+        /training step: tfjs autodiff \+ tf\.train\.adam \(the native graph step is unavailable: TensorFlow's C API could not be reached through koffi: .*koffi is not available/,
+      );
       assert.match(new RunRecord(onlyRunDir(runsDir)).readTags()['vae.training_step'], /autodiff/);
     } finally {
       rmSync(runsDir, { recursive: true, force: true });

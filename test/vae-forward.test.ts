@@ -13,7 +13,10 @@ import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae } from '../src/model/vae.ts';
 
 const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
-const x = tf.tensor2d(Float32Array.from(mnist.test.pixels.subarray(0, 24 * 784), (p) => p / 255), [24, 784]);
+const x = tf.tensor2d(
+  Float32Array.from(mnist.test.pixels.subarray(0, 24 * 784), (p) => p / 255),
+  [24, 784],
+);
 
 before(async () => {
   assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
@@ -28,9 +31,17 @@ function gap(got: tf.Tensor, want: tf.Tensor): number {
 describe('the forward pass as a TensorFlow session', () => {
   const cases: [string, string, string[]][] = [
     ['MLP, Bernoulli', 'experiments/vae-mnist.yaml', []],
-    ['MLP, tanh, Gaussian', 'experiments/vae-mnist.yaml', ['model.encoder.activation=tanh', 'model.decoder.activation=tanh', 'loss.reconstruction=mse']],
+    [
+      'MLP, tanh, Gaussian',
+      'experiments/vae-mnist.yaml',
+      ['model.encoder.activation=tanh', 'model.decoder.activation=tanh', 'loss.reconstruction=mse'],
+    ],
     ['conv, Bernoulli', 'experiments/vae-mnist-conv.yaml', []],
-    ['conv, ELU, Gaussian', 'experiments/vae-mnist-conv.yaml', ['model.encoder.activation=elu', 'model.decoder.activation=elu', 'loss.reconstruction=mse']],
+    [
+      'conv, ELU, Gaussian',
+      'experiments/vae-mnist-conv.yaml',
+      ['model.encoder.activation=elu', 'model.decoder.activation=elu', 'loss.reconstruction=mse'],
+    ],
   ];
   for (const [name, spec, overrides] of cases) {
     it(`${name}: the same terms, posterior and importance weights as tfjs ops`, () => {
@@ -53,7 +64,10 @@ describe('the forward pass as a TensorFlow session', () => {
   it('the importance-weighted bound is the same number through the session as through tfjs ops', async () => {
     const spec = loadSpec('experiments/vae-mnist.yaml').spec;
     const vae = buildVae(spec, { height: 28, width: 28 });
-    const digits = subset(mnist.test, Uint32Array.from({ length: 100 }, (_, i) => i));
+    const digits = subset(
+      mnist.test,
+      Uint32Array.from({ length: 100 }, (_, i) => i),
+    );
     // 1 MiB: several chunks of samples per example, so the running log-sum-exp is exercised too.
     const options = { samples: 50, binarize: 'none' as const, seed: 'forward-test', memoryBytes: 2 ** 20 };
     const viaGraph = await importanceWeightedNll(vae, digits, options);

@@ -23,7 +23,10 @@ export async function finalPictures(
   files.push(['images/final/traversals.png', await latentTraversalsPng(vae, options.usage.activity, image)]);
   const scores = await perExampleNegElbo(vae, test, { samples: 1, batchSize: options.batchSize, seed: `${options.seed}:scores` });
   const histogram = await negElboHistogram(scores, `Negative ELBO of ${test.count} test images`);
-  files.push(['images/final/neg-elbo-histogram.png', histogram.png], ['images/final/neg-elbo-histogram.vl.json', JSON.stringify(histogram.spec)]);
+  files.push(
+    ['images/final/neg-elbo-histogram.png', histogram.png],
+    ['images/final/neg-elbo-histogram.vl.json', JSON.stringify(histogram.spec)],
+  );
   if (vae.latentDim === 2) {
     const scatter = await latentScatter(vae, test);
     files.push(['images/final/manifold.png', await manifoldPng(vae, image)]);

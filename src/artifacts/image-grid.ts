@@ -17,7 +17,13 @@ export function encodeImageGrid(images: Float32Array, o: GridOptions): Buffer {
   const gap = o.gap ?? 2;
   const tileW = o.width * scale;
   const tileH = o.height * scale;
-  const png = new PNG({ width: o.columns * (tileW + gap) + gap, height: o.rows * (tileH + gap) + gap, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  const png = new PNG({
+    width: o.columns * (tileW + gap) + gap,
+    height: o.rows * (tileH + gap) + gap,
+    colorType: 0,
+    inputColorType: 0,
+    inputHasAlpha: false,
+  });
   const grey = Buffer.alloc(png.width * png.height, 128);
   const count = Math.min(o.rows * o.columns, images.length / (o.height * o.width));
   for (let k = 0; k < count; k++) {

@@ -22,7 +22,11 @@ async function decodeGrid(vae: Vae, z: number[][], rows: number, columns: number
  * deviations. Shows what each dimension the model uses has learnt to control.
  */
 export async function latentTraversalsPng(vae: Vae, activity: number[], image: ImageShape, rows = 8, steps = 9): Promise<Buffer> {
-  const dims = activity.map((a, u) => ({ a, u })).sort((p, q) => q.a - p.a).slice(0, rows).map(({ u }) => u);
+  const dims = activity
+    .map((a, u) => ({ a, u }))
+    .sort((p, q) => q.a - p.a)
+    .slice(0, rows)
+    .map(({ u }) => u);
   const z = dims.flatMap((u) => linspace(-3, 3, steps).map((v) => Array.from({ length: vae.latentDim }, (_, d) => (d === u ? v : 0))));
   return decodeGrid(vae, z, dims.length, steps, image);
 }
@@ -38,7 +42,17 @@ export async function manifoldPng(vae: Vae, image: ImageShape, side = 15): Promi
 export async function latentScatter(vae: Vae, set: ImageSet, maxPoints = 5000): Promise<{ spec: VegaLiteSpec; png: Buffer }> {
   const n = Math.min(set.count, maxPoints);
   const size = pixelsPerImage(set);
-  const mu = await tf.tidy(() => vae.encode(tf.tensor2d(Float32Array.from(set.pixels.subarray(0, n * size), (p) => p / 255), [n, size])).mu).array();
+  const mu = await tf
+    .tidy(
+      () =>
+        vae.encode(
+          tf.tensor2d(
+            Float32Array.from(set.pixels.subarray(0, n * size), (p) => p / 255),
+            [n, size],
+          ),
+        ).mu,
+    )
+    .array();
   const values = (mu as number[][]).map(([z1, z2], i) => ({ z1, z2, label: set.labels ? String(set.labels[i]) : 'unlabelled' }));
   const spec: VegaLiteSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',

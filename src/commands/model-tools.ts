@@ -24,12 +24,14 @@ export interface ModelToolOptions {
   backend: BackendName | 'auto';
 }
 
-
 async function open(ref: string, options: ModelToolOptions): Promise<TrainedRun> {
   await selectBackend(options.backend);
   const trackingUri = async () => {
     const uri = await resolveTrackingUri({ runsDir: options.runsDir, log: say });
-    if (!uri) throw new MlflowSetupError(`MLflow is not set up, so an MLflow run id cannot be looked up: run ${SETUP_HINT}, or set MLFLOW_TRACKING_URI`);
+    if (!uri)
+      throw new MlflowSetupError(
+        `MLflow is not set up, so an MLflow run id cannot be looked up: run ${SETUP_HINT}, or set MLFLOW_TRACKING_URI`,
+      );
     return uri;
   };
   return loadTrainedRun(ref, { runsDir: options.runsDir, trackingUri });
@@ -51,7 +53,10 @@ export async function sampleCommand(ref: string, options: ModelToolOptions & { n
   write(options.out, await priorSamplesPng(run.vae, run.image, options.seed, options.n));
 }
 
-export async function reconstructCommand(ref: string, options: ModelToolOptions & { input?: string; n: number; out: string }): Promise<void> {
+export async function reconstructCommand(
+  ref: string,
+  options: ModelToolOptions & { input?: string; n: number; out: string },
+): Promise<void> {
   const run = await open(ref, options);
   write(options.out, await reconstructionsPng(run.vae, inputImages(run, options.input), options.n));
 }
@@ -63,7 +68,10 @@ export async function encodeCommand(ref: string, options: ModelToolOptions & { i
   const size = pixelsPerImage(images);
   const latent = run.vae.latentDim;
   const [mu, logvar] = tf.tidy(() => {
-    const x = tf.tensor2d(Float32Array.from(images.pixels, (p) => p / 255), [images.count, size]);
+    const x = tf.tensor2d(
+      Float32Array.from(images.pixels, (p) => p / 255),
+      [images.count, size],
+    );
     const q = run.vae.encode(x);
     return [q.mu.dataSync() as Float32Array, q.logvar.dataSync() as Float32Array];
   });
@@ -76,13 +84,28 @@ export async function encodeCommand(ref: string, options: ModelToolOptions & { i
     write(options.out, npyFloat32(data, [images.count, 2, latent]));
     return;
   }
-  const header = ['index', ...(images.labels ? ['label'] : []), ...range(latent).map((u) => `mu_${u}`), ...range(latent).map((u) => `logvar_${u}`)];
-  const rows = range(images.count).map((i) => [i, ...(images.labels ? [images.labels[i]] : []), ...mu.subarray(i * latent, (i + 1) * latent), ...logvar.subarray(i * latent, (i + 1) * latent)].join(','));
+  const header = [
+    'index',
+    ...(images.labels ? ['label'] : []),
+    ...range(latent).map((u) => `mu_${u}`),
+    ...range(latent).map((u) => `logvar_${u}`),
+  ];
+  const rows = range(images.count).map((i) =>
+    [
+      i,
+      ...(images.labels ? [images.labels[i]] : []),
+      ...mu.subarray(i * latent, (i + 1) * latent),
+      ...logvar.subarray(i * latent, (i + 1) * latent),
+    ].join(','),
+  );
   write(options.out, [header.join(','), ...rows].join('\n') + '\n');
 }
 
 /** Per-example negative ELBO as an anomaly score, to CSV, with a summary of its distribution. */
-export async function scoreCommand(ref: string, options: ModelToolOptions & { input?: string; samples: number; seed: number; out: string }): Promise<void> {
+export async function scoreCommand(
+  ref: string,
+  options: ModelToolOptions & { input?: string; samples: number; seed: number; out: string },
+): Promise<void> {
   const run = await open(ref, options);
   const images = inputImages(run, options.input);
   const scores = await perExampleNegElbo(run.vae, images, { samples: options.samples, batchSize: 256, seed: String(options.seed) });
@@ -92,7 +115,9 @@ export async function scoreCommand(ref: string, options: ModelToolOptions & { in
   const stem = options.out.replace(/\.csv$/, '');
   write(`${stem}.summary.json`, JSON.stringify({ samples_per_example: options.samples, ...summary }, null, 2) + '\n');
   write(`${stem}.histogram.png`, (await negElboHistogram(scores, `Negative ELBO of ${scores.length} images`)).png);
-  console.log(`neg ELBO per example (nats): n ${summary.count}, mean ${summary.mean.toFixed(2)}, std ${summary.std.toFixed(2)}, median ${summary.p50.toFixed(2)}, p95 ${summary.p95.toFixed(2)}, p99 ${summary.p99.toFixed(2)}, max ${summary.max.toFixed(2)}`);
+  console.log(
+    `neg ELBO per example (nats): n ${summary.count}, mean ${summary.mean.toFixed(2)}, std ${summary.std.toFixed(2)}, median ${summary.p50.toFixed(2)}, p95 ${summary.p95.toFixed(2)}, p99 ${summary.p99.toFixed(2)}, max ${summary.max.toFixed(2)}`,
+  );
 }
 
 /** Recomputes the test metrics of a finished run, e.g. with Burda et al.'s k = 5000; records them beside it (see RunRecord.writeEvaluation). */
@@ -101,15 +126,25 @@ export async function evalCommand(ref: string, options: ModelToolOptions & { k?:
   const { spec, vae } = run;
   const limit = spec.data.limit;
   const full = loadDataset(spec.data, '.').test;
-  const test = limit > 0 ? subset(full, Uint32Array.from({ length: Math.min(limit, full.count) }, (_, i) => i)) : full;
+  const test =
+    limit > 0
+      ? subset(
+          full,
+          Uint32Array.from({ length: Math.min(limit, full.count) }, (_, i) => i),
+        )
+      : full;
   const k = options.k ?? spec.eval.iwae_samples;
   const { metrics, usage } = await testMetrics(vae, test, spec, k);
-  for (const [key, value] of Object.entries(metrics)) console.log(`${key.padEnd(18)} ${value.toFixed(key === 'test/active_units' ? 0 : 3)}`);
-  new RunRecord(run.runDir).writeEvaluation(k, { k, test_images: test.count, metrics, latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity } });
+  for (const [key, value] of Object.entries(metrics))
+    console.log(`${key.padEnd(18)} ${value.toFixed(key === 'test/active_units' ? 0 : 3)}`);
+  new RunRecord(run.runDir).writeEvaluation(k, {
+    k,
+    test_images: test.count,
+    metrics,
+    latent: { kl_per_dimension: usage.klPerDimension, activity: usage.activity },
+  });
 }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
-
-

@@ -31,8 +31,7 @@ export interface RunOptions {
 }
 
 /** A run that cannot be resumed: said in one line, exit code 2. */
-export class ResumeError extends UserError {
-}
+export class ResumeError extends UserError {}
 
 /** What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint. */
 export function resumePoint(runDir: string): { runId: string; checkpoint: Checkpoint; specFile: string } {
@@ -45,52 +44,59 @@ export function resumePoint(runDir: string): { runId: string; checkpoint: Checkp
   if (run.status === 'FINISHED') throw new ResumeError(`${runDir}: this run is FINISHED already; nothing to resume`);
   const checkpoint = findCheckpoint(runDir);
   if (!checkpoint) {
-    throw new ResumeError(`${runDir}: no checkpoint to resume from (the run stopped before its first epoch ended, or predates checkpoints); start it again with npx vae run`);
+    throw new ResumeError(
+      `${runDir}: no checkpoint to resume from (the run stopped before its first epoch ended, or predates checkpoints); start it again with npx vae run`,
+    );
   }
   return { runId: run.run_id ?? record.runId, checkpoint, specFile };
 }
 
-
 /** `vae run`: trains one spec; Ctrl-C or SIGTERM stops after the current step and still records the run. */
-export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume?: { runDir: string; runId: string; checkpoint: Checkpoint }): Promise<void> {
+export async function runCommand(
+  loaded: LoadedSpec,
+  options: RunOptions,
+  resume?: { runDir: string; runId: string; checkpoint: Checkpoint },
+): Promise<void> {
   const backend = await selectBackend(options.backend);
   const data = loadRunData(loaded);
   const record = resume ? new RunRecord(resume.runDir) : RunRecord.create(options.runsDir, loaded.spec.tracking.experiment);
   if (options.recordFile) writeRunLocation(options.recordFile, record);
   const { dir: runDir } = record;
   const runId = resume?.runId ?? record.runId;
-  const trackers: Tracker[] = [new LocalRunRecord(runDir, runId)];
-  const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
-  const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
-  const mlflow = client ? new MlflowTracker(client, runDir, say) : null;
-  if (mlflow) trackers.push(mlflow);
-  // As MLflow's own client does when a run ends, whatever its status.
-  const sayLinks = () => {
-    if (!client || !mlflow?.runId || !mlflow.experimentId) return;
-    const links = mlflowLinks(client.trackingUri);
-    if (mlflow.modelId) say(`View model ${loaded.spec.name} at: ${links.model(mlflow.experimentId, mlflow.modelId)}`);
-    say(`View run ${loaded.spec.name} at: ${links.run(mlflow.experimentId, mlflow.runId)}`);
-    say(`View experiment at: ${links.experiment(mlflow.experimentId)}`);
-  };
-  const tracker = resume ? new SkipLoggedPoints(new TrackerFanout(trackers), record.lastLoggedSteps()) : new TrackerFanout(trackers);
+  const { tracker, sayLinks, experimentsUrl } = await runTrackers(record, runId, loaded, options, resume !== undefined);
 
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
     if (signal) process.exit(exitCodeForSignal(s));
     signal = s;
-    say(`${s}: finishing the current step and saving what there is (again to quit at once); afterwards resume with: npx vae run --resume ${runDir}`);
+    say(
+      `${s}: finishing the current step and saving what there is (again to quit at once); afterwards resume with: npx vae run --resume ${runDir}`,
+    );
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
-  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${client ? ` (MLflow: ${mlflowLinks(client.trackingUri).experiments()})` : ''}`);
+  say(`${resume ? 'resume' : 'run'} ${runId} -> ${runDir}${experimentsUrl ? ` (MLflow: ${experimentsUrl})` : ''}`);
   try {
-    const outcome = await runExperiment(loaded, data, { record, backend, tracker, extraTags: options.tag, progress: progressReporter(), say, shouldStop: () => signal !== undefined, resume: resume?.checkpoint });
+    const outcome = await runExperiment(loaded, data, {
+      record,
+      backend,
+      tracker,
+      extraTags: options.tag,
+      progress: progressReporter(),
+      say,
+      shouldStop: () => signal !== undefined,
+      resume: resume?.checkpoint,
+    });
     await tracker.end(outcome.status, Date.now());
     say(`${outcome.status.toLowerCase()}: ${record.path(RUN_ARTIFACTS.summary)}`);
     sayLinks();
     if (signal) {
       const checkpoint = findCheckpoint(runDir);
-      say(checkpoint ? `stopped ${whereStopped(checkpoint.state)}; resume with: npx vae run --resume ${runDir}` : 'stopped before the first epoch ended: no checkpoint to resume from');
+      say(
+        checkpoint
+          ? `stopped ${whereStopped(checkpoint.state)}; resume with: npx vae run --resume ${runDir}`
+          : 'stopped before the first epoch ended: no checkpoint to resume from',
+      );
       process.exitCode = exitCodeForSignal(signal);
     }
   } catch (e) {
@@ -106,6 +112,26 @@ export async function runCommand(loaded: LoadedSpec, options: RunOptions, resume
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
+}
+
+/** The local record always; MLflow too unless --no-mlflow or none is set up. On resume, points logged before are skipped. */
+async function runTrackers(record: RunRecord, runId: string, loaded: LoadedSpec, options: RunOptions, resuming: boolean) {
+  const trackers: Tracker[] = [new LocalRunRecord(record.dir, runId)];
+  const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
+  const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
+  const mlflow = client ? new MlflowTracker(client, record.dir, say) : null;
+  if (mlflow) trackers.push(mlflow);
+  // As MLflow's own client does when a run ends, whatever its status.
+  const sayLinks = () => {
+    if (!client || !mlflow?.runId || !mlflow.experimentId) return;
+    const links = mlflowLinks(client.trackingUri);
+    if (mlflow.modelId) say(`View model ${loaded.spec.name} at: ${links.model(mlflow.experimentId, mlflow.modelId)}`);
+    say(`View run ${loaded.spec.name} at: ${links.run(mlflow.experimentId, mlflow.runId)}`);
+    say(`View experiment at: ${links.experiment(mlflow.experimentId)}`);
+  };
+  const fanout = new TrackerFanout(trackers);
+  const tracker = resuming ? new SkipLoggedPoints(fanout, record.lastLoggedSteps()) : fanout;
+  return { tracker, sayLinks, experimentsUrl: client ? mlflowLinks(client.trackingUri).experiments() : undefined };
 }
 
 function whereStopped(state: TrainingState): string {

@@ -47,7 +47,9 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   const finishedBefore = record.outcomes();
   const todo = prepared.trials.filter((t) => finishedBefore.get(t.id)?.status !== 'FINISHED');
   const parallel = options.parallel ?? (prepared.sweep.parallel || defaultParallel());
-  say(`sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`);
+  say(
+    `sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`,
+  );
   if (tracking) sayParentLink(prepared, tracking);
 
   const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0 };
@@ -57,7 +59,8 @@ export async function sweepCommand(file: string, overrides: string[], options: S
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const failed = prepared.trials.length - finished;
   await summarizeInto(prepared, record, outcomes, tracking);
-  if (tracking) await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
+  if (tracking)
+    await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
   say(`${finished} finished, ${failed} failed${stopping ? ` (stopped by ${stopping})` : ''}`);
   if (tracking) sayParentLink(prepared, tracking);
   if (stopping) process.exitCode = exitCodeForSignal(stopping);
@@ -73,10 +76,17 @@ export async function planCommand(file: string, overrides: string[], options: Sw
   const record = recordOf(prepared, options.runsDir);
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, null), null, 2)}\n`);
   const parallel = options.parallel ?? (prepared.sweep.parallel || prepared.trials.length);
-  const args = [file, ...options.grid.flatMap((g) => ['--grid', g]), ...(options.seeds === undefined ? [] : ['--seeds', options.seeds]), ...overrides];
+  const args = [
+    file,
+    ...options.grid.flatMap((g) => ['--grid', g]),
+    ...(options.seeds === undefined ? [] : ['--seeds', options.seeds]),
+    ...overrides,
+  ];
   const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.') });
   process.stdout.write(plan.table);
-  say(`sweep ${prepared.id}: ${prepared.trials.length} trials\n  Slurm:      sbatch ${plan.files.slurm}\n  Kubernetes: kubectl apply -f ${plan.files.kubernetes}\nthen: npx vae sweep summarize ${args.join(" ")}`);
+  say(
+    `sweep ${prepared.id}: ${prepared.trials.length} trials\n  Slurm:      sbatch ${plan.files.slurm}\n  Kubernetes: kubectl apply -f ${plan.files.kubernetes}\nthen: npx vae sweep summarize ${args.join(' ')}`,
+  );
 }
 
 /** `vae sweep summarize`: the summary built from the parent run's children in MLflow (after an array job). */
@@ -88,18 +98,27 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const client = MlflowClient.fromEnv(uri);
   const experimentId = (await client.getExperimentByName(prepared.experiment))?.experiment_id;
   const parent = experimentId ? await findParentRun(client, experimentId, prepared.id) : null;
-  if (!parent) throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
+  if (!parent)
+    throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
   const outcomes = outcomesFromChildren(prepared, await childRuns(client, parent));
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
   await summarizeInto(prepared, record, outcomes, tracking);
   if (finished === prepared.trials.length) await client.updateRun(parent.runId, 'FINISHED', Date.now());
-  say(`${finished} of ${prepared.trials.length} trials finished in MLflow${finished < prepared.trials.length ? ' (the parent run stays RUNNING until all have)' : ''}; summary in ${record.path('summary.md')}`);
+  say(
+    `${finished} of ${prepared.trials.length} trials finished in MLflow${finished < prepared.trials.length ? ' (the parent run stays RUNNING until all have)' : ''}; summary in ${record.path('summary.md')}`,
+  );
   sayParentLink(prepared, tracking);
 }
 
-async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: number, tracking: Tracking | null, options: SweepOptions): Promise<void> {
+async function runOneTrial(
+  prepared: PreparedSweep,
+  record: SweepRecord,
+  index: number,
+  tracking: Tracking | null,
+  options: SweepOptions,
+): Promise<void> {
   const trial = prepared.trials[index];
   if (tracking) sayParentLink(prepared, tracking);
   if (tracking && (await hasFinishedChild(tracking.client, tracking.parent, trial.id))) {
@@ -107,7 +126,11 @@ async function runOneTrial(prepared: PreparedSweep, record: SweepRecord, index: 
     return;
   }
   say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
-  const outcome = await runTrial(trial, { ...launchOf(prepared, tracking, options), logFile: record.logPath(trial.id), locationFile: record.runLocationPath(trial.id) });
+  const outcome = await runTrial(trial, {
+    ...launchOf(prepared, tracking, options),
+    logFile: record.logPath(trial.id),
+    locationFile: record.runLocationPath(trial.id),
+  });
   record.appendOutcome(outcome);
   say(`trial ${index} ${outcome.status.toLowerCase()}`);
   if (outcome.status !== 'FINISHED') {
@@ -132,7 +155,9 @@ async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracki
 
 /** The parent run's link, as MLflow's client prints a run's. */
 function sayParentLink(prepared: PreparedSweep, tracking: Tracking): void {
-  say(`View parent run ${prepared.sweep.name} at: ${mlflowLinks(tracking.client.trackingUri).run(tracking.parent.experimentId, tracking.parent.runId)}`);
+  say(
+    `View parent run ${prepared.sweep.name} at: ${mlflowLinks(tracking.client.trackingUri).run(tracking.parent.experimentId, tracking.parent.runId)}`,
+  );
 }
 
 function launchOf(prepared: PreparedSweep, tracking: Tracking | null, options: SweepOptions) {
@@ -142,15 +167,25 @@ function launchOf(prepared: PreparedSweep, tracking: Tracking | null, options: S
     runsDir: options.runsDir,
     trackingUri: tracking?.uri ?? null,
     backend: options.backend,
-    tags: { ...(tracking ? { 'mlflow.parentRunId': tracking.parent.runId } : {}), 'vae.sweep_id': prepared.id, 'vae.swept': prepared.swept.join(',') },
+    tags: {
+      ...(tracking ? { 'mlflow.parentRunId': tracking.parent.runId } : {}),
+      'vae.sweep_id': prepared.id,
+      'vae.swept': prepared.swept.join(','),
+    },
   };
 }
 
-async function summarizeInto(prepared: PreparedSweep, record: SweepRecord, outcomes: TrialOutcome[], tracking: Tracking | null): Promise<void> {
+async function summarizeInto(
+  prepared: PreparedSweep,
+  record: SweepRecord,
+  outcomes: TrialOutcome[],
+  tracking: Tracking | null,
+): Promise<void> {
   const summary = summarizeOutcomes(outcomes, prepared.sweep.metric);
   const published = await publishSummary(summary, record, tracking ?? undefined);
   const best = published.bestTags['vae.best_setting'];
-  if (best) say(`best: ${best} (${summary.metric} ${summary.rows[0].stats[summary.metric].mean.toFixed(2)}); table: ${record.path('summary.md')}`);
+  if (best)
+    say(`best: ${best} (${summary.metric} ${summary.rows[0].stats[summary.metric].mean.toFixed(2)}); table: ${record.path('summary.md')}`);
 }
 
 /** Each trial's latest outcome in the local record, in trial order. */
@@ -166,7 +201,9 @@ function sweepJson(prepared: PreparedSweep, tracking: Tracking | null) {
     definition: prepared.sweep,
     experiment: prepared.experiment,
     trials: prepared.trials,
-    ...(tracking ? { mlflow: { tracking_uri: tracking.uri, experiment_id: tracking.parent.experimentId, parent_run_id: tracking.parent.runId } } : {}),
+    ...(tracking
+      ? { mlflow: { tracking_uri: tracking.uri, experiment_id: tracking.parent.experimentId, parent_run_id: tracking.parent.runId } }
+      : {}),
   };
 }
 

@@ -8,13 +8,7 @@ export type Binarization = 'none' | 'static' | 'dynamic';
  * Writes the images at `indices` into `out` as floats in [0, 1], binarised as asked. `dynamic` draws every pixel
  * from Bernoulli(grey level) with `rng`, so each epoch sees a new binary sample of the same image.
  */
-export function fillBatch(
-  set: ImageSet,
-  indices: ArrayLike<number>,
-  out: Float32Array,
-  binarize: Binarization,
-  rng: PRNG,
-): Float32Array {
+export function fillBatch(set: ImageSet, indices: ArrayLike<number>, out: Float32Array, binarize: Binarization, rng: PRNG): Float32Array {
   const size = pixelsPerImage(set);
   const view = out.subarray(0, indices.length * size);
   for (let i = 0; i < indices.length; i++) {

@@ -83,7 +83,8 @@ function loadFashionMnist(): Dataset {
 
 function readIdxImages(imagesFile: string, labelsFile?: string): ImageSet {
   const images = readIdxFile(imagesFile);
-  if (images.dims.length !== 3) throw new IdxError(imagesFile, `images need 3 dimensions (count x height x width), found ${images.dims.length}`);
+  if (images.dims.length !== 3)
+    throw new IdxError(imagesFile, `images need 3 dimensions (count x height x width), found ${images.dims.length}`);
   const [count, height, width] = images.dims;
   if (!labelsFile) return { count, height, width, pixels: images.data };
   const labels = readIdxFile(labelsFile);

@@ -47,7 +47,9 @@ export function loadDsprites({ side, limit, cacheDir = DEFAULT_CACHE_DIR }: Dspr
   const header = `dsprites renderer ${DSPRITES_RENDERER_VERSION} ${side}x${side} train ${trainIndices.length} test ${testIndices.length}\n`;
   const digest = createHash('sha256').update(header).update(new Uint8Array(indices.buffer)).digest('hex').slice(0, 32);
   const perImage = side * side;
-  const { bytes, fromCache } = cachedBytes(join(cacheDir, 'dsprites'), `${digest}.bin`, indices.length * perImage, () => renderSprites(indices, side));
+  const { bytes, fromCache } = cachedBytes(join(cacheDir, 'dsprites'), `${digest}.bin`, indices.length * perImage, () =>
+    renderSprites(indices, side),
+  );
 
   const images = (from: number, count: number, gridIndices: Uint32Array): ImageSet => ({
     count,

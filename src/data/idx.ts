@@ -9,10 +9,20 @@ export interface IdxArray {
 }
 
 const UNSIGNED_BYTE = 0x08;
-const TYPE_NAMES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const TYPE_NAMES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 export class IdxError extends UserError {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: not a usable IDX file: ${detail}`);
   }
 }
@@ -39,7 +49,10 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   }
   const type = bytes[2];
   if (type !== UNSIGNED_BYTE) {
-    throw new IdxError(file, `element type 0x${type.toString(16).padStart(2, '0')} (${TYPE_NAMES[type] ?? 'unknown'}) is not supported; expected 0x08 (unsigned byte)`);
+    throw new IdxError(
+      file,
+      `element type 0x${type.toString(16).padStart(2, '0')} (${TYPE_NAMES[type] ?? 'unknown'}) is not supported; expected 0x08 (unsigned byte)`,
+    );
   }
   const rank = bytes[3];
   if (rank < 1 || rank > 3) throw new IdxError(file, `${rank} dimensions; expected 1 (labels) or 3 (images)`);

@@ -13,7 +13,12 @@ const CHUNK = 1 << 28;
  * there for next time. A cache that cannot be written (read-only, full) costs the next run the time to make them
  * again, nothing else, so that failure is not an error.
  */
-export function cachedBytes(dir: string, name: string, byteLength: number, make: () => Uint8Array): { bytes: Uint8Array; fromCache: boolean } {
+export function cachedBytes(
+  dir: string,
+  name: string,
+  byteLength: number,
+  make: () => Uint8Array,
+): { bytes: Uint8Array; fromCache: boolean } {
   const file = join(dir, name);
   const cached = readExactly(file, byteLength);
   if (cached) return { bytes: cached, fromCache: true };
@@ -42,7 +47,7 @@ function readExactly(file: string, byteLength: number): Uint8Array | undefined {
   try {
     if (fstatSync(fd).size !== byteLength) return undefined;
     const bytes = new Uint8Array(byteLength);
-    for (let at = 0; at < byteLength; ) {
+    for (let at = 0; at < byteLength;) {
       const read = readSync(fd, bytes, at, Math.min(CHUNK, byteLength - at), at);
       if (read === 0) return undefined;
       at += read;
@@ -56,7 +61,7 @@ function readExactly(file: string, byteLength: number): Uint8Array | undefined {
 function writeAll(file: string, bytes: Uint8Array): void {
   const fd = openSync(file, 'w');
   try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, Math.min(CHUNK, bytes.length - at));
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(CHUNK, bytes.length - at));
   } finally {
     closeSync(fd);
   }

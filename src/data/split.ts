@@ -23,11 +23,7 @@ export interface Split {
  * Shuffles the training pool with the run's seed and cuts it into train and validation fractions; the test set is
  * never touched except for `limit`, which keeps its first images.
  */
-export function splitDataset(
-  pool: ImageSet,
-  test: ImageSet,
-  options: { seed: number; train: number; val: number; limit: number },
-): Split {
+export function splitDataset(pool: ImageSet, test: ImageSet, options: { seed: number; train: number; val: number; limit: number }): Split {
   const order = seededPermutation(pool.count, options.seed, 'split');
   const used = options.limit > 0 ? order.subarray(0, Math.min(options.limit, pool.count)) : order;
   const nTrain = Math.round(options.train * used.length);
@@ -36,6 +32,12 @@ export function splitDataset(
   return {
     train: subset(pool, used.subarray(0, nTrain)),
     val: subset(pool, used.subarray(nTrain, nTrain + nVal)),
-    test: testCount === test.count ? test : subset(test, Uint32Array.from({ length: testCount }, (_, i) => i)),
+    test:
+      testCount === test.count
+        ? test
+        : subset(
+            test,
+            Uint32Array.from({ length: testCount }, (_, i) => i),
+          ),
   };
 }

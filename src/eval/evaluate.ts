@@ -47,7 +47,11 @@ export async function evaluateElbo(
  * Negative ELBO of each example, averaged over `samples` reparameterised draws: an anomaly score in nats (inputs the
  * model explains badly score high). Grey levels as they are; no binarisation.
  */
-export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samples: number; batchSize: number; seed: string }): Promise<Float32Array> {
+export async function perExampleNegElbo(
+  vae: Vae,
+  set: ImageSet,
+  options: { samples: number; batchSize: number; seed: string },
+): Promise<Float32Array> {
   const size = pixelsPerImage(set);
   const buffer = new Float32Array(options.batchSize * size);
   const noiseRng = seedrandom(`${options.seed}:noise`);
@@ -67,7 +71,10 @@ export async function perExampleNegElbo(vae: Vae, set: ImageSet, options: { samp
       total.dispose();
       total = next;
     }
-    scores.set((await total.data()).map((v) => v / options.samples), offset);
+    scores.set(
+      (await total.data()).map((v) => v / options.samples),
+      offset,
+    );
     offset += indices.length;
     tf.dispose([x, total]);
   }

@@ -68,7 +68,11 @@ export interface LatentUsage {
 }
 
 /** Which latent dimensions the model uses, from the posterior means and variances over a set. */
-export async function latentUsage(vae: Vae, set: ImageSet, options: { batchSize: number; binarize: Binarization; seed: string; threshold: number }): Promise<LatentUsage> {
+export async function latentUsage(
+  vae: Vae,
+  set: ImageSet,
+  options: { batchSize: number; binarize: Binarization; seed: string; threshold: number },
+): Promise<LatentUsage> {
   const size = pixelsPerImage(set);
   const buffer = new Float32Array(options.batchSize * size);
   const rng = seedrandom(`${options.seed}:binarize`);

@@ -17,10 +17,18 @@ export async function testMetrics(
   const common = { batchSize: spec.train.batch_size, binarize: spec.data.binarize, seed: `${spec.seed}:test` };
   const elbo = await evaluateElbo(vae, test, { ...common, beta: 1 });
   const usage = await latentUsage(vae, test, { ...common, threshold: spec.eval.active_unit_threshold });
-  const metrics: Record<string, number> = { 'test/neg_elbo': elbo.loss, 'test/recon': elbo.recon, 'test/kl': elbo.kl, 'test/active_units': usage.activeUnits };
+  const metrics: Record<string, number> = {
+    'test/neg_elbo': elbo.loss,
+    'test/recon': elbo.recon,
+    'test/kl': elbo.kl,
+    'test/active_units': usage.activeUnits,
+  };
   if (iwaeSamples > 0) {
     metrics['test/iwae_nll'] = await importanceWeightedNll(vae, test, {
-      samples: iwaeSamples, binarize: spec.data.binarize, seed: `${spec.seed}:iwae`, memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20,
+      samples: iwaeSamples,
+      binarize: spec.data.binarize,
+      seed: `${spec.seed}:iwae`,
+      memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20,
     });
   }
   return { metrics, usage };

@@ -65,7 +65,9 @@ class EagerForward implements VaeForward {
       const z = muR.add(tf.exp(logvarR.mul(0.5)).mul(eps)) as tf.Tensor2D;
       const params = vae.decode(z);
       const xR = repeat(x);
-      const logPxGivenZ = tf.neg(vae.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, vae.likelihood.std));
+      const logPxGivenZ = tf.neg(
+        vae.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, vae.likelihood.std),
+      );
       const logPz = tf.sum(tf.square(z).add(LOG_2PI), 1).mul(-0.5);
       // (z - mu) / sigma is eps itself, so log q needs no division.
       const logQz = tf.sum(tf.square(eps).add(logvarR).add(LOG_2PI), 1).mul(-0.5);
@@ -100,16 +102,31 @@ class GraphForward implements VaeForward {
     const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
     const z3 = reparameterize(g, mu3, logvar3, eps3);
     const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
-    const logPxGivenZ = g.op('Neg', perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)));
+    const logPxGivenZ = g.op(
+      'Neg',
+      perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)),
+    );
     const minusHalfSum = (t: Ref) => g.op('Mul', g.sum(g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
     const logPz = minusHalfSum(g.op('Square', z3));
     const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
-    this.output = { recon: perExample(g, one.recon), kl: perExample(g, one.kl), mu, logvar, logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz) };
+    this.output = {
+      recon: perExample(g, one.recon),
+      kl: perExample(g, one.kl),
+      mu,
+      logvar,
+      logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz),
+    };
     this.session = g.load();
   }
 
   terms(x: tf.Tensor2D, eps: tf.Tensor2D) {
-    const [recon, kl] = this.run([[this.input.x, x], [this.input.eps, eps]], [this.output.recon, this.output.kl]);
+    const [recon, kl] = this.run(
+      [
+        [this.input.x, x],
+        [this.input.eps, eps],
+      ],
+      [this.output.recon, this.output.kl],
+    );
     return { recon: recon as tf.Tensor1D, kl: kl as tf.Tensor1D };
   }
 
@@ -120,7 +137,13 @@ class GraphForward implements VaeForward {
 
   logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D {
     if (eps.shape[0] !== x.shape[0] * c) throw new Error(`importance weights: ${eps.shape[0]} draws for ${x.shape[0]} examples x ${c}`);
-    return this.run([[this.input.x, x], [this.input.eps, eps]], [this.output.logW])[0] as tf.Tensor2D;
+    return this.run(
+      [
+        [this.input.x, x],
+        [this.input.eps, eps],
+      ],
+      [this.output.logW],
+    )[0] as tf.Tensor2D;
   }
 
   private run(feeds: [Ref, tf.Tensor][], fetches: Ref[]): tf.Tensor[] {

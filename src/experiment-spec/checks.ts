@@ -15,10 +15,18 @@ export function checkConsistency(spec: Experiment): Violation[] {
     found.push({ path: ['data', 'idx'], atKey: true, message: `only used with dataset: idx (dataset is ${spec.data.dataset})` });
   }
   if (spec.data.dataset === 'dsprites' && spec.data.limit === 0) {
-    found.push({ path: ['data', 'limit'], atKey: false, message: `dataset dsprites renders what it trains on and needs a limit > 0 (its 727,280 training images are 3 GB at 64x64), e.g. limit: 20000` });
+    found.push({
+      path: ['data', 'limit'],
+      atKey: false,
+      message: `dataset dsprites renders what it trains on and needs a limit > 0 (its 727,280 training images are 3 GB at 64x64), e.g. limit: 20000`,
+    });
   }
   if (spec.data.dataset !== 'dsprites' && spec.data.image_size !== undefined) {
-    found.push({ path: ['data', 'image_size'], atKey: true, message: `only used with dataset: dsprites (${spec.data.dataset} images keep their own size)` });
+    found.push({
+      path: ['data', 'image_size'],
+      atKey: true,
+      message: `only used with dataset: dsprites (${spec.data.dataset} images keep their own size)`,
+    });
   }
   return found;
 }

@@ -32,7 +32,8 @@ export function describeExpected(schema: SchemaNode): string {
   if (type === 'string') {
     const pattern = schema.patternDescription ? ` of ${schema.patternDescription}` : schema.pattern ? ` matching ${schema.pattern}` : '';
     const [min, max] = [schema.minLength ?? 0, schema.maxLength];
-    const length = max !== undefined ? ` (${min} to ${max} characters)` : min > 0 ? ` (at least ${min} character${min > 1 ? 's' : ''})` : '';
+    const length =
+      max !== undefined ? ` (${min} to ${max} characters)` : min > 0 ? ` (at least ${min} character${min > 1 ? 's' : ''})` : '';
     return `string${pattern}${length}`;
   }
   if (type === 'array') {
@@ -40,15 +41,17 @@ export function describeExpected(schema: SchemaNode): string {
       schema.minItems !== undefined && schema.minItems === schema.maxItems
         ? ` (exactly ${schema.minItems} items)`
         : schema.minItems !== undefined && schema.maxItems !== undefined
-        ? ` (${schema.minItems} to ${schema.maxItems} items)`
-        : schema.minItems
-          ? ` (at least ${schema.minItems})`
-          : '';
+          ? ` (${schema.minItems} to ${schema.maxItems} items)`
+          : schema.minItems
+            ? ` (at least ${schema.minItems})`
+            : '';
     return `list of ${schema.items ? describeExpected(schema.items) : 'values'}${size}`;
   }
   if (type === 'object') {
     const fields = Object.keys(schema.properties ?? {}).join(', ');
-    return schema.minProperties === 1 && schema.maxProperties === 1 ? `mapping with exactly one of the fields ${fields}` : `mapping with fields ${fields}`;
+    return schema.minProperties === 1 && schema.maxProperties === 1
+      ? `mapping with exactly one of the fields ${fields}`
+      : `mapping with fields ${fields}`;
   }
   return type ?? 'a valid value';
 }

@@ -23,7 +23,9 @@ export function experimentFields(schema: SchemaNode = EXPERIMENT_SCHEMA): Field[
 
 /** The field list for `--help`: the field, its default and what it takes, then what it does, indented. */
 export function formatFields(fields: Field[] = experimentFields()): string {
-  const heads = fields.map((f) => `${f.path}${f.default === undefined ? (f.path === 'name' ? ' (required)' : '') : ` = ${JSON.stringify(f.default)}`}`);
+  const heads = fields.map(
+    (f) => `${f.path}${f.default === undefined ? (f.path === 'name' ? ' (required)' : '') : ` = ${JSON.stringify(f.default)}`}`,
+  );
   const width = Math.max(...heads.map((h) => h.length));
   return fields.map((f, i) => `  ${heads[i].padEnd(width)}  ${f.expected}\n      ${f.description}`).join('\n');
 }

@@ -62,26 +62,7 @@ export const MAX_SPEC_BYTES = 1 << 20;
  */
 export function loadDocument<T>(file: string, overrideTexts: readonly string[], kind: DocumentKind<T>): { text: string; data: T } {
   const text = readSpecText(file);
-  const lines = new LineCounter();
-  const at = (offset: number) => {
-    const { line, col } = lines.linePos(offset);
-    return { file, line, column: col };
-  };
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    throw new SpecError([{ origin: at(0), path: '', message: TOO_DEEP }]);
-  }
-  if (doc.errors.length > 0) {
-    // The parser reports running out of stack as a syntax error, once per level it unwinds: say it once, plainly.
-    const deep = doc.errors.find((e) => isStackOverflow(e.message));
-    if (deep) throw new SpecError([{ origin: at(deep.pos[0]), path: '', message: TOO_DEEP }]);
-    // The parser may report one fault twice at one place (a flow sequence both unindented and unclosed): once is enough.
-    const syntax = doc.errors.map((e: YAMLParseError) => ({ origin: at(e.pos[0]), path: '', message: `YAML syntax error: ${firstLine(e.message)}` }));
-    throw new SpecError([...new Map(syntax.map((p) => [`${p.origin.line}:${p.origin.column} ${p.message}`, p])).values()]);
-  }
+  const { doc, lines, at } = parseSpecYaml(file, text);
 
   let data: unknown;
   try {
@@ -92,7 +73,9 @@ export function loadDocument<T>(file: string, overrideTexts: readonly string[], 
   }
   if (data === null || data === undefined) data = {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new SpecError([{ origin: at(0), path: '', message: `must be a mapping of fields (${kind.fieldsHint}), not a single value or a list` }]);
+    throw new SpecError([
+      { origin: at(0), path: '', message: `must be a mapping of fields (${kind.fieldsHint}), not a single value or a list` },
+    ]);
   }
 
   const overrides = parseOverrides(overrideTexts);
@@ -117,6 +100,35 @@ export function loadDocument<T>(file: string, overrideTexts: readonly string[], 
   return { text, data: data as T };
 }
 
+/** The YAML document with its line positions; a syntax error, or nesting too deep to parse, is a SpecError. */
+function parseSpecYaml(file: string, text: string) {
+  const lines = new LineCounter();
+  const at = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return { file, line, column: col };
+  };
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new SpecError([{ origin: at(0), path: '', message: TOO_DEEP }]);
+  }
+  if (doc.errors.length > 0) {
+    // The parser reports running out of stack as a syntax error, once per level it unwinds: say it once, plainly.
+    const deep = doc.errors.find((e) => isStackOverflow(e.message));
+    if (deep) throw new SpecError([{ origin: at(deep.pos[0]), path: '', message: TOO_DEEP }]);
+    // The parser may report one fault twice at one place (a flow sequence both unindented and unclosed): once is enough.
+    const syntax = doc.errors.map((e: YAMLParseError) => ({
+      origin: at(e.pos[0]),
+      path: '',
+      message: `YAML syntax error: ${firstLine(e.message)}`,
+    }));
+    throw new SpecError([...new Map(syntax.map((p) => [`${p.origin.line}:${p.origin.column} ${p.message}`, p])).values()]);
+  }
+  return { doc, lines, at };
+}
+
 function readSpecText(file: string): string {
   const origin = { file, line: 1, column: 1 };
   const refuse = (message: string) => new SpecError([{ origin, path: '', message }]);
@@ -128,7 +140,8 @@ function readSpecText(file: string): string {
     if (stat.isDirectory()) throw refuse('cannot read spec: is a directory, not a spec file');
     // A device or a pipe (/dev/zero, /dev/stdin) may never end: only a regular file has a size to check.
     if (!stat.isFile()) throw refuse('cannot read spec: not a regular file');
-    if (stat.size > MAX_SPEC_BYTES) throw refuse(`is ${formatBytes(stat.size)}; a spec is at most ${formatBytes(MAX_SPEC_BYTES)} of YAML (is this the right file?)`);
+    if (stat.size > MAX_SPEC_BYTES)
+      throw refuse(`is ${formatBytes(stat.size)}; a spec is at most ${formatBytes(MAX_SPEC_BYTES)} of YAML (is this the right file?)`);
     bytes = Buffer.alloc(stat.size);
     let read = 0;
     while (read < bytes.length) {
@@ -140,7 +153,8 @@ function readSpecText(file: string): string {
   } catch (e) {
     if (e instanceof SpecError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a spec file' : firstLine((e as Error).message);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a spec file' : firstLine((e as Error).message);
     throw refuse(`cannot read spec: ${why}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -208,7 +222,10 @@ function setAt(root: Record<string, unknown>, path: readonly PathSegment[], valu
 /** File problems top to bottom, then override problems in command-line order. */
 function inReadingOrder(problems: Problem[]): Problem[] {
   const rank = (p: Problem) => ('line' in p.origin ? p.origin.line * 1e6 + p.origin.column : Infinity);
-  return problems.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map(({ p }) => p);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i)
+    .map(({ p }) => p);
 }
 
 function firstLine(message: string): string {

@@ -14,7 +14,8 @@ const SEGMENT = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/;
 
 /** Parses an override, or returns why it cannot be one. */
 export function parseOverride(text: string): Override | string {
-  if (text.length > MAX_OVERRIDE_CHARS) return `is ${text.length} characters long; an override is at most ${MAX_OVERRIDE_CHARS} (write long values in the spec file)`;
+  if (text.length > MAX_OVERRIDE_CHARS)
+    return `is ${text.length} characters long; an override is at most ${MAX_OVERRIDE_CHARS} (write long values in the spec file)`;
   const eq = text.indexOf('=');
   if (eq <= 0) return `must look like dotted.path=value, e.g. model.latent_dim=5`;
   const path: PathSegment[] = [];

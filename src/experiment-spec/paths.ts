@@ -53,6 +53,8 @@ function quote(text: string): string {
 export function withAbsoluteDataPaths<T extends Pick<Experiment, 'data'>>(spec: T, specDir: string): T {
   const files = spec.data.idx;
   if (!files) return spec;
-  const absolute = Object.fromEntries(Object.entries(files).map(([key, path]) => [key, typeof path === 'string' ? resolve(specDir, path) : path]));
+  const absolute = Object.fromEntries(
+    Object.entries(files).map(([key, path]) => [key, typeof path === 'string' ? resolve(specDir, path) : path]),
+  );
   return { ...spec, data: { ...spec.data, idx: absolute } };
 }

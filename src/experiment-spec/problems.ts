@@ -13,7 +13,11 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   const where =
-    'override' in p.origin ? `override '${shortened(p.origin.override)}':` : 'option' in p.origin ? `option '${p.origin.option}':` : `${p.origin.file}:${p.origin.line}:${p.origin.column}`;
+    'override' in p.origin
+      ? `override '${shortened(p.origin.override)}':`
+      : 'option' in p.origin
+        ? `option '${p.origin.option}':`
+        : `${p.origin.file}:${p.origin.line}:${p.origin.column}`;
   const line = p.path ? `${where} ${p.path}: ${p.message}` : `${where} ${p.message}`;
   // One problem, one line: a newline inside a key, a value or an override is shown escaped.
   return (p.within ? `${p.within} ${line}` : line).replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));

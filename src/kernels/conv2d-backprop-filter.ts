@@ -10,7 +10,22 @@ import * as tf from '@tensorflow/tfjs';
 export function conv2dBackpropFilter(
   x: Float32Array,
   dy: Float32Array,
-  info: Pick<tf.backend_util.Conv2DInfo, 'batchSize' | 'inHeight' | 'inWidth' | 'inChannels' | 'outHeight' | 'outWidth' | 'outChannels' | 'filterHeight' | 'filterWidth' | 'strideHeight' | 'strideWidth' | 'dilationHeight' | 'dilationWidth'> & { padInfo: { top: number; left: number } },
+  info: Pick<
+    tf.backend_util.Conv2DInfo,
+    | 'batchSize'
+    | 'inHeight'
+    | 'inWidth'
+    | 'inChannels'
+    | 'outHeight'
+    | 'outWidth'
+    | 'outChannels'
+    | 'filterHeight'
+    | 'filterWidth'
+    | 'strideHeight'
+    | 'strideWidth'
+    | 'dilationHeight'
+    | 'dilationWidth'
+  > & { padInfo: { top: number; left: number } },
 ): Float32Array {
   const { batchSize, inHeight, inWidth, inChannels: cin, outHeight, outWidth, outChannels: cout, filterHeight, filterWidth } = info;
   const dW = new Float32Array(filterHeight * filterWidth * cin * cout);
@@ -45,7 +60,14 @@ const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter: only NHWC is supported, got ${dataFormat}`);
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
   );
   const read = (t: tf.TensorInfo) => (backend as tf.KernelBackend).readSync(t.dataId) as Float32Array;
   const values = conv2dBackpropFilter(read(x), read(dy), info);

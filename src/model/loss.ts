@@ -15,7 +15,12 @@ export function bernoulliNll(logits: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor1D {
 /** -log N(x | means, std^2 I): squared error scaled by the variance, plus the normaliser. */
 export function gaussianNll(means: tf.Tensor2D, x: tf.Tensor2D, std: number): tf.Tensor1D {
   const logNormaliser = x.shape[1] * (Math.log(std) + 0.5 * Math.log(2 * Math.PI));
-  return tf.tidy(() => tf.sum(tf.squaredDifference(x, means), 1).div(2 * std * std).add(logNormaliser));
+  return tf.tidy(() =>
+    tf
+      .sum(tf.squaredDifference(x, means), 1)
+      .div(2 * std * std)
+      .add(logNormaliser),
+  );
 }
 
 /** KL(N(mu, exp(logvar)) || N(0, I)), in closed form. */

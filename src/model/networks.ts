@@ -24,7 +24,13 @@ function dense(units: number, fanIn: number, nextSeed: SeedSource, name: string,
 }
 
 /** Dense hidden layers on `h`; returns the last layer's output and its width. */
-function denseStack(h: tf.SymbolicTensor, width: number, net: Network, prefix: string, nextSeed: SeedSource): { h: tf.SymbolicTensor; width: number } {
+function denseStack(
+  h: tf.SymbolicTensor,
+  width: number,
+  net: Network,
+  prefix: string,
+  nextSeed: SeedSource,
+): { h: tf.SymbolicTensor; width: number } {
   for (const [i, units] of net.hidden.entries()) {
     h = dense(units, width, nextSeed, `${prefix}_dense_${i}`, net.activation).apply(h) as tf.SymbolicTensor;
     width = units;
@@ -51,14 +57,19 @@ export function buildEncoder(
     let channels = 1;
     net.hidden.forEach((filters, i) => {
       const conv = tf.layers.conv2d({
-        filters, kernelSize: 3, strides: 2, padding: 'same', activation: net.activation, name: `enc_conv_${i}`,
+        filters,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: net.activation,
+        name: `enc_conv_${i}`,
         ...initialisers(9 * channels, nextSeed),
       });
       h = conv.apply(h) as tf.SymbolicTensor;
       channels = filters;
     });
     h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
-    width = (h.shape[1] as number);
+    width = h.shape[1] as number;
   }
   const mu = dense(latentDim, width, nextSeed, 'mu').apply(h) as tf.SymbolicTensor;
   const logvar = dense(latentDim, width, nextSeed, 'logvar').apply(h) as tf.SymbolicTensor;
@@ -90,8 +101,13 @@ export function buildDecoder(
     [...net.hidden.slice(1), 1].forEach((filters, i) => {
       const last = i === upsamplings - 1;
       const deconv = tf.layers.conv2dTranspose({
-        filters, kernelSize: 3, strides: 2, padding: 'same', activation: last ? undefined : net.activation,
-        name: last ? 'x_params' : `dec_deconv_${i}`, ...initialisers(9 * channels, nextSeed),
+        filters,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: last ? undefined : net.activation,
+        name: last ? 'x_params' : `dec_deconv_${i}`,
+        ...initialisers(9 * channels, nextSeed),
       });
       h = deconv.apply(h) as tf.SymbolicTensor;
       channels = filters;

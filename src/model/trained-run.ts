@@ -17,8 +17,7 @@ export interface TrainedRun {
   image: { height: number; width: number };
 }
 
-export class TrainedRunError extends UserError {
-}
+export class TrainedRunError extends UserError {}
 
 const NEEDED = RunRecord.trainedModelFiles();
 const MLFLOW_RUN_ID = /^[0-9a-f]{32}$/;
@@ -39,17 +38,22 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
       : MLFLOW_MODEL_ID.test(ref)
         ? (RunRecord.findByMlflowId(options.runsDir, 'model_id', ref)?.dir ?? (await downloadModel(ref, options)))
         : undefined;
-  if (!runDir) throw new TrainedRunError(`${ref}: no such run folder, and not an MLflow run id (32 hex digits) or model id (m-<32 hex digits>)`);
+  if (!runDir)
+    throw new TrainedRunError(`${ref}: no such run folder, and not an MLflow run id (32 hex digits) or model id (m-<32 hex digits>)`);
   const missing = NEEDED.filter((file) => !existsSync(join(runDir, file)));
   if (missing.length > 0) {
-    throw new TrainedRunError(`${runDir}: not a finished vae-lab run (missing ${missing.join(', ')}); runs live in runs/<experiment>/<run-id>`);
+    throw new TrainedRunError(
+      `${runDir}: not a finished vae-lab run (missing ${missing.join(', ')}); runs live in runs/<experiment>/<run-id>`,
+    );
   }
   const record = new RunRecord(runDir);
   const spec = parse(readFileSync(record.path(RUN_ARTIFACTS.resolvedSpec), 'utf8')) as ResolvedSpec;
   const problems = validateExperiment(spec);
   if (problems.length > 0) {
     const first = problems[0];
-    throw new TrainedRunError(`${record.path(RUN_ARTIFACTS.resolvedSpec)} no longer matches this vae-lab's schema (${first.path.join('.')}: ${first.message}); use the vae-lab version that trained it`);
+    throw new TrainedRunError(
+      `${record.path(RUN_ARTIFACTS.resolvedSpec)} no longer matches this vae-lab's schema (${first.path.join('.')}: ${first.message}); use the vae-lab version that trained it`,
+    );
   }
   const [encoder, decoder] = await Promise.all([loadLayersModel(record.modelDir('encoder')), loadLayersModel(record.modelDir('decoder'))]);
   const latentDim = encoder.outputs[0].shape[1] as number;
@@ -83,7 +87,9 @@ async function downloadModel(modelId: string, options: Options): Promise<string>
   const target = join(options.runsDir, '.downloads', modelId);
   for (const file of NEEDED) {
     const inModel = file.startsWith(`${RUN_ARTIFACTS.model}/`);
-    const bytes = inModel ? await client.downloadArtifact(model.artifact_uri, file.slice(RUN_ARTIFACTS.model.length + 1)) : await client.downloadArtifact(run.info.artifact_uri, file);
+    const bytes = inModel
+      ? await client.downloadArtifact(model.artifact_uri, file.slice(RUN_ARTIFACTS.model.length + 1))
+      : await client.downloadArtifact(run.info.artifact_uri, file);
     save(join(target, file), bytes);
   }
   return target;

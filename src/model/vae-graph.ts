@@ -21,7 +21,14 @@ export function weightRefs(params: tf.Variable[], refs: Ref[]): WeightRefs {
   };
 }
 
-const ACTIVATION_OPS: Record<string, string | undefined> = { linear: undefined, relu: 'Relu', tanh: 'Tanh', elu: 'Elu', softplus: 'Softplus', sigmoid: 'Sigmoid' };
+const ACTIVATION_OPS: Record<string, string | undefined> = {
+  linear: undefined,
+  relu: 'Relu',
+  tanh: 'Tanh',
+  elu: 'Elu',
+  softplus: 'Softplus',
+  sigmoid: 'Sigmoid',
+};
 
 interface LayerConfig {
   activation?: string;
@@ -69,9 +76,10 @@ function layerGraph(g: GraphBuilder, layer: tf.layers.Layer, x: Ref, batch: Ref,
       if (config.dataFormat !== 'channelsLast') throw new GraphUnsupportedError(`layer ${layer.name} is not channels-last`);
       if ([config.dilationRate ?? 1].flat().some((d) => d !== 1)) throw new GraphUnsupportedError(`layer ${layer.name} is dilated`);
       const padding = config.padding === 'same' ? 'SAME' : 'VALID';
-      const conv = kind === 'Conv2D'
-        ? g.conv2d(x, kernel, config.strides!, padding)
-        : g.conv2dTranspose(x, kernel, g.concat([batch, g.constant(outputShape, [3], 'int32')], 0, 'int32'), config.strides!, padding);
+      const conv =
+        kind === 'Conv2D'
+          ? g.conv2d(x, kernel, config.strides!, padding)
+          : g.conv2dTranspose(x, kernel, g.concat([batch, g.constant(outputShape, [3], 'int32')], 0, 'int32'), config.strides!, padding);
       return activate(g, layer.name, config, withBias(g, conv, bias, config));
     }
     default:
@@ -85,7 +93,8 @@ function withBias(g: GraphBuilder, x: Ref, bias: Ref | undefined, config: LayerC
 
 function activate(g: GraphBuilder, layerName: string, config: LayerConfig, x: Ref): Ref {
   const activation = config.activation ?? 'linear';
-  if (!(activation in ACTIVATION_OPS)) throw new GraphUnsupportedError(`layer ${layerName}: activation ${activation} has no graph translation`);
+  if (!(activation in ACTIVATION_OPS))
+    throw new GraphUnsupportedError(`layer ${layerName}: activation ${activation} has no graph translation`);
   const op = ACTIVATION_OPS[activation];
   return op ? g.op(op, x) : x;
 }
@@ -109,7 +118,11 @@ export function bernoulliNll(g: GraphBuilder, logits: Ref, x: Ref): SummedTerm {
 
 /** -log N(x | means, std^2 I) for images of `pixels` values: squared error scaled by the variance, plus the normaliser. */
 export function gaussianNll(g: GraphBuilder, means: Ref, x: Ref, std: number, pixels: number): SummedTerm {
-  return { elements: g.op('SquaredDifference', x, means), scale: 1 / (2 * std * std), offset: pixels * (Math.log(std) + 0.5 * Math.log(2 * Math.PI)) };
+  return {
+    elements: g.op('SquaredDifference', x, means),
+    scale: 1 / (2 * std * std),
+    offset: pixels * (Math.log(std) + 0.5 * Math.log(2 * Math.PI)),
+  };
 }
 
 export function reconstructionNll(g: GraphBuilder, likelihood: Likelihood, params: Ref, x: Ref, pixels: number): SummedTerm {
@@ -118,7 +131,11 @@ export function reconstructionNll(g: GraphBuilder, likelihood: Likelihood, param
 
 /** KL(N(mu, exp(logvar)) || N(0, I)), in closed form. */
 export function klToStandardNormal(g: GraphBuilder, mu: Ref, logvar: Ref): SummedTerm {
-  return { elements: g.op('Sub', g.op('Sub', g.op('AddV2', g.op('Square', mu), g.op('Exp', logvar)), g.scalar(1)), logvar), scale: 0.5, offset: 0 };
+  return {
+    elements: g.op('Sub', g.op('Sub', g.op('AddV2', g.op('Square', mu), g.op('Exp', logvar)), g.scalar(1)), logvar),
+    scale: 0.5,
+    offset: 0,
+  };
 }
 
 /** The term of each example, [batch] (or [batch, samples] for elements of [batch, samples, ...]). */

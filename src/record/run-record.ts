@@ -22,7 +22,14 @@ export const RUN_ARTIFACTS = {
   model: 'model',
 } as const;
 
-const FILES = { run: 'run.json', params: 'params.json', tags: 'tags.json', metrics: 'metrics.jsonl', datasets: 'datasets.json', mlflow: 'mlflow.json' };
+const FILES = {
+  run: 'run.json',
+  params: 'params.json',
+  tags: 'tags.json',
+  metrics: 'metrics.jsonl',
+  datasets: 'datasets.json',
+  mlflow: 'mlflow.json',
+};
 const RECORD_FILES: string[] = Object.values(FILES);
 const CHECKPOINT = 'checkpoint';
 const OLD_CHECKPOINT_PREFIX = `${CHECKPOINT}.old-`;
@@ -58,7 +65,15 @@ export interface RunSummary {
   epochs_completed: number;
   metrics: Record<string, number>;
   latent?: { kl_per_dimension: number[]; activity: number[]; active_units: number };
-  data: { dataset: string; source: string; digest: string; image: { height: number; width: number }; train: number; val: number; test: number };
+  data: {
+    dataset: string;
+    source: string;
+    digest: string;
+    image: { height: number; width: number };
+    train: number;
+    val: number;
+    test: number;
+  };
   backend: string;
   durations_s: Record<string, number>;
   versions: Record<string, string>;
@@ -211,17 +226,29 @@ export class RunRecord {
 
   /** The files a finished run must have for its model to be used, as paths in the folder and in MLflow. */
   static trainedModelFiles(): string[] {
-    return [RUN_ARTIFACTS.summary, RUN_ARTIFACTS.resolvedSpec, ...MODEL_PARTS.flatMap((part) => NETWORK_FILES.map((file) => `${RUN_ARTIFACTS.model}/${part}/${file}`))];
+    return [
+      RUN_ARTIFACTS.summary,
+      RUN_ARTIFACTS.resolvedSpec,
+      ...MODEL_PARTS.flatMap((part) => NETWORK_FILES.map((file) => `${RUN_ARTIFACTS.model}/${part}/${file}`)),
+    ];
   }
 
   /** Where the last checkpoint lives, and where a save writes before swapping it in (see train/checkpoint.ts). */
   checkpointDirs(pid = process.pid): { current: string; writing: string; aside: string } {
-    return { current: this.path(CHECKPOINT), writing: this.path(`${CHECKPOINT}.tmp-${pid}`), aside: this.path(`${OLD_CHECKPOINT_PREFIX}${pid}`) };
+    return {
+      current: this.path(CHECKPOINT),
+      writing: this.path(`${CHECKPOINT}.tmp-${pid}`),
+      aside: this.path(`${OLD_CHECKPOINT_PREFIX}${pid}`),
+    };
   }
 
   /** Checkpoints set aside by a save that crashed between its two renames. */
   checkpointsSetAside(): string[] {
-    return existsSync(this.dir) ? readdirSync(this.dir).filter((name) => name.startsWith(OLD_CHECKPOINT_PREFIX)).map((name) => this.path(name)) : [];
+    return existsSync(this.dir)
+      ? readdirSync(this.dir)
+          .filter((name) => name.startsWith(OLD_CHECKPOINT_PREFIX))
+          .map((name) => this.path(name))
+      : [];
   }
 
   /** Posix paths of every artifact: each file in the folder that is neither the record itself nor state to resume from. */

@@ -16,7 +16,12 @@ export function loadRunData(loaded: LoadedSpec): RunData {
   const { data, seed } = loaded.spec;
   const dataset = loadDataset(data, dirname(loaded.file));
   const split = splitDataset(dataset.train, dataset.test, { seed, ...data.split, limit: data.limit });
-  return { dataset, split, image: { height: dataset.train.height, width: dataset.train.width }, loadSeconds: (performance.now() - started) / 1000 };
+  return {
+    dataset,
+    split,
+    image: { height: dataset.train.height, width: dataset.train.width },
+    loadSeconds: (performance.now() - started) / 1000,
+  };
 }
 
 export function describeData({ dataset, split, image, loadSeconds }: RunData): string {

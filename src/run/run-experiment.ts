@@ -80,10 +80,17 @@ async function startRecord(loaded: LoadedSpec, data: RunData, ctx: RunContext, s
   if (!ctx.resume) {
     const overrides = loaded.overrides.length ? ' with ' + loaded.overrides.join(' ') : '';
     await logArtifact(ctx, RUN_ARTIFACTS.writtenSpec, loaded.text);
-    await logArtifact(ctx, RUN_ARTIFACTS.resolvedSpec, `# ${loaded.file}${overrides}\n${stringify(withAbsoluteDataPaths(spec, dirname(loaded.file)))}`);
+    await logArtifact(
+      ctx,
+      RUN_ARTIFACTS.resolvedSpec,
+      `# ${loaded.file}${overrides}\n${stringify(withAbsoluteDataPaths(spec, dirname(loaded.file)))}`,
+    );
     const { dataset, split } = data;
     await ctx.tracker.logDataset({
-      name: dataset.name, digest: dataset.digest, source: dataset.source, context: 'training',
+      name: dataset.name,
+      digest: dataset.digest,
+      source: dataset.source,
+      context: 'training',
       profile: JSON.stringify({ train: split.train.count, val: split.val.count, test: split.test.count }),
     });
   }
@@ -93,9 +100,10 @@ async function startRecord(loaded: LoadedSpec, data: RunData, ctx: RunContext, s
 function buildModel(loaded: LoadedSpec, data: RunData, ctx: RunContext): Vae {
   const { model, loss } = loaded.spec;
   const vae = buildVae(loaded.spec, data.image);
-  const layers = model.architecture === 'mlp'
-    ? [data.image.height * data.image.width, ...model.encoder.hidden, model.latent_dim].join('-')
-    : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
+  const layers =
+    model.architecture === 'mlp'
+      ? [data.image.height * data.image.width, ...model.encoder.hidden, model.latent_dim].join('-')
+      : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
   ctx.say(`model ${layers} | ${loss.reconstruction} + ${loss.kl_weight} x KL | ${ctx.backend.reason}`);
   return vae;
 }
@@ -105,7 +113,9 @@ async function trainModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: RunC
   if (ctx.resume) {
     await ctx.resume.restoreModel(vae);
     const { state } = ctx.resume;
-    ctx.say(`resuming ${state.partial ? `epoch ${state.epoch + 1} after step ${state.partial.steps}` : `after epoch ${state.epoch}`} of ${spec.train.epochs} from ${ctx.resume.dir}`);
+    ctx.say(
+      `resuming ${state.partial ? `epoch ${state.epoch + 1} after step ${state.partial.steps}` : `after epoch ${state.epoch}`} of ${spec.train.epochs} from ${ctx.resume.dir}`,
+    );
   }
   return train(vae, data.split, spec, {
     tracker: ctx.tracker,
@@ -130,9 +140,13 @@ async function evaluateModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: R
   const started = performance.now();
   const { metrics, usage } = await testMetrics(vae, data.split.test, spec);
   const seconds = (performance.now() - started) / 1000;
-  ctx.say(`test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)})`);
+  ctx.say(
+    `test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)})`,
+  );
   if (metrics['test/iwae_nll'] !== undefined) {
-    ctx.say(`test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${spec.eval.iwae_samples}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`);
+    ctx.say(
+      `test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${spec.eval.iwae_samples}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`,
+    );
   }
   const timestamp = Date.now();
   const points = Object.entries(metrics).map(([key, value]) => ({ key, value, step: result.epochsCompleted, timestamp }));
@@ -140,23 +154,45 @@ async function evaluateModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: R
   return { metrics, points, usage, seconds };
 }
 
-async function savePicturesAndModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: RunContext, result: TrainResult, evaluation: Evaluation | undefined): Promise<void> {
+async function savePicturesAndModel(
+  vae: Vae,
+  loaded: LoadedSpec,
+  data: RunData,
+  ctx: RunContext,
+  result: TrainResult,
+  evaluation: Evaluation | undefined,
+): Promise<void> {
   const { spec } = loaded;
-  for (const [path, content] of await finalPictures(vae, data.split.test, { seed: spec.seed, usage: evaluation?.usage, batchSize: spec.train.batch_size })) {
+  for (const [path, content] of await finalPictures(vae, data.split.test, {
+    seed: spec.seed,
+    usage: evaluation?.usage,
+    batchSize: spec.train.batch_size,
+  })) {
     await logArtifact(ctx, path, content);
   }
   const modelFiles: { localPath: string; path: string }[] = [];
-  for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
+  for (const [part, net] of [
+    ['encoder', vae.encoder],
+    ['decoder', vae.decoder],
+  ] as const) {
     for (const file of await saveLayersModel(net, ctx.record.modelDir(part))) {
       await ctx.tracker.logArtifact(file, relative(ctx.record.dir, file));
       modelFiles.push({ localPath: file, path: relative(ctx.record.path(RUN_ARTIFACTS.model), file) });
     }
   }
   // Only a run that trained to the end has "the trained model"; a stopped one keeps its checkpoint to resume from.
-  if (evaluation) await ctx.tracker.logModel({ name: spec.name, files: modelFiles, metrics: evaluation.points, step: result.epochsCompleted });
+  if (evaluation)
+    await ctx.tracker.logModel({ name: spec.name, files: modelFiles, metrics: evaluation.points, step: result.epochsCompleted });
 }
 
-async function writeSummary(loaded: LoadedSpec, data: RunData, ctx: RunContext, result: TrainResult, evaluation: Evaluation | undefined, started: number): Promise<RunSummary> {
+async function writeSummary(
+  loaded: LoadedSpec,
+  data: RunData,
+  ctx: RunContext,
+  result: TrainResult,
+  evaluation: Evaluation | undefined,
+  started: number,
+): Promise<RunSummary> {
   const { spec } = loaded;
   const { dataset, split, image } = data;
   const usage = evaluation?.usage;
@@ -168,9 +204,22 @@ async function writeSummary(loaded: LoadedSpec, data: RunData, ctx: RunContext, 
     epochs_completed: result.epochsCompleted,
     metrics: { ...result.last, ...evaluation?.metrics },
     latent: usage && { kl_per_dimension: usage.klPerDimension, activity: usage.activity, active_units: usage.activeUnits },
-    data: { dataset: dataset.name, source: dataset.source, digest: dataset.digest, image, train: split.train.count, val: split.val.count, test: split.test.count },
+    data: {
+      dataset: dataset.name,
+      source: dataset.source,
+      digest: dataset.digest,
+      image,
+      train: split.train.count,
+      val: split.val.count,
+      test: split.test.count,
+    },
     backend: ctx.backend.name,
-    durations_s: { load: data.loadSeconds, train: result.trainSeconds, evaluate: evaluation?.seconds ?? 0, total: (Date.now() - started) / 1000 },
+    durations_s: {
+      load: data.loadSeconds,
+      train: result.trainSeconds,
+      evaluate: evaluation?.seconds ?? 0,
+      total: (Date.now() - started) / 1000,
+    },
     versions: versions(ctx.backend),
   };
   await ctx.tracker.logArtifact(ctx.record.writeSummary(summary), RUN_ARTIFACTS.summary);

@@ -9,7 +9,11 @@ export async function childRuns(client: MlflowClient, parent: ParentRun): Promis
   const runs: Run[] = [];
   let pageToken: string | undefined;
   do {
-    const page = await client.searchRuns({ experimentIds: [parent.experimentId], filter: `tags.\`mlflow.parentRunId\` = '${parent.runId}'`, pageToken });
+    const page = await client.searchRuns({
+      experimentIds: [parent.experimentId],
+      filter: `tags.\`mlflow.parentRunId\` = '${parent.runId}'`,
+      pageToken,
+    });
     runs.push(...page.runs);
     pageToken = page.nextPageToken;
   } while (pageToken);
@@ -26,17 +30,19 @@ export function outcomesFromChildren(prepared: PreparedSweep, runs: Run[]): Tria
     const run = attempts[0];
     if (!run) return [];
     const status = run.info.status === 'FINISHED' ? 'FINISHED' : run.info.status === 'KILLED' ? 'KILLED' : 'FAILED';
-    return [{
-      trial_id: trial.id,
-      index: trial.index,
-      overrides: trial.overrides,
-      setting: trial.setting,
-      status,
-      mlflow_run_id: run.info.run_id,
-      metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),
-      start_time: run.info.start_time,
-      end_time: run.info.end_time ?? run.info.start_time,
-    } satisfies TrialOutcome];
+    return [
+      {
+        trial_id: trial.id,
+        index: trial.index,
+        overrides: trial.overrides,
+        setting: trial.setting,
+        status,
+        mlflow_run_id: run.info.run_id,
+        metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),
+        start_time: run.info.start_time,
+        end_time: run.info.end_time ?? run.info.start_time,
+      } satisfies TrialOutcome,
+    ];
   });
 }
 

@@ -22,20 +22,30 @@ export interface Trial {
  */
 export function sweepId(sweep: Sweep, baseText: string): string {
   const { name, overrides, grid, random, seeds, seed } = sweep;
-  const definition = JSON.stringify({ name, base: sha256(baseText), overrides, grid, random: random ?? null, seeds, seed: random ? seed : null });
+  const definition = JSON.stringify({
+    name,
+    base: sha256(baseText),
+    overrides,
+    grid,
+    random: random ?? null,
+    seeds,
+    seed: random ? seed : null,
+  });
   return `${name}-${sha256(definition).slice(0, 8)}`;
 }
 
 export function expandTrials(sweep: Sweep, id: string): Trial[] {
   const settings = cartesian(Object.entries(sweep.grid)).flatMap((point) => drawRandom(sweep).map((draw) => [...point, ...draw]));
   const seeds = sweep.seeds.length > 0 ? sweep.seeds : [undefined];
-  return settings.flatMap((setting) =>
-    seeds.map((seed) => {
-      const overrides = setting.map(([path, value]) => formatOverride(path, value));
-      const all = seed === undefined ? overrides : [...overrides, `seed=${seed}`];
-      return { id: trialId(id, all), overrides: all, setting: overrides.join(' ') };
-    }),
-  ).map((t, index) => ({ index, ...t }));
+  return settings
+    .flatMap((setting) =>
+      seeds.map((seed) => {
+        const overrides = setting.map(([path, value]) => formatOverride(path, value));
+        const all = seed === undefined ? overrides : [...overrides, `seed=${seed}`];
+        return { id: trialId(id, all), overrides: all, setting: overrides.join(' ') };
+      }),
+    )
+    .map((t, index) => ({ index, ...t }));
 }
 
 export function trialId(sweepId: string, overrides: readonly string[]): string {
@@ -51,14 +61,19 @@ export function formatOverride(path: string, value: unknown): string {
 type Assignment = [path: string, value: unknown];
 
 function cartesian(axes: [string, unknown[]][]): Assignment[][] {
-  return axes.reduce<Assignment[][]>((points, [path, values]) => points.flatMap((p) => values.map((v) => [...p, [path, v] as Assignment])), [[]]);
+  return axes.reduce<Assignment[][]>(
+    (points, [path, values]) => points.flatMap((p) => values.map((v) => [...p, [path, v] as Assignment])),
+    [[]],
+  );
 }
 
 /** The random search's draws, from a stream seeded by the sweep's `seed`; one empty draw when there is none. */
 function drawRandom(sweep: Sweep): Assignment[][] {
   if (!sweep.random) return [[]];
   const rng = seedrandom(`vae-sweep-${sweep.seed}`);
-  return Array.from({ length: sweep.random.trials }, () => Object.entries(sweep.random!.params).map(([path, d]) => [path, draw(d, rng)] as Assignment));
+  return Array.from({ length: sweep.random.trials }, () =>
+    Object.entries(sweep.random!.params).map(([path, d]) => [path, draw(d, rng)] as Assignment),
+  );
 }
 
 function draw(d: Distribution, rng: () => number): unknown {

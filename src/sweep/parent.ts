@@ -36,7 +36,9 @@ export async function ensureParentRun(client: MlflowClient, request: ParentRunRe
   const existing = await findParentRun(client, experimentId, request.sweepId);
   if (existing) return existing;
   const lock = `vae-sweep-lock-${request.sweepId}`;
-  const lockId = await client.createExperimentOnce(lock, { 'mlflow.note.content': 'vae-lab sweep lock: whoever created this experiment creates the sweep parent run' });
+  const lockId = await client.createExperimentOnce(lock, {
+    'mlflow.note.content': 'vae-lab sweep lock: whoever created this experiment creates the sweep parent run',
+  });
   if (lockId) {
     const info = await client.createRun({
       experimentId,
@@ -71,4 +73,3 @@ export async function findParentRun(client: MlflowClient, experimentId: string, 
   const run = runs[0];
   return run ? { experimentId, runId: run.info.run_id, artifactUri: run.info.artifact_uri } : null;
 }
-

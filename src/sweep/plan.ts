@@ -21,28 +21,53 @@ export interface PlanOptions {
 }
 
 export function writePlan(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): SweepPlan {
-  const table = ['index  trial id      overrides', ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${t.overrides.join(' ')}`)].join('\n') + '\n';
-  // Every task runs the same sweep; which trial comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
-  const command = ['npx', 'vae', 'sweep', ...options.args];
-  const last = prepared.trials.length - 1;
-  const slurm = [
+  const table =
+    [
+      'index  trial id      overrides',
+      ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${t.overrides.join(' ')}`),
+    ].join('\n') + '\n';
+  return {
+    table,
+    files: {
+      trials: record.write('plan.txt', table),
+      slurm: record.write('slurm.sbatch', slurmScript(prepared, record, options)),
+      kubernetes: record.write('k8s-job.yaml', kubernetesJob(prepared, record, options)),
+    },
+  };
+}
+
+// Every task runs the same sweep; which trial comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
+const taskCommand = (options: PlanOptions) => ['npx', 'vae', 'sweep', ...options.args];
+
+function slurmScript(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): string {
+  return [
     '#!/bin/bash',
     `# Sweep ${prepared.id}: ${prepared.trials.length} trials, one per array task. Submit from anywhere: sbatch ${record.path('slurm.sbatch')}`,
     '# Every task attaches to one MLflow parent run: export MLFLOW_TRACKING_URI (a server all nodes reach) before sbatch.',
     `#SBATCH --job-name=${prepared.id}`,
-    `#SBATCH --array=0-${last}%${options.parallel}`,
+    `#SBATCH --array=0-${prepared.trials.length - 1}%${options.parallel}`,
     '#SBATCH --cpus-per-task=2',
     `#SBATCH --output=${record.path('logs')}/slurm-%A_%a.log`,
     'set -euo pipefail',
     `cd ${shellQuote(options.cwd)}`,
-    `${command.map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
+    `${taskCommand(options).map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
     `# When every task is done: npx vae sweep summarize ${options.args.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');
+}
+
+function kubernetesJob(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): string {
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: `vae-sweep-${prepared.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, ''), labels: { 'vae-lab/sweep-id': prepared.id.toLowerCase().slice(0, 63) } },
+    metadata: {
+      name: `vae-sweep-${prepared.id}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 63)
+        .replace(/-+$/, ''),
+      labels: { 'vae-lab/sweep-id': prepared.id.toLowerCase().slice(0, 63) },
+    },
     spec: {
       completionMode: 'Indexed',
       completions: prepared.trials.length,
@@ -58,7 +83,7 @@ export function writePlan(prepared: PreparedSweep, record: SweepRecord, options:
               image: K8S_IMAGE,
               workingDir: '/app',
               // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; `vae sweep` reads it.
-              command,
+              command: taskCommand(options),
               env: [{ name: 'MLFLOW_TRACKING_URI', value: process.env.MLFLOW_TRACKING_URI ?? 'http://mlflow:5000' }],
               resources: { requests: { cpu: '2', memory: '2Gi' } },
             },
@@ -67,11 +92,7 @@ export function writePlan(prepared: PreparedSweep, record: SweepRecord, options:
       },
     },
   };
-  const kubernetes = `# Sweep ${prepared.id}: kubectl apply -f ${record.path('k8s-job.yaml')}; then npx vae sweep summarize ${options.args.join(' ')}\n${stringify(job)}`;
-  return {
-    table,
-    files: { trials: record.write('plan.txt', table), slurm: record.write('slurm.sbatch', slurm), kubernetes: record.write('k8s-job.yaml', kubernetes) },
-  };
+  return `# Sweep ${prepared.id}: kubectl apply -f ${record.path('k8s-job.yaml')}; then npx vae sweep summarize ${options.args.join(' ')}\n${stringify(job)}`;
 }
 
 function shellQuote(word: string): string {

@@ -24,11 +24,11 @@ export interface PreparedSweep {
   swept: string[];
 }
 
-
 export function prepareSweep(file: string, overrides: readonly string[], cli: CommandLineSweep): PreparedSweep {
   let sweep: Sweep;
   if (isSweepFile(file)) {
-    if (cli.grid.length > 0 || cli.seeds !== undefined) throw new UsageError(`${file} is a sweep file: put grid and seeds in it, or name an experiment file with --grid/--seeds`);
+    if (cli.grid.length > 0 || cli.seeds !== undefined)
+      throw new UsageError(`${file} is a sweep file: put grid and seeds in it, or name an experiment file with --grid/--seeds`);
     sweep = loadSweepFile(file, overrides);
   } else {
     sweep = sweepFromCommandLine(file, loadSpec(file, overrides).spec.name, cli, overrides);
@@ -37,7 +37,10 @@ export function prepareSweep(file: string, overrides: readonly string[], cli: Co
   const trials = expandTrials(sweep, id);
   const specs = validateTrials(sweep, trials);
   const experiments = new Set(specs.map((s) => s.spec.tracking.experiment));
-  if (experiments.size > 1) throw new UsageError(`sweep ${sweep.name}: all trials must log to one experiment (a parent run has its children beside it); got ${[...experiments].join(', ')}`);
+  if (experiments.size > 1)
+    throw new UsageError(
+      `sweep ${sweep.name}: all trials must log to one experiment (a parent run has its children beside it); got ${[...experiments].join(', ')}`,
+    );
   const swept = [...Object.keys(sweep.grid), ...Object.keys(sweep.random?.params ?? {}), ...(sweep.seeds.length > 0 ? ['seed'] : [])];
   const params: Record<string, string> = {
     'sweep.base': sweep.base,

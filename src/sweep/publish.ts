@@ -12,7 +12,11 @@ export interface PublishedSummary {
   bestTags: Record<string, string>;
 }
 
-export async function publishSummary(summary: SweepSummary, record: SweepRecord, mlflow?: { client: MlflowClient; parent: ParentRun }): Promise<PublishedSummary> {
+export async function publishSummary(
+  summary: SweepSummary,
+  record: SweepRecord,
+  mlflow?: { client: MlflowClient; parent: ParentRun },
+): Promise<PublishedSummary> {
   const markdown = summaryMarkdown(summary);
   const plotSpec = summaryPlotSpec(summary);
   const { png } = await renderVegaLite(plotSpec);
@@ -34,13 +38,19 @@ export async function publishSummary(summary: SweepSummary, record: SweepRecord,
   if (mlflow) {
     const { client, parent } = mlflow;
     for (const [name, content] of Object.entries(contents)) {
-      await client.uploadArtifact(parent.artifactUri, `summary/${name}`, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+      await client.uploadArtifact(
+        parent.artifactUri,
+        `summary/${name}`,
+        typeof content === 'string' ? new TextEncoder().encode(content) : content,
+      );
     }
     // The note is what MLflow shows on the run page: the table itself, so the result is one click away.
     await client.setTags(parent.runId, { ...bestTags, 'mlflow.note.content': markdown });
     const bestMean = best?.stats[summary.metric]?.mean;
     if (bestMean !== undefined && Number.isFinite(bestMean)) {
-      await client.logBatch(parent.runId, { metrics: [{ key: `best/${summary.metric}`, value: bestMean, timestamp: Date.now(), step: 0 }] });
+      await client.logBatch(parent.runId, {
+        metrics: [{ key: `best/${summary.metric}`, value: bestMean, timestamp: Date.now(), step: 0 }],
+      });
     }
   }
   return { files, bestTags };

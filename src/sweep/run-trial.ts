@@ -30,8 +30,12 @@ export interface TrialLaunch {
 export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'locationFile' | 'onSpawn'>): string[] {
   const tags = { ...launch.tags, 'vae.trial_id': trial.id };
   return [
-    'run', launch.base, ...launch.overrides, ...trial.overrides,
-    '--runs-dir', launch.runsDir,
+    'run',
+    launch.base,
+    ...launch.overrides,
+    ...trial.overrides,
+    '--runs-dir',
+    launch.runsDir,
     ...(launch.trackingUri ? [] : ['--no-mlflow']),
     ...(launch.backend ? ['--backend', launch.backend] : []),
     ...Object.entries(tags).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
@@ -45,7 +49,11 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
   const env = { ...process.env, ...(launch.trackingUri ? { MLFLOW_TRACKING_URI: launch.trackingUri } : {}) };
   const code = await new Promise<number | null>((done) => {
     // Its own process group: a Ctrl-C on the terminal reaches only the sweep, which passes it on exactly once.
-    const child = spawn(process.execPath, [VAE_BIN, ...trialArgs(trial, launch), '--record-file', launch.locationFile], { env, stdio: ['ignore', log, log], detached: true });
+    const child = spawn(process.execPath, [VAE_BIN, ...trialArgs(trial, launch), '--record-file', launch.locationFile], {
+      env,
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
     launch.onSpawn?.((signal) => child.kill(signal));
     child.on('error', (err) => {
       appendFileSync(launch.logFile, `cannot start vae run: ${err.message}\n`);

@@ -47,7 +47,10 @@ export async function runTrials(pool: TrialPool): Promise<NodeJS.Signals | undef
         counts.running -= 1;
         if (outcome.status === 'FINISHED') counts.done += 1;
         else counts.failed += 1;
-        progress.update(counts, `trial ${trial.index} ${outcome.status.toLowerCase()}${outcome.status === 'FINISHED' ? '' : ` (log: ${record.logPath(trial.id)})`}`);
+        progress.update(
+          counts,
+          `trial ${trial.index} ${outcome.status.toLowerCase()}${outcome.status === 'FINISHED' ? '' : ` (log: ${record.logPath(trial.id)})`}`,
+        );
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(pool.parallel, todo.length)) }, worker));

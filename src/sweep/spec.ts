@@ -27,7 +27,11 @@ export function isSweepFile(file: string): boolean {
 
 /** Reads and validates a sweep file; `overrides` from the command line are added to the ones every trial gets. */
 export function loadSweepFile(file: string, overrides: readonly string[] = []): Sweep {
-  const { data } = loadDocument<Sweep>(file, [], { validate: validateSweep, check: checkSweep, fieldsHint: 'name:, base:, grid:, seeds:, ...' });
+  const { data } = loadDocument<Sweep>(file, [], {
+    validate: validateSweep,
+    check: checkSweep,
+    fieldsHint: 'name:, base:, grid:, seeds:, ...',
+  });
   // The base is written relative to the sweep file; trials load it from the working directory.
   return { ...data, base: relative(process.cwd(), resolve(dirname(file), data.base)), overrides: [...data.overrides, ...overrides] };
 }
@@ -40,7 +44,12 @@ export interface CommandLineSweep {
 }
 
 /** A sweep described on the command line around an experiment file; each problem names the option it came from. */
-export function sweepFromCommandLine(experimentFile: string, experimentName: string, options: CommandLineSweep, overrides: readonly string[]): Sweep {
+export function sweepFromCommandLine(
+  experimentFile: string,
+  experimentName: string,
+  options: CommandLineSweep,
+  overrides: readonly string[],
+): Sweep {
   const data: Record<string, unknown> = { name: `${experimentName}-sweep`, base: experimentFile, overrides: [...overrides], grid: {} };
   const sources: { path: string; option: string }[] = [];
   const problems: Problem[] = [];
@@ -48,13 +57,19 @@ export function sweepFromCommandLine(experimentFile: string, experimentName: str
     const option = `--grid ${text}`;
     const eq = text.indexOf('=');
     const values = eq > 0 ? readList(text.slice(eq + 1)) : undefined;
-    if (!values) problems.push({ origin: { option }, path: '', message: 'must look like dotted.path=value,value,..., e.g. model.latent_dim=2,5,10' });
+    if (!values)
+      problems.push({ origin: { option }, path: '', message: 'must look like dotted.path=value,value,..., e.g. model.latent_dim=2,5,10' });
     else (data.grid as Record<string, unknown>)[text.slice(0, eq)] = values;
     sources.push({ path: `grid.${text.slice(0, eq)}`, option });
   }
   if (options.seeds !== undefined) {
     const seeds = readList(options.seeds);
-    if (!seeds) problems.push({ origin: { option: `--seeds ${options.seeds}` }, path: '', message: 'must be integers separated by commas, e.g. 1,2,3' });
+    if (!seeds)
+      problems.push({
+        origin: { option: `--seeds ${options.seeds}` },
+        path: '',
+        message: 'must be integers separated by commas, e.g. 1,2,3',
+      });
     data.seeds = seeds;
     sources.push({ path: 'seeds', option: `--seeds ${options.seeds}` });
   }
@@ -94,12 +109,18 @@ function checkSweep(sweep: Sweep): Violation[] {
     if (kind !== 'choice' && !((range[0] as number) < (range[1] as number) || (kind === 'int_range' && range[0] === range[1]))) {
       found.push({ path: ['random', 'params', path, kind], atKey: false, message: `lo must be less than hi (got [${range.join(', ')}])` });
     }
-    if (path in sweep.grid) found.push({ path: ['random', 'params', path], atKey: true, message: 'is also in grid:; sweep a field one way' });
+    if (path in sweep.grid)
+      found.push({ path: ['random', 'params', path], atKey: true, message: 'is also in grid:; sweep a field one way' });
   }
   if (sweep.seeds.length > 0) {
     for (const section of ['grid', 'random'] as const) {
       const swept = section === 'grid' ? sweep.grid : (sweep.random?.params ?? {});
-      if ('seed' in swept) found.push({ path: section === 'grid' ? ['grid', 'seed'] : ['random', 'params', 'seed'], atKey: true, message: 'seeds: already sets the seed of every trial' });
+      if ('seed' in swept)
+        found.push({
+          path: section === 'grid' ? ['grid', 'seed'] : ['random', 'params', 'seed'],
+          atKey: true,
+          message: 'seeds: already sets the seed of every trial',
+        });
     }
   }
   return found;

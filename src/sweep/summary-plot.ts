@@ -18,17 +18,32 @@ export function summaryPlotSpec(s: SweepSummary): VegaLiteSpec {
       const spread = Number.isFinite(std) ? std : 0;
       return { x: label(r.values), mean, lo: mean - spread, hi: mean + spread, seeds: r.finished };
     });
-  const x = { field: 'x', type: 'ordinal' as const, title: single ?? s.keys.join(', '), sort: ordered.map((r) => label(r.values)), axis: { labelAngle: 0 } };
+  const x = {
+    field: 'x',
+    type: 'ordinal' as const,
+    title: single ?? s.keys.join(', '),
+    sort: ordered.map((r) => label(r.values)),
+    axis: { labelAngle: 0 },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `${s.metric} by ${single ?? 'setting'}`, subtitle: `mean ± std over seeds (${s.direction === 'minimize' ? 'lower' : 'higher'} is better)` },
+    title: {
+      text: `${s.metric} by ${single ?? 'setting'}`,
+      subtitle: `mean ± std over seeds (${s.direction === 'minimize' ? 'lower' : 'higher'} is better)`,
+    },
     width: Math.max(240, 60 * means.length),
     height: 240,
     data: { values: means },
     layer: [
-      { mark: { type: 'errorbar', ticks: { size: 16 } }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: s.metric, scale: { zero: false } }, y2: { field: 'hi' } } },
+      {
+        mark: { type: 'errorbar', ticks: { size: 16 } },
+        encoding: { x, y: { field: 'lo', type: 'quantitative', title: s.metric, scale: { zero: false } }, y2: { field: 'hi' } },
+      },
       { mark: { type: 'line', opacity: 0.4 }, encoding: { x, y: { field: 'mean', type: 'quantitative' } } },
-      { mark: { type: 'point', filled: true, size: 60 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'mean' }, { field: 'seeds' }] } },
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: { x, y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'mean' }, { field: 'seeds' }] },
+      },
     ],
   };
 }

@@ -29,7 +29,10 @@ export interface SweepSummary {
   rows: SettingRow[];
 }
 
-export function summarizeOutcomes(outcomes: readonly TrialOutcome[], metric: { name: string; direction: 'minimize' | 'maximize' }): SweepSummary {
+export function summarizeOutcomes(
+  outcomes: readonly TrialOutcome[],
+  metric: { name: string; direction: 'minimize' | 'maximize' },
+): SweepSummary {
   const finished = outcomes.filter((o) => o.status === 'FINISHED');
   const others = new Set(finished.flatMap((o) => Object.keys(o.metrics)).filter((k) => k.startsWith('test/') && k !== metric.name));
   const metrics = [metric.name, ...[...others].sort()];
@@ -39,9 +42,20 @@ export function summarizeOutcomes(outcomes: readonly TrialOutcome[], metric: { n
   for (const o of outcomes) bySetting.set(o.setting, [...(bySetting.get(o.setting) ?? []), o]);
   const rows = [...bySetting.entries()].map(([setting, trials]): SettingRow => {
     const done = trials.filter((t) => t.status === 'FINISHED');
-    const stats = Object.fromEntries(metrics.map((m) => [m, meanStd(done.map((t) => t.metrics[m]).filter((v) => typeof v === 'number' && Number.isFinite(v)))]));
-    const ranked = done.filter((t) => Number.isFinite(t.metrics[metric.name])).sort((a, b) => sign * (a.metrics[metric.name] - b.metrics[metric.name]));
-    return { setting, values: Object.fromEntries(settingValues(trials[0])), finished: done.length, failed: trials.length - done.length, stats, ...(ranked[0] ? { bestTrial: ranked[0] } : {}) };
+    const stats = Object.fromEntries(
+      metrics.map((m) => [m, meanStd(done.map((t) => t.metrics[m]).filter((v) => typeof v === 'number' && Number.isFinite(v)))]),
+    );
+    const ranked = done
+      .filter((t) => Number.isFinite(t.metrics[metric.name]))
+      .sort((a, b) => sign * (a.metrics[metric.name] - b.metrics[metric.name]));
+    return {
+      setting,
+      values: Object.fromEntries(settingValues(trials[0])),
+      finished: done.length,
+      failed: trials.length - done.length,
+      stats,
+      ...(ranked[0] ? { bestTrial: ranked[0] } : {}),
+    };
   });
   const score = (r: SettingRow) => (Number.isFinite(r.stats[metric.name].mean) ? sign * r.stats[metric.name].mean : Infinity);
   rows.sort((a, b) => score(a) - score(b));
@@ -51,14 +65,24 @@ export function summarizeOutcomes(outcomes: readonly TrialOutcome[], metric: { n
 /** CSV with a header row: the swept keys, trial counts, then `<metric> mean` and `<metric> std` per metric. */
 export function summaryCsv(s: SweepSummary): string {
   const header = [...s.keys, 'finished', 'failed', ...s.metrics.flatMap((m) => [`${m} mean`, `${m} std`])];
-  const lines = s.rows.map((r) => [...s.keys.map((k) => r.values[k] ?? ''), r.finished, r.failed, ...s.metrics.flatMap((m) => [num(r.stats[m].mean), num(r.stats[m].std)])]);
+  const lines = s.rows.map((r) => [
+    ...s.keys.map((k) => r.values[k] ?? ''),
+    r.finished,
+    r.failed,
+    ...s.metrics.flatMap((m) => [num(r.stats[m].mean), num(r.stats[m].std)]),
+  ]);
   return [header, ...lines].map((cells) => cells.map((c) => csvCell(String(c))).join(',')).join('\n') + '\n';
 }
 
 /** The same table in Markdown, `mean ± std` per metric, best setting first. */
 export function summaryMarkdown(s: SweepSummary): string {
   const header = [...s.keys, 'seeds ok', 'failed', ...s.metrics];
-  const lines = s.rows.map((r) => [...s.keys.map((k) => r.values[k] ?? ''), String(r.finished), String(r.failed), ...s.metrics.map((m) => meanPlusMinus(r.stats[m]))]);
+  const lines = s.rows.map((r) => [
+    ...s.keys.map((k) => r.values[k] ?? ''),
+    String(r.finished),
+    String(r.failed),
+    ...s.metrics.map((m) => meanPlusMinus(r.stats[m])),
+  ]);
   const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   const ranked = `Ranked by ${s.metric} (${s.direction === 'minimize' ? 'lower' : 'higher'} is better); mean ± std over seeds.`;
   return [ranked, '', row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n') + '\n';

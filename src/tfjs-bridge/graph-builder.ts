@@ -25,7 +25,7 @@ export class GraphBuilder {
     const tensor = new this.pb.Tensor();
     tensor.setDtype(dtype === 'float32' ? this.pb.DataType.DT_FLOAT : this.pb.DataType.DT_INT32);
     tensor.setTensorShape(this.shapeProto(shape));
-    for (const v of values) (dtype === 'float32' ? tensor.addFloatVal(v) : tensor.addIntVal(v));
+    for (const v of values) dtype === 'float32' ? tensor.addFloatVal(v) : tensor.addIntVal(v);
     return this.node('const', 'Const', [], { dtype: this.type(dtype), value: this.attr((a) => a.setTensor(tensor)) });
   }
 
@@ -54,12 +54,19 @@ export class GraphBuilder {
 
   /** The transposed convolution: the gradient of a Conv2D with these filters, to an output of `outputShape` (int32 [4]). */
   conv2dTranspose(x: Ref, filter: Ref, outputShape: Ref, strides: number[], padding: Padding): Ref {
-    return this.node('conv2d_transpose', 'Conv2DBackpropInput', [outputShape, filter, x], { ...this.convAttrs(strides, padding), use_cudnn_on_gpu: this.bool(true) });
+    return this.node('conv2d_transpose', 'Conv2DBackpropInput', [outputShape, filter, x], {
+      ...this.convAttrs(strides, padding),
+      use_cudnn_on_gpu: this.bool(true),
+    });
   }
 
   /** The sum over `axes`, which drop out of the shape. */
   sum(x: Ref, axes: number[]): Ref {
-    return this.node('sum', 'Sum', [x, this.constant(axes, [axes.length], 'int32')], { T: this.type('float32'), Tidx: this.type('int32'), keep_dims: this.bool(false) });
+    return this.node('sum', 'Sum', [x, this.constant(axes, [axes.length], 'int32')], {
+      T: this.type('float32'),
+      Tidx: this.type('int32'),
+      keep_dims: this.bool(false),
+    });
   }
 
   /** `shape` may hold one -1, as in tf.reshape. */
@@ -70,17 +77,29 @@ export class GraphBuilder {
 
   /** Stacks equal-shaped tensors along a new first axis. */
   stack(xs: Ref[]): Ref {
-    return this.node('stack', 'Pack', xs, { T: this.type('float32'), N: this.attr((a) => a.setI(xs.length)), axis: this.attr((a) => a.setI(0)) });
+    return this.node('stack', 'Pack', xs, {
+      T: this.type('float32'),
+      N: this.attr((a) => a.setI(xs.length)),
+      axis: this.attr((a) => a.setI(0)),
+    });
   }
 
   /** The n slices of `x` along its first axis. */
   unstack(x: Ref, n: number): Ref[] {
-    const node = this.node('unstack', 'Unpack', [x], { T: this.type('float32'), num: this.attr((a) => a.setI(n)), axis: this.attr((a) => a.setI(0)) });
+    const node = this.node('unstack', 'Unpack', [x], {
+      T: this.type('float32'),
+      num: this.attr((a) => a.setI(n)),
+      axis: this.attr((a) => a.setI(0)),
+    });
     return Array.from({ length: n }, (_, i) => `${node}:${i}`);
   }
 
   concat(xs: Ref[], axis: number, dtype: 'float32' | 'int32' = 'float32'): Ref {
-    return this.node('concat', 'ConcatV2', [...xs, this.constant([axis], [], 'int32')], { T: this.type(dtype), N: this.attr((a) => a.setI(xs.length)), Tidx: this.type('int32') });
+    return this.node('concat', 'ConcatV2', [...xs, this.constant([axis], [], 'int32')], {
+      T: this.type(dtype),
+      N: this.attr((a) => a.setI(xs.length)),
+      Tidx: this.type('int32'),
+    });
   }
 
   /** A tensor of `like`'s shape with every element `value` (a scalar). */
@@ -92,14 +111,22 @@ export class GraphBuilder {
   leadingDim(x: Ref): Ref {
     const int = (v: number) => this.constant([v], [1], 'int32');
     return this.node('leading_dim', 'StridedSlice', [this.shapeOf(x), int(0), int(1), int(1)], {
-      T: this.type('int32'), Index: this.type('int32'),
-      ...Object.fromEntries(['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => [k, this.attr((a) => a.setI(0))])),
+      T: this.type('int32'),
+      Index: this.type('int32'),
+      ...Object.fromEntries(
+        ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => [k, this.attr((a) => a.setI(0))]),
+      ),
     });
   }
 
   /** A resource variable, living in the session between runs. */
   variable(name: string, shape: number[]): Ref {
-    return this.node(name, 'VarHandleOp', [], { dtype: this.type('float32'), shape: this.shape(shape), container: this.string(''), shared_name: this.string(name) });
+    return this.node(name, 'VarHandleOp', [], {
+      dtype: this.type('float32'),
+      shape: this.shape(shape),
+      container: this.string(''),
+      shared_name: this.string(name),
+    });
   }
 
   read(variable: Ref): Ref {

@@ -3,7 +3,17 @@
 // (TF_NewSession, TF_SessionRun with FULL_TRACE) on the same GraphDef; it is for profiling, not for training speed
 // (its tensors cross as copies).
 import * as tf from '@tensorflow/tfjs';
-import { bufferBytes, importGraph, memory, outputsByName, tensorflowC, TF_FLOAT, TF_INT32, withStatus, type Pointer } from './tensorflow-c.ts';
+import {
+  bufferBytes,
+  importGraph,
+  memory,
+  outputsByName,
+  tensorflowC,
+  TF_FLOAT,
+  TF_INT32,
+  withStatus,
+  type Pointer,
+} from './tensorflow-c.ts';
 import type { GraphSession } from './tfjs-node-session.ts';
 
 /** One kernel's execution in a traced run. */
@@ -48,8 +58,22 @@ export class ProfiledSession implements GraphSession {
     try {
       withStatus(c, (status, check) => {
         c.sessionRun(
-          this.session, options, outputsByName(c, this.graph, feeds.map(([name]) => name)), inputs, inputs.length,
-          outputsByName(c, this.graph, fetches), outputs, outputs.length, null, 0, metadata, status,
+          this.session,
+          options,
+          outputsByName(
+            c,
+            this.graph,
+            feeds.map(([name]) => name),
+          ),
+          inputs,
+          inputs.length,
+          outputsByName(c, this.graph, fetches),
+          outputs,
+          outputs.length,
+          null,
+          0,
+          metadata,
+          status,
         );
         check('could not run the graph');
       });

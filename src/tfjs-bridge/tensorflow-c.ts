@@ -31,7 +31,17 @@ export interface TensorflowC {
   importGraphDef(graph: Pointer, buffer: Pointer, options: Pointer, status: Pointer): void;
   operationByName(graph: Pointer, name: string): Pointer;
   operationName(operation: Pointer): string;
-  addGradients(graph: Pointer, prefix: string, y: Output[], ny: number, x: Output[], nx: number, dx: Output[] | null, status: Pointer, dy: Output[]): void;
+  addGradients(
+    graph: Pointer,
+    prefix: string,
+    y: Output[],
+    ny: number,
+    x: Output[],
+    nx: number,
+    dx: Output[] | null,
+    status: Pointer,
+    dy: Output[],
+  ): void;
   graphToGraphDef(graph: Pointer, buffer: Pointer, status: Pointer): void;
   newSessionOptions(): Pointer;
   deleteSessionOptions(options: Pointer): void;
@@ -39,8 +49,18 @@ export interface TensorflowC {
   closeSession(session: Pointer, status: Pointer): void;
   deleteSession(session: Pointer, status: Pointer): void;
   sessionRun(
-    session: Pointer, runOptions: Pointer | null, inputs: Output[], inputValues: Pointer[], ninputs: number,
-    outputs: Output[], outputValues: Pointer[], noutputs: number, targets: null, ntargets: number, runMetadata: Pointer | null, status: Pointer,
+    session: Pointer,
+    runOptions: Pointer | null,
+    inputs: Output[],
+    inputValues: Pointer[],
+    ninputs: number,
+    outputs: Output[],
+    outputValues: Pointer[],
+    noutputs: number,
+    targets: null,
+    ntargets: number,
+    runMetadata: Pointer | null,
+    status: Pointer,
   ): void;
   allocateTensor(dtype: number, dims: number[], numDims: number, length: number): Pointer;
   deleteTensor(tensor: Pointer): void;
@@ -71,7 +91,16 @@ export function tensorflowC(): TensorflowC {
   try {
     koffi = require('koffi') as typeof Koffi;
     const lib = koffi.load(tensorflowLibraryPath());
-    for (const name of ['TF_Graph', 'TF_Status', 'TF_Operation', 'TF_ImportGraphDefOptions', 'TF_SessionOptions', 'TF_Session', 'TF_Tensor']) koffi.opaque(name);
+    for (const name of [
+      'TF_Graph',
+      'TF_Status',
+      'TF_Operation',
+      'TF_ImportGraphDefOptions',
+      'TF_SessionOptions',
+      'TF_Session',
+      'TF_Tensor',
+    ])
+      koffi.opaque(name);
     koffi.struct('TF_Buffer', { data: 'void *', length: 'size_t', data_deallocator: 'void *' });
     koffi.struct('TF_Output', { oper: 'TF_Operation *', index: 'int' });
     bound = {
@@ -89,7 +118,9 @@ export function tensorflowC(): TensorflowC {
       importGraphDef: lib.func('void TF_GraphImportGraphDef(TF_Graph *, const TF_Buffer *, const TF_ImportGraphDefOptions *, TF_Status *)'),
       operationByName: lib.func('TF_Operation *TF_GraphOperationByName(TF_Graph *, const char *)'),
       operationName: lib.func('const char *TF_OperationName(TF_Operation *)'),
-      addGradients: lib.func('void TF_AddGradientsWithPrefix(TF_Graph *, const char *, TF_Output *y, int ny, TF_Output *x, int nx, TF_Output *dx, TF_Status *, _Out_ TF_Output *dy)'),
+      addGradients: lib.func(
+        'void TF_AddGradientsWithPrefix(TF_Graph *, const char *, TF_Output *y, int ny, TF_Output *x, int nx, TF_Output *dx, TF_Status *, _Out_ TF_Output *dy)',
+      ),
       graphToGraphDef: lib.func('void TF_GraphToGraphDef(TF_Graph *, TF_Buffer *, TF_Status *)'),
       newSessionOptions: lib.func('TF_SessionOptions *TF_NewSessionOptions()'),
       deleteSessionOptions: lib.func('void TF_DeleteSessionOptions(TF_SessionOptions *)'),

@@ -17,7 +17,13 @@ export function tensorflowGradientsProblem(): string | undefined {
  * GraphDef with the names of the gradient tensors, in the order of `xs`. `dys`, one per y and of its shape, weight
  * each y's elements (d loss / d y); without them every element counts once.
  */
-export function addGradients(graphDef: Uint8Array, ys: string[], xs: string[], prefix: string, dys?: string[]): { graphDef: Uint8Array; gradients: string[] } {
+export function addGradients(
+  graphDef: Uint8Array,
+  ys: string[],
+  xs: string[],
+  prefix: string,
+  dys?: string[],
+): { graphDef: Uint8Array; gradients: string[] } {
   const c = tensorflowC();
   const graph = importGraph(c, graphDef);
   try {

@@ -8,6 +8,7 @@ type AdamInternals = { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
 /** beta1^t and beta2^t as the optimizer holds them. */
 export function adamBetaPowers(optimizer: tf.AdamOptimizer): [tf.Variable, tf.Variable] {
   const { accBeta1, accBeta2 } = optimizer as unknown as AdamInternals;
-  if (!accBeta1 || !accBeta2) throw new Error("tf.train.adam no longer keeps accBeta1/accBeta2: src/tfjs-bridge/tfjs-adam.ts needs updating for this tfjs version");
+  if (!accBeta1 || !accBeta2)
+    throw new Error('tf.train.adam no longer keeps accBeta1/accBeta2: src/tfjs-bridge/tfjs-adam.ts needs updating for this tfjs version');
   return [accBeta1, accBeta2];
 }

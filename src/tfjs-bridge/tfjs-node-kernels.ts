@@ -12,7 +12,8 @@ interface NativeBackend {
 export function missingKernelInternals(): string[] {
   const backend = tf.backend() as unknown as Partial<NativeBackend>;
   const missing = typeof backend.executeSingleOutput === 'function' ? [] : ['tfjs-node backend: executeSingleOutput()'];
-  for (const name of ['TF_ATTR_TYPE', 'TF_FLOAT', 'TF_Version'] as const) if (backend.binding?.[name] === undefined) missing.push(`tfjs-node binding: ${name}`);
+  for (const name of ['TF_ATTR_TYPE', 'TF_FLOAT', 'TF_Version'] as const)
+    if (backend.binding?.[name] === undefined) missing.push(`tfjs-node binding: ${name}`);
   return missing;
 }
 

@@ -14,7 +14,16 @@ const require = createRequire(import.meta.url);
 export type Proto = any;
 export const TFJS_NODE_PROTOS = '@tensorflow/tfjs-node/dist/proto/api_pb';
 export const SESSION_METHODS = ['loadSavedModelMetaGraph', 'runSavedModel', 'deleteSavedModel'] as const;
-export const PROTO_CLASSES = ['GraphDef', 'NodeDef', 'AttrValue', 'Tensor', 'TensorShape', 'DataType', 'MetaGraphDef', 'SavedModel'] as const;
+export const PROTO_CLASSES = [
+  'GraphDef',
+  'NodeDef',
+  'AttrValue',
+  'Tensor',
+  'TensorShape',
+  'DataType',
+  'MetaGraphDef',
+  'SavedModel',
+] as const;
 
 /** The slice of tfjs-node's backend that loads a graph and runs it. */
 interface SessionBackend {
@@ -84,7 +93,12 @@ class TfjsNodeSession implements GraphSession {
   run(feeds: [string, tf.Tensor][], fetches: string[]): tf.Tensor[] {
     // The dtype named here matters to tfjs-node only for uint8; the tensors carry their own.
     const infos = feeds.map(([name]) => ({ name: `${name}:0`, tfDtype: 'DT_FLOAT' }));
-    return this.backend.runSavedModel(this.id, feeds.map(([, t]) => t), infos, fetches.map((f) => (f.includes(':') ? f : `${f}:0`)));
+    return this.backend.runSavedModel(
+      this.id,
+      feeds.map(([, t]) => t),
+      infos,
+      fetches.map((f) => (f.includes(':') ? f : `${f}:0`)),
+    );
   }
 
   dispose(): void {

@@ -2,8 +2,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { RuntimeFailure } from '../errors.ts';
 
-export class LockTimeoutError extends RuntimeFailure {
-}
+export class LockTimeoutError extends RuntimeFailure {}
 
 /**
  * Runs `action` while holding the lock file `path`, waiting (polling) while another process holds it. A lock whose
@@ -23,7 +22,8 @@ export async function withFileLock<T>(path: string, action: () => Promise<T>, op
       rmSync(path, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new LockTimeoutError(`${path} is still held by process ${owner}; if no vae command is running, delete that file`);
+    if (Date.now() > deadline)
+      throw new LockTimeoutError(`${path} is still held by process ${owner}; if no vae command is running, delete that file`);
     await new Promise((done) => setTimeout(done, options.pollMs ?? 100));
   }
   try {

@@ -12,7 +12,10 @@ export class LocalRunRecord implements Tracker {
   private tags: Record<string, string> = {};
   private datasets: DatasetRecord[] = [];
 
-  constructor(runDir: string, readonly runId: string) {
+  constructor(
+    runDir: string,
+    readonly runId: string,
+  ) {
     this.record = new RunRecord(runDir);
   }
 
@@ -28,7 +31,14 @@ export class LocalRunRecord implements Tracker {
       return;
     }
     mkdirSync(this.record.dir, { recursive: true });
-    this.run = { run_id: this.runId, experiment: run.experiment, run_name: run.runName, status: 'RUNNING', start_time: run.startTime, end_time: null };
+    this.run = {
+      run_id: this.runId,
+      experiment: run.experiment,
+      run_name: run.runName,
+      status: 'RUNNING',
+      start_time: run.startTime,
+      end_time: null,
+    };
     this.tags = { ...run.tags };
     this.record.writeParams(run.params);
     this.record.writeTags(this.tags);

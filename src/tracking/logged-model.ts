@@ -7,8 +7,18 @@ import type { ModelRecord } from './tracker.ts';
  * Creates the model (PENDING) with the run's params, uploads its files under the model's own artifact root, marks it
  * READY, records it as an output of the run and links the run's final metrics to it. Returns its id, `m-...`.
  */
-export async function logModelToMlflow(client: MlflowClient, run: { experimentId: string; runId: string; params: Record<string, string> }, model: ModelRecord): Promise<string> {
-  const info = await client.createLoggedModel({ experimentId: run.experimentId, name: model.name, sourceRunId: run.runId, params: run.params, tags: { 'vae.format': 'tfjs-layers' } });
+export async function logModelToMlflow(
+  client: MlflowClient,
+  run: { experimentId: string; runId: string; params: Record<string, string> },
+  model: ModelRecord,
+): Promise<string> {
+  const info = await client.createLoggedModel({
+    experimentId: run.experimentId,
+    name: model.name,
+    sourceRunId: run.runId,
+    params: run.params,
+    tags: { 'vae.format': 'tfjs-layers' },
+  });
   try {
     for (const file of model.files) await client.uploadArtifact(info.artifact_uri, file.path, readFileSync(file.localPath));
   } catch (err) {
@@ -22,4 +32,3 @@ export async function logModelToMlflow(client: MlflowClient, run: { experimentId
   await client.logBatch(run.runId, { metrics: model.metrics.map((m) => ({ ...m, model_id: info.model_id })) });
   return info.model_id;
 }
-

@@ -9,7 +9,13 @@ export class MlflowClient extends MlflowRunsApi {
   /** The client for MLFLOW_TRACKING_URI-style settings taken from the environment (auth, retries, timeout). */
   static fromEnv(trackingUri: string, env: NodeJS.ProcessEnv = process.env, options: Partial<MlflowClientOptions> = {}): MlflowClient {
     const { retry, timeoutMs } = requestSettingsFromEnv(env);
-    return new MlflowClient({ timeoutMs, ...options, retry: { ...retry, ...options.retry }, trackingUri, authorization: authorizationFromEnv(env) });
+    return new MlflowClient({
+      timeoutMs,
+      ...options,
+      retry: { ...retry, ...options.retry },
+      trackingUri,
+      authorization: authorizationFromEnv(env),
+    });
   }
 
   /** The same server and credentials with another retry policy, e.g. a shorter one for a first probe. */
@@ -18,7 +24,13 @@ export class MlflowClient extends MlflowRunsApi {
   }
 
   /** A logged model in LOGGED_MODEL_PENDING: upload its files under its artifact_uri, then finalizeLoggedModel. */
-  async createLoggedModel(model: { experimentId: string; name: string; sourceRunId: string; params?: Record<string, string>; tags?: Record<string, string> }): Promise<LoggedModelInfo> {
+  async createLoggedModel(model: {
+    experimentId: string;
+    name: string;
+    sourceRunId: string;
+    params?: Record<string, string>;
+    tags?: Record<string, string>;
+  }): Promise<LoggedModelInfo> {
     const res = await this.post<{ model: { info: LoggedModelInfo } }>('mlflow/logged-models', {
       experiment_id: model.experimentId,
       name: model.name,
@@ -30,7 +42,13 @@ export class MlflowClient extends MlflowRunsApi {
   }
 
   async finalizeLoggedModel(modelId: string, status: 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED'): Promise<void> {
-    await this.request('PATCH', `${this.trackingUri}/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`, 'mlflow/logged-models', JSON.stringify({ model_id: modelId, status }), 'application/json');
+    await this.request(
+      'PATCH',
+      `${this.trackingUri}/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`,
+      'mlflow/logged-models',
+      JSON.stringify({ model_id: modelId, status }),
+      'application/json',
+    );
   }
 
   /** Null when the server has no such model. */
@@ -58,7 +76,14 @@ export class MlflowClient extends MlflowRunsApi {
   /** The bytes of one artifact, read through the server's artifact proxy. */
   async downloadArtifact(artifactUri: string, artifactPath: string): Promise<Uint8Array> {
     const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${proxiedArtifactPath(artifactUri, artifactPath)}`;
-    return this.request('GET', url, 'mlflow-artifacts/artifacts', undefined, undefined, async (res) => new Uint8Array(await res.arrayBuffer()));
+    return this.request(
+      'GET',
+      url,
+      'mlflow-artifacts/artifacts',
+      undefined,
+      undefined,
+      async (res) => new Uint8Array(await res.arrayBuffer()),
+    );
   }
 
   /** One directory level, as the server lists it. */

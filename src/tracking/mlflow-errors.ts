@@ -5,14 +5,22 @@ export class MlflowError extends RuntimeFailure {}
 
 /** The server answered with an error: `errorCode` is MLflow's, e.g. RESOURCE_DOES_NOT_EXIST. */
 export class MlflowApiError extends MlflowError {
-  constructor(readonly status: number, readonly errorCode: string, message: string, readonly endpoint: string) {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+    readonly endpoint: string,
+  ) {
     super(`${endpoint}: ${status} ${errorCode}: ${message}`);
   }
 }
 
 /** No answer at all (connection refused, DNS, timeout) after every retry. */
 export class MlflowUnreachableError extends MlflowError {
-  constructor(readonly url: string, cause: unknown) {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
     super(`cannot reach MLflow at ${url}: ${describeCause(cause)}`, { cause });
   }
 }

@@ -104,7 +104,15 @@ export class MlflowHttp {
 
   /** `retries` below the policy's: 0 for a request whose repeat after a lost answer would mean something else. */
   protected async post<T>(endpoint: string, body: unknown, retries = this.retry.retries): Promise<T> {
-    return this.request<T>('POST', `${this.trackingUri}/api/2.0/${endpoint}`, endpoint, JSON.stringify(body), 'application/json', readJson, retries);
+    return this.request<T>(
+      'POST',
+      `${this.trackingUri}/api/2.0/${endpoint}`,
+      endpoint,
+      JSON.stringify(body),
+      'application/json',
+      readJson,
+      retries,
+    );
   }
 
   protected async request<T>(
@@ -165,6 +173,11 @@ async function apiError(res: Response, endpoint: string): Promise<MlflowApiError
     const body = JSON.parse(text) as { error_code?: string; message?: string };
     return new MlflowApiError(res.status, body.error_code ?? 'UNKNOWN', body.message ?? text, endpoint);
   } catch {
-    return new MlflowApiError(res.status, res.status === 401 || res.status === 403 ? 'UNAUTHENTICATED' : 'UNKNOWN', text.slice(0, 300) || res.statusText, endpoint);
+    return new MlflowApiError(
+      res.status,
+      res.status === 401 || res.status === 403 ? 'UNAUTHENTICATED' : 'UNKNOWN',
+      text.slice(0, 300) || res.statusText,
+      endpoint,
+    );
   }
 }

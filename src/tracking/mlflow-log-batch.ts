@@ -5,7 +5,11 @@ import { encodeMetric, type KeyValue, type Metric } from './mlflow-records.ts';
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, items: 1000, bytes: 1_000_000 };
 
 /** Splits a batch greedily; each chunk respects every limit in LOG_BATCH_LIMITS. */
-export function chunkLogBatch(batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] }[] {
+export function chunkLogBatch(batch: {
+  metrics?: Metric[];
+  params?: KeyValue[];
+  tags?: KeyValue[];
+}): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] }[] {
   const limits = LOG_BATCH_LIMITS;
   const envelopeBytes = 200; // run_id and the JSON around the three arrays
   const chunks: { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] }[] = [];

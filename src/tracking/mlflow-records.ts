@@ -69,7 +69,13 @@ export function toKeyValues(record: Record<string, string>): KeyValue[] {
 
 // Proto3 JSON carries non-finite doubles as strings; a NaN loss must not make the whole batch invalid.
 export function encodeMetric(m: Metric): { key: string; value: number | string; timestamp: number; step: number; model_id?: string } {
-  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step, ...(m.model_id ? { model_id: m.model_id } : {}) };
+  return {
+    key: m.key,
+    value: Number.isFinite(m.value) ? m.value : String(m.value),
+    timestamp: m.timestamp,
+    step: m.step,
+    ...(m.model_id ? { model_id: m.model_id } : {}),
+  };
 }
 
 export type RawMetric = { key: string; value: number | string; timestamp: number | string; step?: number | string };
@@ -90,7 +96,11 @@ export function decodeFileInfo(f: RawFileInfo): FileInfo {
 
 export function normalizeRun(run: RawRun): Run {
   return {
-    info: { ...run.info, start_time: Number(run.info.start_time), ...(run.info.end_time === undefined ? {} : { end_time: Number(run.info.end_time) }) },
+    info: {
+      ...run.info,
+      start_time: Number(run.info.start_time),
+      ...(run.info.end_time === undefined ? {} : { end_time: Number(run.info.end_time) }),
+    },
     data: { metrics: (run.data?.metrics ?? []).map(decodeMetric), params: run.data?.params ?? [], tags: run.data?.tags ?? [] },
     inputs: { dataset_inputs: (run.inputs?.dataset_inputs ?? []).map((d) => ({ dataset: d.dataset, tags: d.tags ?? [] })) },
   };

@@ -29,7 +29,10 @@ export class MlflowRunsApi extends MlflowHttp {
   /** Deleted experiments too (lifecycle_stage 'deleted'): their names stay taken. */
   async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string; lifecycle_stage: string } | null> {
     try {
-      const res = await this.get<{ experiment: { experiment_id: string; name: string; lifecycle_stage: string } }>('mlflow/experiments/get-by-name', { experiment_name: name });
+      const res = await this.get<{ experiment: { experiment_id: string; name: string; lifecycle_stage: string } }>(
+        'mlflow/experiments/get-by-name',
+        { experiment_name: name },
+      );
       return res.experiment;
     } catch (err) {
       if (err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
@@ -78,11 +81,14 @@ export class MlflowRunsApi extends MlflowHttp {
     const out: { experiment_id: string; name: string; tags: KeyValue[] }[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.post<{ experiments?: { experiment_id: string; name: string; tags?: KeyValue[] }[]; next_page_token?: string }>('mlflow/experiments/search', {
-        max_results: 1000,
-        view_type: 'ACTIVE_ONLY',
-        ...(pageToken ? { page_token: pageToken } : {}),
-      });
+      const res = await this.post<{ experiments?: { experiment_id: string; name: string; tags?: KeyValue[] }[]; next_page_token?: string }>(
+        'mlflow/experiments/search',
+        {
+          max_results: 1000,
+          view_type: 'ACTIVE_ONLY',
+          ...(pageToken ? { page_token: pageToken } : {}),
+        },
+      );
       out.push(...(res.experiments ?? []).map((e) => ({ experiment_id: e.experiment_id, name: e.name, tags: e.tags ?? [] })));
       pageToken = res.next_page_token;
     } while (pageToken);
@@ -161,7 +167,8 @@ export class MlflowRunsApi extends MlflowHttp {
     await this.post('mlflow/runs/log-inputs', {
       run_id: runId,
       datasets: datasets.map(({ context, ...dataset }) => {
-        if (dataset.digest.length > 36) throw new MlflowError(`dataset digest must be at most 36 characters (got ${dataset.digest.length})`);
+        if (dataset.digest.length > 36)
+          throw new MlflowError(`dataset digest must be at most 36 characters (got ${dataset.digest.length})`);
         return { tags: context ? [{ key: 'mlflow.data.context', value: context }] : [], dataset };
       }),
     });

@@ -51,7 +51,8 @@ export class MlflowSetupError extends UserError {}
 export function localMlflow(runsDir: string, env: NodeJS.ProcessEnv = process.env): LocalMlflow {
   const raw = env.VAE_MLFLOW_PORT?.trim() || String(new URL(DEFAULT_TRACKING_URI).port);
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalServerError(`VAE_MLFLOW_PORT=${raw}: expected a port number from 1 to 65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new LocalServerError(`VAE_MLFLOW_PORT=${raw}: expected a port number from 1 to 65535`);
   return { storeDir: resolve(runsDir, 'mlflow'), url: `http://127.0.0.1:${port}` };
 }
 
@@ -75,11 +76,16 @@ export async function startServer(options: StartServerOptions): Promise<MlflowSe
   mkdirSync(join(storeDir, 'artifacts'), { recursive: true });
   const args = [
     'server',
-    '--backend-store-uri', `sqlite:///${join(storeDir, 'mlflow.db')}`,
-    '--artifacts-destination', join(storeDir, 'artifacts'),
-    '--host', host,
-    '--port', String(options.port),
-    '--workers', String(options.workers ?? 2),
+    '--backend-store-uri',
+    `sqlite:///${join(storeDir, 'mlflow.db')}`,
+    '--artifacts-destination',
+    join(storeDir, 'artifacts'),
+    '--host',
+    host,
+    '--port',
+    String(options.port),
+    '--workers',
+    String(options.workers ?? 2),
   ];
   const logFd = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
   // Its own process group, so stop() can end the uvicorn workers with it.
@@ -96,7 +102,10 @@ export async function startServer(options: StartServerOptions): Promise<MlflowSe
   const deadline = Date.now() + (options.healthTimeoutMs ?? 90_000);
   while (!(await isServerUp(url, 1000))) {
     const where = options.logFile ? `; see ${options.logFile}` : '';
-    if (exited) throw new LocalServerError(`mlflow server ${exited} before it answered on ${url}${where} (another program on port ${options.port}? VAE_MLFLOW_PORT picks another)`);
+    if (exited)
+      throw new LocalServerError(
+        `mlflow server ${exited} before it answered on ${url}${where} (another program on port ${options.port}? VAE_MLFLOW_PORT picks another)`,
+      );
     if (Date.now() > deadline) {
       killGroup(child.pid!, 'SIGKILL');
       throw new LocalServerError(`mlflow server did not answer ${url}/health in time${where}`);
@@ -132,14 +141,25 @@ export async function ensureLocalServer(local: LocalMlflow, root: string = PROJE
   const executable = mlflowExecutable(root);
   if (!executable) return null;
   mkdirSync(local.storeDir, { recursive: true });
-  return withFileLock(join(local.storeDir, 'server.lock'), async () => {
-    if (await isServerUp(local.url)) return local.url;
-    const { port, hostname } = new URL(local.url);
-    const server = await startServer({ port: Number(port), host: hostname, storeDir: local.storeDir, executable, detached: true, logFile: join(local.storeDir, 'server.log') });
-    writeFileSync(join(local.storeDir, RECORD), `${JSON.stringify({ pid: server.pid, url: server.url })}\n`);
-    return server.url;
-    // Longer than startServer's own wait for /health, so a waiter never gives up on a start that is still going well.
-  }, { timeoutMs: 120_000 });
+  return withFileLock(
+    join(local.storeDir, 'server.lock'),
+    async () => {
+      if (await isServerUp(local.url)) return local.url;
+      const { port, hostname } = new URL(local.url);
+      const server = await startServer({
+        port: Number(port),
+        host: hostname,
+        storeDir: local.storeDir,
+        executable,
+        detached: true,
+        logFile: join(local.storeDir, 'server.log'),
+      });
+      writeFileSync(join(local.storeDir, RECORD), `${JSON.stringify({ pid: server.pid, url: server.url })}\n`);
+      return server.url;
+      // Longer than startServer's own wait for /health, so a waiter never gives up on a start that is still going well.
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 
 /**
@@ -159,7 +179,8 @@ export async function stopLocalServer(local: LocalMlflow): Promise<number> {
   // Each server was started as the leader of its own process group (uvicorn and its workers are in it).
   for (const pid of leaders) killGroup(pid, 'SIGTERM');
   const alive = () => [...leaders].filter(groupAlive);
-  for (const deadline = Date.now() + 10_000; alive().length > 0 && Date.now() < deadline; ) await new Promise((done) => setTimeout(done, 100));
+  for (const deadline = Date.now() + 10_000; alive().length > 0 && Date.now() < deadline;)
+    await new Promise((done) => setTimeout(done, 100));
   for (const pid of alive()) killGroup(pid, 'SIGKILL');
   return leaders.size;
 }
@@ -189,13 +210,21 @@ function serverProcessesOf(storeDir: string): number[] {
  * Where a run should log: MLFLOW_TRACKING_URI when set, else the local server (started if needed). Null, after one
  * line on `log` saying how to enable MLflow, when there is neither.
  */
-export async function resolveTrackingUri(options: { runsDir: string; env?: NodeJS.ProcessEnv; root?: string; log?: (line: string) => void }): Promise<string | null> {
+export async function resolveTrackingUri(options: {
+  runsDir: string;
+  env?: NodeJS.ProcessEnv;
+  root?: string;
+  log?: (line: string) => void;
+}): Promise<string | null> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.error(line));
   if (env.MLFLOW_TRACKING_URI) return env.MLFLOW_TRACKING_URI;
   try {
     const url = await ensureLocalServer(localMlflow(options.runsDir, env), options.root);
-    if (!url) log(`[mlflow] MLflow is not set up, so this run is recorded only under runs/. Enable it with: ${SETUP_HINT} (or set MLFLOW_TRACKING_URI)`);
+    if (!url)
+      log(
+        `[mlflow] MLflow is not set up, so this run is recorded only under runs/. Enable it with: ${SETUP_HINT} (or set MLFLOW_TRACKING_URI)`,
+      );
     return url;
   } catch (err) {
     log(`[mlflow] could not start the local MLflow server (${(err as Error).message}); this run is recorded only under runs/`);

@@ -56,7 +56,9 @@ export class MlflowTracker implements Tracker {
         if (!previous || previous.tracking_uri !== this.client.trackingUri) {
           // The run never reached this server: keep the local record and let `vae sync` upload it whole.
           this.offline = true;
-          this.warn(`[mlflow] this run is not in MLflow at ${this.client.trackingUri}; after it ends, upload it with: npx vae sync ${this.runDir}`);
+          this.warn(
+            `[mlflow] this run is not in MLflow at ${this.client.trackingUri}; after it ends, upload it with: npx vae sync ${this.runDir}`,
+          );
           return;
         }
         // Params are immutable in MLflow and were logged at the start: only the status and the tags change.
@@ -67,7 +69,11 @@ export class MlflowTracker implements Tracker {
       }
       const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
-      new RunRecord(this.runDir).writeMlflow({ tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
+      new RunRecord(this.runDir).writeMlflow({
+        tracking_uri: this.client.trackingUri,
+        experiment_id: experimentId,
+        run_id: this.run.run_id,
+      });
       await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
     } catch (err) {
       this.goOffline(err);

@@ -44,7 +44,12 @@ export async function syncRun(runDir: string, client: MlflowClient): Promise<Syn
 }
 
 /** The run the record's MLflow identity names, when this server still has it; otherwise a new one, recorded there. */
-async function findOrCreateRun(folder: RunRecord, record: RunJson, tags: Record<string, string>, client: MlflowClient): Promise<{ run: Run; created: boolean }> {
+async function findOrCreateRun(
+  folder: RunRecord,
+  record: RunJson,
+  tags: Record<string, string>,
+  client: MlflowClient,
+): Promise<{ run: Run; created: boolean }> {
   const identity = folder.readMlflow();
   if (identity && identity.tracking_uri === client.trackingUri) {
     const run = await client.findRun(identity.run_id);
@@ -103,21 +108,38 @@ async function logMissingDatasets(folder: RunRecord, run: Run, client: MlflowCli
   const logged = new Set(run.inputs.dataset_inputs.map((d) => `${d.dataset.name}|${d.dataset.digest}`));
   const missing = folder.readDatasets().filter((d) => !logged.has(`${d.name}|${d.digest}`));
   // The same source_type the live tracker sends, so a synced run looks like one logged live.
-  if (missing.length > 0) await client.logInputs(run.info.run_id, missing.map((d) => ({ ...d, source_type: 'local' })));
+  if (missing.length > 0)
+    await client.logInputs(
+      run.info.run_id,
+      missing.map((d) => ({ ...d, source_type: 'local' })),
+    );
 }
 
 /**
  * A finished run's model as its logged model, unless the record's MLflow identity names one the server has: what the
  * live tracker does at the end of a run, for a run that could not reach MLflow then.
  */
-async function logMissingModel(folder: RunRecord, record: RunJson, params: Record<string, string>, run: Run, client: MlflowClient): Promise<void> {
+async function logMissingModel(
+  folder: RunRecord,
+  record: RunJson,
+  params: Record<string, string>,
+  run: Run,
+  client: MlflowClient,
+): Promise<void> {
   const identity = folder.readMlflow()!;
   if (identity.model_id && (await client.findLoggedModel(identity.model_id))) return;
   const modelPrefix = `${RUN_ARTIFACTS.model}/`;
-  const files = folder.artifacts().filter((path) => path.startsWith(modelPrefix)).map((path) => ({ localPath: folder.path(path), path: path.slice(modelPrefix.length) }));
+  const files = folder
+    .artifacts()
+    .filter((path) => path.startsWith(modelPrefix))
+    .map((path) => ({ localPath: folder.path(path), path: path.slice(modelPrefix.length) }));
   if (files.length === 0) return;
   const metrics = folder.readMetrics().filter((p: MetricPoint) => p.key.startsWith('test/'));
   const step = Math.max(0, ...metrics.map((p) => p.step));
-  const modelId = await logModelToMlflow(client, { experimentId: run.info.experiment_id, runId: run.info.run_id, params }, { name: record.run_name, files, metrics, step });
+  const modelId = await logModelToMlflow(
+    client,
+    { experimentId: run.info.experiment_id, runId: run.info.run_id, params },
+    { name: record.run_name, files, metrics, step },
+  );
   folder.writeMlflow({ ...identity, model_id: modelId });
 }

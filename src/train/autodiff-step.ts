@@ -34,13 +34,17 @@ export class AutodiffStep implements TrainingStep {
   async optimizerState() {
     const weights = await this.optimizer.getWeights();
     const [beta1Power, beta2Power] = adamBetaPowers(this.optimizer);
-    const encoded = await tf.io.encodeWeights([...weights, { name: ADAM_BETA_POWERS[0], tensor: beta1Power }, { name: ADAM_BETA_POWERS[1], tensor: beta2Power }]);
+    const encoded = await tf.io.encodeWeights([
+      ...weights,
+      { name: ADAM_BETA_POWERS[0], tensor: beta1Power },
+      { name: ADAM_BETA_POWERS[1], tensor: beta2Power },
+    ]);
     weights.find((w) => w.name === 'iter')?.tensor.dispose();
     return encoded;
   }
 
   async restoreOptimizerState(state: NamedTensor[]) {
-    const powers = (ADAM_BETA_POWERS as readonly string[]);
+    const powers = ADAM_BETA_POWERS as readonly string[];
     // Each tensor becomes a variable holding its own reference to the data, so the caller may dispose its tensors.
     await this.optimizer.setWeights(state.filter((w) => !powers.includes(w.name)));
     const [beta1Power, beta2Power] = adamBetaPowers(this.optimizer);

@@ -68,7 +68,10 @@ export function findCheckpoint(runDir: string): Checkpoint | null {
     dir,
     state,
     async restoreModel(vae) {
-      for (const [part, net] of [['encoder', vae.encoder], ['decoder', vae.decoder]] as const) {
+      for (const [part, net] of [
+        ['encoder', vae.encoder],
+        ['decoder', vae.decoder],
+      ] as const) {
         const saved = await loadLayersModel(join(dir, part));
         net.setWeights(saved.getWeights());
         saved.dispose();

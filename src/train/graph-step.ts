@@ -60,7 +60,10 @@ export class GraphStep implements TrainingStep {
     // no gradient): TensorFlow differentiates from the elements, each weighted by d loss / d element.
     this.termScales = [terms.recon.scale, terms.kl.scale];
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
-    const grads = g.gradients([terms.recon.elements, terms.kl.elements], weights, [g.fillLike(terms.recon.elements, reconWeight), g.fillLike(terms.kl.elements, klWeight)]);
+    const grads = g.gradients([terms.recon.elements, terms.kl.elements], weights, [
+      g.fillLike(terms.recon.elements, reconWeight),
+      g.fillLike(terms.kl.elements, klWeight),
+    ]);
     const [beta1Power, beta2Power, epsilon] = g.unstack(this.input.adam, 3);
     const scalars = [beta1Power, beta2Power, g.scalar(learningRate), g.scalar(BETA1), g.scalar(BETA2), epsilon];
     const updates = grads.map((grad, i) => g.applyAdam(w[i], m[i], v[i], scalars, grad));
@@ -70,14 +73,23 @@ export class GraphStep implements TrainingStep {
     const done = g.scalar(0);
     this.assign = {
       ...assign,
-      fetchWeights: g.after(done, w.map((h, i) => g.assign(h, assign.weights[i]))),
+      fetchWeights: g.after(
+        done,
+        w.map((h, i) => g.assign(h, assign.weights[i])),
+      ),
       fetchMoments: g.after(done, [...m.map((h, i) => g.assign(h, assign.m[i])), ...v.map((h, i) => g.assign(h, assign.v[i]))]),
     };
     this.session = g.load(loadSession);
     tf.tidy(() => {
-      this.session.run(this.params.map((p, i) => [this.assign.weights[i], p]), [this.assign.fetchWeights]);
+      this.session.run(
+        this.params.map((p, i) => [this.assign.weights[i], p]),
+        [this.assign.fetchWeights],
+      );
       const zeros = this.params.map((p) => tf.zerosLike(p));
-      this.session.run([...zeros.map((z, i): [Ref, tf.Tensor] => [this.assign.m[i], z]), ...zeros.map((z, i): [Ref, tf.Tensor] => [this.assign.v[i], z])], [this.assign.fetchMoments]);
+      this.session.run(
+        [...zeros.map((z, i): [Ref, tf.Tensor] => [this.assign.m[i], z]), ...zeros.map((z, i): [Ref, tf.Tensor] => [this.assign.v[i], z])],
+        [this.assign.fetchMoments],
+      );
     });
   }
 
@@ -125,10 +137,14 @@ export class GraphStep implements TrainingStep {
   async restoreOptimizerState(state: NamedTensor[]) {
     const moments = (suffix: string) => state.filter((w) => w.name.endsWith(`/${suffix}`)).map((w) => w.tensor);
     const [m, v] = [moments('m'), moments('v')];
-    const fits = (saved: tf.Tensor[]) => saved.length === this.params.length && saved.every((t, i) => tf.util.arraysEqual(t.shape, this.params[i].shape));
+    const fits = (saved: tf.Tensor[]) =>
+      saved.length === this.params.length && saved.every((t, i) => tf.util.arraysEqual(t.shape, this.params[i].shape));
     if (!fits(m) || !fits(v)) throw new Error("the checkpoint's optimizer state does not match this model's parameters");
     this.iterations = (await state.find((w) => w.name === 'iter')!.tensor.data())[0];
-    const feeds: [Ref, tf.Tensor][] = [...m.map((t, i): [Ref, tf.Tensor] => [this.assign.m[i], t]), ...v.map((t, i): [Ref, tf.Tensor] => [this.assign.v[i], t])];
+    const feeds: [Ref, tf.Tensor][] = [
+      ...m.map((t, i): [Ref, tf.Tensor] => [this.assign.m[i], t]),
+      ...v.map((t, i): [Ref, tf.Tensor] => [this.assign.v[i], t]),
+    ];
     tf.dispose(this.session.run(feeds, [this.assign.fetchMoments]));
   }
 
@@ -139,6 +155,11 @@ export class GraphStep implements TrainingStep {
   private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): [Ref, tf.Tensor][] {
     const n = x.shape[0];
     const [reconScale, klScale] = this.termScales;
-    return [[this.input.x, x], [this.input.eps, eps], [this.input.beta, tf.scalar(beta)], [this.input.weights, tf.tensor1d([reconScale / n, (beta * klScale) / n])]];
+    return [
+      [this.input.x, x],
+      [this.input.eps, eps],
+      [this.input.beta, tf.scalar(beta)],
+      [this.input.weights, tf.tensor1d([reconScale / n, (beta * klScale) / n])],
+    ];
   }
 }

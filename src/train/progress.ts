@@ -13,7 +13,10 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr, in
 
 /** The one-line epoch summary both reporters end an epoch with. */
 export function epochSummary(epoch: number, m: Record<string, number>): string {
-  const parts = [`epoch ${epoch}`, `train loss ${m['train/loss'].toFixed(2)} (recon ${m['train/recon'].toFixed(2)}, kl ${m['train/kl'].toFixed(2)})`];
+  const parts = [
+    `epoch ${epoch}`,
+    `train loss ${m['train/loss'].toFixed(2)} (recon ${m['train/recon'].toFixed(2)}, kl ${m['train/kl'].toFixed(2)})`,
+  ];
   if (m['val/loss'] !== undefined) parts.push(`val loss ${m['val/loss'].toFixed(2)}`);
   parts.push(`${Math.round(m['perf/examples_per_s'])} ex/s`, `${m['perf/epoch_seconds'].toFixed(1)} s`);
   return parts.join(' | ');
@@ -50,7 +53,10 @@ class LineProgress implements ProgressReporter {
   private lastPrint = 0;
   private label = '';
   private steps = 0;
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly intervalSeconds: number) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly intervalSeconds: number,
+  ) {}
 
   startEpoch(epoch: number, epochs: number, steps: number): void {
     this.label = `epoch ${epoch}/${epochs}`;
@@ -61,7 +67,9 @@ class LineProgress implements ProgressReporter {
   update(step: number, values: { loss: number; examplesPerSecond: number }): void {
     if (performance.now() - this.lastPrint < this.intervalSeconds * 1000 || step === this.steps) return;
     this.lastPrint = performance.now();
-    this.stream.write(`${this.label} batch ${step}/${this.steps} | loss ${values.loss.toFixed(2)} | ${Math.round(values.examplesPerSecond)} ex/s\n`);
+    this.stream.write(
+      `${this.label} batch ${step}/${this.steps} | loss ${values.loss.toFixed(2)} | ${Math.round(values.examplesPerSecond)} ex/s\n`,
+    );
   }
 
   endEpoch(epoch: number, metrics: Record<string, number>): void {

@@ -63,8 +63,7 @@ export interface PartialEpoch {
 }
 
 /** The training loss became NaN or infinite: training stops, the last good checkpoint stays. */
-export class TrainingDivergedError extends RuntimeFailure {
-}
+export class TrainingDivergedError extends RuntimeFailure {}
 
 export interface TrainResult {
   epochsCompleted: number;
@@ -88,8 +87,13 @@ function checkFinite(loss: number, vae: Vae, spec: TrainSpec, epoch: number, ste
   if (vae.likelihood.kind === 'gaussian') {
     cause += `; with loss.reconstruction: mse also check that the data is in [0, 1] and that loss.gaussian_std (${vae.likelihood.std}) is not too small`;
   }
-  const kept = epoch > 1 ? `its record and the checkpoint of epoch ${epoch - 1} are kept` : 'its record is kept (no epoch completed, so no checkpoint)';
-  throw new TrainingDivergedError(`training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`);
+  const kept =
+    epoch > 1
+      ? `its record and the checkpoint of epoch ${epoch - 1} are kept`
+      : 'its record is kept (no epoch completed, so no checkpoint)';
+  throw new TrainingDivergedError(
+    `training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`,
+  );
 }
 
 /** One training run's fixed parts, shared by its epochs. */
@@ -120,7 +124,15 @@ type EpochOutcome = { metrics: Record<string, number>; seconds: number } | { sto
 export async function train(vae: Vae, data: Split, spec: TrainSpec, hooks: TrainHooks): Promise<TrainResult> {
   const batchSize = spec.train.batch_size;
   const step = createTrainingStep(vae, spec.train.optimizer.learning_rate, hooks.trainingStep ?? 'auto');
-  const training: Training = { vae, data, spec, hooks, step, stepsPerEpoch: Math.ceil(data.train.count / batchSize), buffer: new Float32Array(batchSize * pixelsPerImage(data.train)) };
+  const training: Training = {
+    vae,
+    data,
+    spec,
+    hooks,
+    step,
+    stepsPerEpoch: Math.ceil(data.train.count / batchSize),
+    buffer: new Float32Array(batchSize * pixelsPerImage(data.train)),
+  };
   let last: Record<string, number> = hooks.resume?.state.last ?? {};
   let trainSeconds = hooks.resume?.state.trainSeconds ?? 0;
   const firstEpoch = (hooks.resume?.state.epoch ?? 0) + 1;
@@ -153,7 +165,8 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
   const batchSize = spec.train.batch_size;
   const order = seededPermutation(data.train.count, spec.seed, `epoch-${epoch}`);
   // With `state: true` a stream can report its state, so a stop inside the epoch can be resumed exactly.
-  const stream = (name: string, saved?: seedrandom.State.Arc4) => seedrandom(saved ? '' : `${spec.seed}:${name}:${epoch}`, { state: saved ?? true });
+  const stream = (name: string, saved?: seedrandom.State.Arc4) =>
+    seedrandom(saved ? '' : `${spec.seed}:${name}:${epoch}`, { state: saved ?? true });
   const binarizeRng = stream('binarize', partial?.binarizeRng);
   const noiseRng = stream('noise', partial?.noiseRng);
   let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3]);
@@ -168,7 +181,11 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     if (hooks.shouldStop()) {
       trainingStep.syncModel();
       const stoppedAt: PartialEpoch = {
-        steps: i, sums: Array.from(await sums.data()), seen, binarizeRng: binarizeRng.state(), noiseRng: noiseRng.state(),
+        steps: i,
+        sums: Array.from(await sums.data()),
+        seen,
+        binarizeRng: binarizeRng.state(),
+        noiseRng: noiseRng.state(),
         seconds: (performance.now() - started) / 1000,
       };
       sums.dispose();
@@ -200,7 +217,11 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
   return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, seen, seconds }), seconds };
 }
 
-async function epochMetrics(training: Training, epoch: number, ran: { loss: number; recon: number; kl: number; seen: number; seconds: number }): Promise<Record<string, number>> {
+async function epochMetrics(
+  training: Training,
+  epoch: number,
+  ran: { loss: number; recon: number; kl: number; seen: number; seconds: number },
+): Promise<Record<string, number>> {
   const { vae, data, spec } = training;
   const beta = klWeightAt(epoch, spec.loss);
   const metrics: Record<string, number> = {
@@ -212,7 +233,12 @@ async function epochMetrics(training: Training, epoch: number, ran: { loss: numb
     'perf/epoch_seconds': ran.seconds,
   };
   if (data.val.count > 0) {
-    const val = await evaluateElbo(vae, data.val, { batchSize: spec.train.batch_size, binarize: spec.data.binarize, beta, seed: `${spec.seed}:val` });
+    const val = await evaluateElbo(vae, data.val, {
+      batchSize: spec.train.batch_size,
+      binarize: spec.data.binarize,
+      beta,
+      seed: `${spec.seed}:val`,
+    });
     Object.assign(metrics, { 'val/loss': val.loss, 'val/recon': val.recon, 'val/kl': val.kl });
   }
   return metrics;

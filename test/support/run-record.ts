@@ -11,4 +11,3 @@ export function onlyRunDir(runsDir: string, experiment = 'vae-mnist'): string {
   if (runs.length !== 1) throw new Error(`expected one run under ${join(runsDir, experiment)}, found ${runs.length}`);
   return join(runsDir, experiment, runs[0]);
 }
-

@@ -36,7 +36,12 @@ export function explicitness(train: LabelledCodes, test: LabelledCodes): Explici
         const positive = Array.from(labels, (l) => l === label);
         const numPositive = positive.filter(Boolean).length;
         if (numPositive === 0 || numPositive === labels.length) return [];
-        return [rocAuc(probabilities.map((p) => p[k]), positive)];
+        return [
+          rocAuc(
+            probabilities.map((p) => p[k]),
+            positive,
+          ),
+        ];
       });
       return mean(aucs);
     };

@@ -68,7 +68,14 @@ export function fitBoostedClassifier(features: Matrix, labels: ArrayLike<number>
   const total = importance.reduce((a, b) => a + b, 0);
   if (total > 0) importance.forEach((v, f) => (importance[f] = v / total));
   let right = 0;
-  for (let i = 0; i < n; i++) if (bestColumnClass(Array.from(raw, (r) => r[i]), binary) === classIndex[i]) right++;
+  for (let i = 0; i < n; i++)
+    if (
+      bestColumnClass(
+        Array.from(raw, (r) => r[i]),
+        binary,
+      ) === classIndex[i]
+    )
+      right++;
   return { model: { classes, initial, stages }, importance, trainAccuracy: right / n };
 }
 

@@ -7,7 +7,7 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let positiveRankSum = 0;
   let numPositive = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end < order.length && scores[order[end]] === scores[order[start]]) end++;
     const midRank = (start + 1 + end) / 2;
