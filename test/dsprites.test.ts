@@ -23,6 +23,19 @@ const centroidX = (pixels: Uint8Array, side: number) => {
   return sum / n;
 };
 
+const DISENTANGLEMENT_METRICS = [
+  'beta_vae',
+  'dci_completeness',
+  'dci_disentanglement',
+  'dci_informativeness',
+  'explicitness',
+  'factor_vae',
+  'gaussian_tc',
+  'mig',
+  'modularity',
+  'sap',
+].map((name) => `disentanglement/${name}`);
+
 describe('dSprites grid', () => {
   it('has the original 737,280 combinations, in its file order (posY fastest, shape slowest)', () => {
     assert.equal(DSPRITES_GRID_SIZE, 737_280);
@@ -147,9 +160,10 @@ describe('dSprites data', () => {
     assert.equal(loadSpec('experiments/vae-dsprites.yaml').spec.data.image_size, 32);
   });
 
-  it('trains a VAE through vae run and records it', async () => {
+  it('trains a VAE through vae run and records it, with its disentanglement scores', async () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'vae-dsprites-run-'));
     const overrides = ['data.limit=256', 'train.epochs=2', 'eval.iwae_samples=2', 'tracking.log_every_steps=2'];
+    overrides.push('eval.disentanglement.num_train=200', 'eval.disentanglement.num_eval=100');
     const result = await vae(['run', 'experiments/vae-dsprites.yaml', ...overrides, '--runs-dir', runsDir, '--no-mlflow']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /dsprites: 230 train \/ 26 val \/ 256 test images of 32x32/);
@@ -166,5 +180,12 @@ describe('dSprites data', () => {
     assert.ok(summary.metrics['test/neg_elbo'] > 0 && summary.metrics['test/neg_elbo'] < 1024 * Math.LN2);
     for (const picture of ['samples.png', 'reconstructions.png', 'traversals.png'])
       assert.ok(statSync(join(runDir, 'images/final', picture)).size > 0);
+    const scores = Object.entries(summary.metrics).filter(([key]) => key.startsWith('disentanglement/'));
+    assert.deepEqual(scores.map(([key]) => key).sort(), DISENTANGLEMENT_METRICS);
+    for (const [key, value] of scores) {
+      const upper = key === 'disentanglement/gaussian_tc' ? Infinity : 1;
+      assert.ok(Number.isFinite(value) && value >= 0 && value <= upper, `${key} = ${value}`);
+    }
+    assert.match(result.stderr, /^disentanglement: BetaVAE [\d.]+, FactorVAE [\d.]+, MIG [\d.]+, SAP [\d.]+, DCI [\d.]+/m);
   });
 });

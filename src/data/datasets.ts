@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
-import { DSPRITES_NATIVE_SIDE, loadDsprites } from './dsprites.ts';
+import { DSPRITES_NATIVE_SIDE, dspritesWorld, loadDsprites } from './dsprites.ts';
+import type { FactorWorld } from './factor-world.ts';
 import { IdxError, readIdxFile } from './idx.ts';
 import type { ImageSet } from './images.ts';
 
@@ -16,6 +17,8 @@ export interface Dataset {
   digest: string;
   train: ImageSet;
   test: ImageSet;
+  /** Where the data is generated from known factors: any factor combination, drawn on demand. */
+  world?: FactorWorld;
 }
 
 const require = createRequire(import.meta.url);
@@ -38,8 +41,9 @@ export function loadDataset(data: ResolvedSpec['data'], specDir: string): Datase
       });
     }
     case 'dsprites': {
-      const { source, train, test } = loadDsprites({ side: data.image_size ?? DSPRITES_NATIVE_SIDE, limit: data.limit });
-      return withDigest({ name: 'dsprites', source, train, test });
+      const side = data.image_size ?? DSPRITES_NATIVE_SIDE;
+      const { source, train, test } = loadDsprites({ side, limit: data.limit });
+      return withDigest({ name: 'dsprites', source, train, test, world: dspritesWorld(side) });
     }
   }
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { DSPRITES_FACTORS, DSPRITES_GRID_SIZE, factorClasses } from './dsprites-grid.ts';
+import { DSPRITES_FACTORS, DSPRITES_GRID_SIZE, factorClasses, gridIndex } from './dsprites-grid.ts';
 import { DSPRITES_RENDERER_VERSION, renderSprites } from './dsprites-render.ts';
+import type { FactorWorld } from './factor-world.ts';
 import type { Factors, ImageSet } from './images.ts';
 import { cachedBytes, DEFAULT_CACHE_DIR } from './pixel-cache.ts';
 import { seededPermutation } from './split.ts';
@@ -71,4 +72,17 @@ function factorsOf(gridIndices: Uint32Array): Factors {
   const classes = new Uint8Array(gridIndices.length * names.length);
   gridIndices.forEach((index, i) => classes.set(factorClasses(index), i * names.length));
   return { names, sizes, classes };
+}
+
+/** dSprites as a world of factors: any combination drawn on demand, at the run's image size. */
+export function dspritesWorld(side: number): FactorWorld {
+  const { names, sizes } = DSPRITES_FACTORS;
+  return {
+    names,
+    sizes,
+    render(classes) {
+      const indices = Uint32Array.from(classes, (row) => gridIndex(row));
+      return { count: indices.length, height: side, width: side, pixels: renderSprites(indices, side), factors: factorsOf(indices) };
+    },
+  };
 }

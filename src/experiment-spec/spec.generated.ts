@@ -149,6 +149,23 @@ export interface Experiment {
      * A latent dimension is active when Cov_x(E_q[z_u]) exceeds this (Burda et al.: 0.01).
      */
     active_unit_threshold: number;
+    /**
+     * Disentanglement scores (BetaVAE, FactorVAE, MIG, SAP, DCI, modularity, explicitness, Gaussian total correlation of the means), computed when the data has known factors of variation (dsprites) and skipped otherwise. The defaults are disentanglement_lib's published protocol.
+     */
+    disentanglement: {
+      /**
+       * Compute the scores when the data has known factors.
+       */
+      enabled: boolean;
+      /**
+       * Observations each score learns or estimates from (and BetaVAE/FactorVAE training interventions); published: 10000.
+       */
+      num_train: number;
+      /**
+       * Held-out observations (and BetaVAE/FactorVAE evaluation interventions); published: 5000.
+       */
+      num_eval: number;
+    };
   };
   /**
    * Where the run is recorded.

@@ -8,6 +8,7 @@ import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
 import type { BackendChoice } from '../backend.ts';
 import type { LatentUsage } from '../eval/iwae.ts';
 import { testMetrics } from '../eval/test-metrics.ts';
+import { describeDisentanglement, vaeDisentanglement } from '../eval/vae-disentanglement.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { withAbsoluteDataPaths } from '../experiment-spec/paths.ts';
 import { saveLayersModel } from '../model/persist.ts';
@@ -139,7 +140,6 @@ async function evaluateModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: R
   const { spec } = loaded;
   const started = performance.now();
   const { metrics, usage } = await testMetrics(vae, data.split.test, spec);
-  const seconds = (performance.now() - started) / 1000;
   ctx.say(
     `test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)})`,
   );
@@ -148,6 +148,11 @@ async function evaluateModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: R
       `test: -log p(x) <= ${metrics['test/iwae_nll'].toFixed(2)} nats (importance-weighted bound, k = ${spec.eval.iwae_samples}); ${usage.activeUnits} of ${spec.model.latent_dim} latent units active`,
     );
   }
+  const scores = await vaeDisentanglement(vae, data.dataset.world, spec);
+  const scoresLine = describeDisentanglement(scores);
+  if (scoresLine) ctx.say(scoresLine);
+  Object.assign(metrics, scores);
+  const seconds = (performance.now() - started) / 1000;
   const timestamp = Date.now();
   const points = Object.entries(metrics).map(([key, value]) => ({ key, value, step: result.epochsCompleted, timestamp }));
   await ctx.tracker.logMetrics(points);
