@@ -2,6 +2,7 @@ import type { ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import type { LatentUsage } from '../eval/iwae.ts';
 import { perExampleNegElbo } from '../eval/evaluate.ts';
+import { explainedFactors } from '../eval/latent-factors.ts';
 import { latentScatter, latentTraversalsPng, manifoldPng, negElboHistogram } from './latent-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from './pictures.ts';
 
@@ -20,7 +21,8 @@ export async function finalPictures(
     ['images/final/reconstructions.png', await reconstructionsPng(vae, test)],
   ];
   if (!options.usage) return files;
-  files.push(['images/final/traversals.png', await latentTraversalsPng(vae, options.usage.activity, image)]);
+  const explained = await explainedFactors(vae, test);
+  files.push(['images/final/traversals.png', await latentTraversalsPng(vae, options.usage.klPerDimension, image, explained)]);
   const scores = await perExampleNegElbo(vae, test, { samples: 1, batchSize: options.batchSize, seed: `${options.seed}:scores` });
   const histogram = await negElboHistogram(scores, `Negative ELBO of ${test.count} test images`);
   files.push(

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/images.ts';
 import { pixelsPerImage } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
+import type { ExplainedFactor } from '../eval/latent-factors.ts';
 import { encodeImageGrid } from './image-grid.ts';
+import { labelledRowsPng, type LabelledRow } from './labelled-rows.ts';
 import { renderVegaLite, type VegaLiteSpec } from './plot.ts';
 
 type ImageShape = { height: number; width: number };
@@ -18,17 +20,27 @@ async function decodeGrid(vae: Vae, z: number[][], rows: number, columns: number
 }
 
 /**
- * One row per latent dimension, most active first: z = 0 except that dimension, which sweeps -3..3 prior standard
- * deviations. Shows what each dimension the model uses has learnt to control.
+ * One row per latent dimension, the largest KL first: z = 0 except that dimension, which sweeps -3..3 prior standard
+ * deviations. Shows what each dimension has learnt to control; beside it its KL and, where the data has known
+ * factors, the factor it explains best (its mutual information with the factor over the factor's entropy).
  */
-export async function latentTraversalsPng(vae: Vae, activity: number[], image: ImageShape, rows = 8, steps = 9): Promise<Buffer> {
-  const dims = activity
-    .map((a, u) => ({ a, u }))
-    .sort((p, q) => q.a - p.a)
-    .slice(0, rows)
-    .map(({ u }) => u);
-  const z = dims.flatMap((u) => linspace(-3, 3, steps).map((v) => Array.from({ length: vae.latentDim }, (_, d) => (d === u ? v : 0))));
-  return decodeGrid(vae, z, dims.length, steps, image);
+export async function latentTraversalsPng(
+  vae: Vae,
+  klPerDimension: readonly number[],
+  image: ImageShape,
+  explained?: readonly ExplainedFactor[],
+  steps = 9,
+): Promise<Buffer> {
+  const dims = klPerDimension.map((kl, u) => ({ kl, u })).sort((p, q) => q.kl - p.kl);
+  const rows: LabelledRow[] = [];
+  for (const { kl, u } of dims) {
+    const z = linspace(-3, 3, steps).map((v) => Array.from({ length: vae.latentDim }, (_, d) => (d === u ? v : 0)));
+    const png = await decodeGrid(vae, z, 1, steps, image);
+    const factor = explained ? `, ${explained[u].factor} ${explained[u].share.toFixed(2)}` : '';
+    rows.push({ png, width: png.readUInt32BE(16), height: png.readUInt32BE(20), label: `z${u}: KL ${kl.toFixed(2)}${factor}` });
+  }
+  const title = `Traversals -3..3 sd, by KL (nats)${explained ? '; factor explained best (MI / entropy)' : ''}`;
+  return labelledRowsPng(rows, title);
 }
 
 /** For a 2-D latent space: the decoder's output over a grid of z from -3 to 3 in both dimensions (z2 grows downwards). */
