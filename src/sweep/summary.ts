@@ -21,7 +21,7 @@ export interface SettingRow {
 export interface SweepSummary {
   metric: string;
   direction: 'minimize' | 'maximize';
-  /** Metric columns: the ranked metric first, then the other test metrics. */
+  /** Metric columns: the ranked metric first, then the other test metrics and disentanglement scores. */
   metrics: string[];
   /** Swept keys other than the seed, in the sweep's order. */
   keys: string[];
@@ -34,7 +34,8 @@ export function summarizeOutcomes(
   metric: { name: string; direction: 'minimize' | 'maximize' },
 ): SweepSummary {
   const finished = outcomes.filter((o) => o.status === 'FINISHED');
-  const others = new Set(finished.flatMap((o) => Object.keys(o.metrics)).filter((k) => k.startsWith('test/') && k !== metric.name));
+  const reported = (key: string) => key.startsWith('test/') || key.startsWith('disentanglement/');
+  const others = new Set(finished.flatMap((o) => Object.keys(o.metrics)).filter((k) => reported(k) && k !== metric.name));
   const metrics = [metric.name, ...[...others].sort()];
   const keys = [...new Set(outcomes.flatMap((o) => settingValues(o).map(([k]) => k)))];
   const sign = metric.direction === 'minimize' ? 1 : -1;
