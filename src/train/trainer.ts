@@ -179,17 +179,7 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
     await new Promise((resolve) => setImmediate(resolve));
     if (hooks.shouldStop()) {
-      trainingStep.syncModel();
-      const stoppedAt: PartialEpoch = {
-        steps: i,
-        sums: Array.from(await sums.data()),
-        seen,
-        binarizeRng: binarizeRng.state(),
-        noiseRng: noiseRng.state(),
-        seconds: (performance.now() - started) / 1000,
-      };
-      sums.dispose();
-      return { stoppedAt };
+      return { stoppedAt: await stopInsideEpoch(trainingStep, { steps: i, sums, seen, binarizeRng, noiseRng, started }) };
     }
     const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, spec.loss);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
@@ -215,6 +205,31 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
   checkFinite(loss, vae, spec, epoch, epoch * stepsPerEpoch);
   const seconds = (performance.now() - started) / 1000;
   return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, seen, seconds }), seconds };
+}
+
+/** Where a signal stopped an epoch, between two steps: all a resume needs to go on from the next step exactly. */
+async function stopInsideEpoch(
+  trainingStep: TrainingStep,
+  at: {
+    steps: number;
+    sums: tf.Tensor;
+    seen: number;
+    binarizeRng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
+    noiseRng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
+    started: number;
+  },
+): Promise<PartialEpoch> {
+  trainingStep.syncModel();
+  const sums = Array.from(await at.sums.data());
+  at.sums.dispose();
+  return {
+    steps: at.steps,
+    sums,
+    seen: at.seen,
+    binarizeRng: at.binarizeRng.state(),
+    noiseRng: at.noiseRng.state(),
+    seconds: (performance.now() - at.started) / 1000,
+  };
 }
 
 async function epochMetrics(
