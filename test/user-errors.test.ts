@@ -67,6 +67,11 @@ const MISTAKES: Mistake[] = [
     args: ['run', 'experiments/vae-mnist.yaml', '--runs-dir', join(textFile, 'runs'), '--no-mlflow', '--backend', 'cpu'],
     says: /cannot create the run record/,
   },
+  {
+    what: 'disentanglement scores of a one-dimensional latent space',
+    args: ['run', 'experiments/vae-dsprites.yaml', 'model.latent_dim=1', '--no-mlflow', '--runs-dir', runsDir],
+    says: /need at least 2 latent dimensions/,
+  },
   { what: 'validate with overrides only', args: ['validate', 'train.epochs=1'], says: /name at least one spec file/ },
   {
     what: 'a sample of a run that does not exist',

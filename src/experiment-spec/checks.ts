@@ -28,5 +28,13 @@ export function checkConsistency(spec: Experiment): Violation[] {
       message: `only used with dataset: dsprites (${spec.data.dataset} images keep their own size)`,
     });
   }
+  // MIG and SAP compare a factor's two most informative latents; the other scores do not need this, but a run reports all.
+  if (spec.data.dataset === 'dsprites' && spec.eval.disentanglement.enabled && spec.model.latent_dim < 2) {
+    found.push({
+      path: ['model', 'latent_dim'],
+      atKey: false,
+      message: `the disentanglement scores of dataset dsprites need at least 2 latent dimensions (got ${spec.model.latent_dim}); or set eval.disentanglement.enabled: false`,
+    });
+  }
   return found;
 }

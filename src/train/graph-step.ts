@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type Vae } from '../model/vae.ts';
 import { perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { RuntimeFailure } from '../errors.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -139,7 +140,7 @@ export class GraphStep implements TrainingStep {
     const [m, v] = [moments('m'), moments('v')];
     const fits = (saved: tf.Tensor[]) =>
       saved.length === this.params.length && saved.every((t, i) => tf.util.arraysEqual(t.shape, this.params[i].shape));
-    if (!fits(m) || !fits(v)) throw new Error("the checkpoint's optimizer state does not match this model's parameters");
+    if (!fits(m) || !fits(v)) throw new RuntimeFailure("the checkpoint's optimizer state does not match this model's parameters");
     this.iterations = (await state.find((w) => w.name === 'iter')!.tensor.data())[0];
     const feeds: [Ref, tf.Tensor][] = [
       ...m.map((t, i): [Ref, tf.Tensor] => [this.assign.m[i], t]),
