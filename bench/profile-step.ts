@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
+import { imageShape } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { loadProfiledSession, type KernelStat, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
@@ -27,7 +28,7 @@ const { values: args } = parseArgs({
 await selectBackend('tensorflow');
 const spec = loadSpec(args.spec!).spec;
 const data = loadDataset(spec.data, '.');
-const vae = buildVae(spec, { height: data.train.height, width: data.train.width });
+const vae = buildVae(spec, imageShape(data.train));
 let session: ProfiledSession | undefined;
 const step = new GraphStep(vae, spec.train.optimizer.learning_rate, (graphDef) => (session = loadProfiledSession(graphDef)));
 const n = spec.train.batch_size;

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '../src/backend-names.ts';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
+import { imageShape } from '../src/data/images.ts';
 import { splitDataset, type Split } from '../src/data/split.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { loadSpec, type ResolvedSpec } from '../src/experiment-spec/load.ts';
@@ -42,7 +43,7 @@ const backend = await selectBackend(args.backend as BackendName);
 // Every split trains on all it is given: val 0, so train() does no validation pass.
 const spec = loadSpec(args.spec!, ['data.split.train=1', 'data.split.val=0', 'train.epochs=1']).spec;
 const dataset = loadDataset(spec.data, '.');
-const vae = buildVae(spec, { height: dataset.train.height, width: dataset.train.width });
+const vae = buildVae(spec, imageShape(dataset.train));
 const batch = spec.train.batch_size;
 const limited = (steps: number): Split =>
   splitDataset(dataset.train, dataset.test, { seed: spec.seed, train: 1, val: 0, limit: steps * batch });
@@ -83,7 +84,7 @@ const epochs = Number(args.epochs);
 if (epochs > 0) {
   // The spec as written (its own train/val split), for `epochs` epochs, then the test loss as a run reports it.
   const own = loadSpec(args.spec!, [`train.epochs=${epochs}`]).spec;
-  const model = buildVae(own, { height: dataset.train.height, width: dataset.train.width });
+  const model = buildVae(own, imageShape(dataset.train));
   const split = splitDataset(dataset.train, dataset.test, { seed: own.seed, ...own.data.split, limit: own.data.limit });
   const trained = await trainOnce(model, own, split, epochs);
   const test = await evaluateElbo(model, split.test, { batchSize: batch, binarize: own.data.binarize, beta: 1, seed: `${own.seed}:test` });

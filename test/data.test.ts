@@ -102,6 +102,7 @@ describe('seeded split', () => {
     count: 1000,
     height: 1,
     width: 1,
+    channels: 1,
     pixels: Uint8Array.from({ length: 1000 }, (_, i) => i % 256),
     labels: Uint8Array.from({ length: 1000 }, (_, i) => i % 10),
   };
@@ -137,7 +138,7 @@ describe('seeded split', () => {
 });
 
 describe('batches', () => {
-  const set: ImageSet = { count: 3, height: 1, width: 2, pixels: Uint8Array.from([0, 255, 64, 192, 128, 127]) };
+  const set: ImageSet = { count: 3, height: 1, width: 2, channels: 1, pixels: Uint8Array.from([0, 255, 64, 192, 128, 127]) };
 
   it('scales grey levels to [0, 1] and binarises as asked', () => {
     const out = new Float32Array(6);
@@ -153,7 +154,7 @@ describe('batches', () => {
   });
 
   it('batchTensor holds exactly what fillBatch writes, for every grey level and every binarisation', () => {
-    const every: ImageSet = { count: 2, height: 16, width: 16, pixels: Uint8Array.from({ length: 512 }, (_, i) => i % 256) };
+    const every: ImageSet = { count: 2, height: 16, width: 16, channels: 1, pixels: Uint8Array.from({ length: 512 }, (_, i) => i % 256) };
     for (const binarize of ['none', 'static', 'dynamic'] as const) {
       const expected = [...fillBatch(every, [1, 0], new Float32Array(512), binarize, seedrandom('b'))];
       const tensor = batchTensor(every, [1, 0], new Float32Array(512), binarize, seedrandom('b'));
@@ -164,7 +165,7 @@ describe('batches', () => {
   });
 
   it('dynamic binarisation has the grey level as its mean', () => {
-    const grey: ImageSet = { count: 1, height: 100, width: 100, pixels: new Uint8Array(10000).fill(64) };
+    const grey: ImageSet = { count: 1, height: 100, width: 100, channels: 1, pixels: new Uint8Array(10000).fill(64) };
     const out = fillBatch(grey, [0], new Float32Array(10000), 'dynamic', seedrandom('m'));
     const mean = out.reduce((a, b) => a + b, 0) / out.length;
     assert.ok(Math.abs(mean - 64 / 255) < 0.015, `mean ${mean}`);

@@ -21,7 +21,7 @@ before(async () => {
 });
 
 describe('importance-weighted bound', () => {
-  const vae = buildVae(spec, { height: 28, width: 28 });
+  const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
   const options = { binarize: 'none' as const, seed: 'iwae-test', memoryBytes: 64 * 2 ** 20 };
 
   it('with k = 1 it is the ELBO (up to Monte-Carlo error), and more samples tighten it', async () => {
@@ -43,7 +43,7 @@ describe('importance-weighted bound', () => {
 
 describe('active units and KL per dimension', () => {
   it('match the definitions computed directly on the posterior means', async () => {
-    const vae = buildVae(spec, { height: 28, width: 28 });
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     const usage = await latentUsage(vae, digits, { batchSize: 10, binarize: 'none', seed: 'u', threshold: 0.01 });
     const x = tf.tensor2d(
       Float32Array.from(digits.pixels, (p) => p / 255),

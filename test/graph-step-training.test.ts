@@ -23,7 +23,7 @@ before(async () => {
 async function twoEpochs(spec: string, overrides: string[], trainingStep: TrainingStepChoice) {
   const resolved = loadSpec(spec, ['data.limit=256', 'data.split.train=0.75', 'data.split.val=0.25', ...overrides]).spec;
   const data = splitDataset(mnist.train, mnist.test, { seed: resolved.seed, ...resolved.data.split, limit: resolved.data.limit });
-  const vae = buildVae(resolved, { height: 28, width: 28 });
+  const vae = buildVae(resolved, { height: 28, width: 28, channels: 1 });
   const metrics: Record<string, number> = {};
   let description = '';
   // A fan-out to no tracker records nothing; only the metrics are kept.

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
+import type { ImageShape } from '../src/data/images.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
@@ -42,10 +43,37 @@ before(async () => {
   assert.equal(backend.name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
 });
 
+const DIGITS = { height: 28, width: 28, channels: 1 };
+
 /** Builds the same VAE twice from one spec (same seed, so the same initial weights). */
-function twins(spec: string, overrides: string[]): [Vae, Vae] {
+function twins(spec: string, overrides: string[], image: ImageShape = DIGITS): [Vae, Vae] {
   const resolved = loadSpec(spec, overrides).spec;
-  return [buildVae(resolved, { height: 28, width: 28 }), buildVae(resolved, { height: 28, width: 28 })];
+  return [buildVae(resolved, image), buildVae(resolved, image)];
+}
+
+/** The graph step's loss terms and gradients on `batches` against tfjs autodiff's for the same model. */
+function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[]): void {
+  const graph = new GraphStep(vae, 1e-3);
+  for (const x of batches) {
+    const eps = tf.randomNormal([x.shape[0], vae.latentDim], 0, 1, 'float32', 7) as tf.Tensor2D;
+    const beta = 0.7;
+    const { totals, grads } = graph.lossAndGradients(x, eps, beta);
+    const expected = tf.variableGrads(() => vae.negativeElbo(x, eps, beta).loss, vae.trainableVariables);
+    const terms = vae.negativeElbo(x, eps, beta);
+    const n = x.shape[0];
+    const expectedTotals = [terms.loss, terms.recon, terms.kl].map((t) => t.dataSync()[0] * n);
+    assert.ok(relativeGap([Array.from(totals.dataSync())], [expectedTotals]) < 1e-5, `${totals.dataSync()} vs ${expectedTotals}`);
+    assert.equal(grads.length, vae.trainableVariables.length);
+    vae.trainableVariables.forEach((variable, i) => {
+      // Each gradient to 1e-4 of its largest entry: float32 sums over a batch in another order, nothing more.
+      const want = expected.grads[variable.name];
+      const scale = tf.max(tf.abs(want)).dataSync()[0];
+      const gap = tf.max(tf.abs(tf.sub(grads[i], want))).dataSync()[0];
+      assert.ok(scale > 0 && gap <= 1e-4 * scale, `${variable.name}: gradients differ by ${gap} (largest entry ${scale})`);
+    });
+    tf.dispose([eps, totals, ...grads, expected.value, ...Object.values(expected.grads), terms.loss, terms.recon, terms.kl]);
+  }
+  graph.dispose();
 }
 
 /**
@@ -105,28 +133,7 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
   ];
   for (const [name, spec, overrides, adamTolerance] of cases) {
     it(`${name}: the same loss terms and gradients on a batch of digits`, () => {
-      const [vae] = twins(spec, overrides);
-      const graph = new GraphStep(vae, 1e-3);
-      for (const x of BATCHES as tf.Tensor2D[]) {
-        const eps = tf.randomNormal([x.shape[0], vae.latentDim], 0, 1, 'float32', 7) as tf.Tensor2D;
-        const beta = 0.7;
-        const { totals, grads } = graph.lossAndGradients(x, eps, beta);
-        const expected = tf.variableGrads(() => vae.negativeElbo(x, eps, beta).loss, vae.trainableVariables);
-        const terms = vae.negativeElbo(x, eps, beta);
-        const n = x.shape[0];
-        const expectedTotals = [terms.loss, terms.recon, terms.kl].map((t) => t.dataSync()[0] * n);
-        assert.ok(relativeGap([Array.from(totals.dataSync())], [expectedTotals]) < 1e-5, `${totals.dataSync()} vs ${expectedTotals}`);
-        assert.equal(grads.length, vae.trainableVariables.length);
-        vae.trainableVariables.forEach((variable, i) => {
-          // Each gradient to 1e-4 of its largest entry: float32 sums over a batch in another order, nothing more.
-          const want = expected.grads[variable.name];
-          const scale = tf.max(tf.abs(want)).dataSync()[0];
-          const gap = tf.max(tf.abs(tf.sub(grads[i], want))).dataSync()[0];
-          assert.ok(scale > 0 && gap <= 1e-4 * scale, `${variable.name}: gradients differ by ${gap} (largest entry ${scale})`);
-        });
-        tf.dispose([eps, totals, ...grads, expected.value, ...Object.values(expected.grads), terms.loss, terms.recon, terms.kl]);
-      }
-      graph.dispose();
+      assertSameLossAndGradients(twins(spec, overrides)[0], BATCHES as tf.Tensor2D[]);
     });
 
     it(`${name}: after 6 Adam steps the same weights`, () => {
@@ -169,6 +176,26 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
       assert.ok(weightGap(a, b) < 1e-5);
       graphAgain.dispose();
       autodiff.dispose();
+    });
+  }
+
+  // Colour images are channel-last, H x W x 3 values an image: the conv layers see 3 input channels and the decoder
+  // writes 3, and every value has its own Bernoulli logit or Gaussian mean.
+  const colour = { height: 16, width: 16, channels: 3 };
+  const pictures = [20, 7].map((n, b) =>
+    tf.tensor2d(
+      Float32Array.from({ length: n * 768 }, (_, i) => 0.5 + 0.5 * Math.sin(0.37 * i + 1.3 * (i % 3) + b)),
+      [n, 768],
+    ),
+  );
+  for (const [name, spec, overrides] of [
+    ['conv 8-16 on RGB, tanh, Bernoulli', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
+    ['MLP on RGB, Gaussian', MLP, [...small('encoder', '[64]', 'elu'), ...small('decoder', '[64]', 'elu'), 'loss.reconstruction=mse']],
+  ] as const) {
+    it(`${name}: the same loss terms and gradients on 16 x 16 colour pictures`, () => {
+      const [vae] = twins(spec, [...overrides], colour);
+      assert.equal(vae.decoder.outputs[0].shape[1], 768);
+      assertSameLossAndGradients(vae, pictures);
     });
   }
 

@@ -77,7 +77,7 @@ describe('the VAE', () => {
   const spec = loadSpec('experiments/vae-mnist.yaml').spec;
 
   it('has two separate heads for the mean and the log-variance', () => {
-    const vae = buildVae(spec, { height: 28, width: 28 });
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     const names = vae.encoder.layers.map((l) => l.name);
     assert.ok(names.includes('mu') && names.includes('logvar'));
     assert.deepEqual(
@@ -95,7 +95,7 @@ describe('the VAE', () => {
   });
 
   it('the batch loss is the mean of per-example sums: recon + beta * KL', () => {
-    const vae = buildVae(spec, { height: 28, width: 28 });
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     const x = tf.randomUniform([4, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
     const eps = tf.randomNormal([4, 20], 0, 1, 'float32', 4) as tf.Tensor2D;
     const { recon, kl } = vae.perExampleTerms(x, eps);
@@ -108,22 +108,22 @@ describe('the VAE', () => {
   });
 
   it('the same seed builds the same weights', () => {
-    const [a, b] = [buildVae(spec, { height: 28, width: 28 }), buildVae(spec, { height: 28, width: 28 })];
+    const [a, b] = [buildVae(spec, { height: 28, width: 28, channels: 1 }), buildVae(spec, { height: 28, width: 28, channels: 1 })];
     a.trainableVariables.forEach((w, i) => assert.deepEqual(w.dataSync(), b.trainableVariables[i].dataSync()));
   });
 
   it('a conv VAE maps 28x28 images to logits of the same size, and refuses sizes it cannot mirror', () => {
     const conv = loadSpec('experiments/vae-mnist-conv.yaml').spec;
-    const vae = buildVae(conv, { height: 28, width: 28 });
+    const vae = buildVae(conv, { height: 28, width: 28, channels: 1 });
     assert.deepEqual(vae.decode(tf.zeros([2, 16]) as tf.Tensor2D).shape, [2, 784]);
     assert.throws(
-      () => buildVae(conv, { height: 30, width: 30 }),
+      () => buildVae(conv, { height: 30, width: 30, channels: 1 }),
       /model\.encoder\.hidden: conv with 2 stride-2 layers needs image sides divisible by 4; these images are 30 x 30/,
     );
   });
 
   it('saves and loads in the TensorFlow.js format with identical outputs', async () => {
-    const vae = buildVae(spec, { height: 28, width: 28 });
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'vae-model-'));
     await saveLayersModel(vae.encoder, dir);
     const loaded = await loadLayersModel(dir);

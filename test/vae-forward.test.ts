@@ -45,7 +45,7 @@ describe('the forward pass as a TensorFlow session', () => {
   ];
   for (const [name, spec, overrides] of cases) {
     it(`${name}: the same terms, posterior and importance weights as tfjs ops`, () => {
-      const vae = buildVae(loadSpec(spec, overrides).spec, { height: 28, width: 28 });
+      const vae = buildVae(loadSpec(spec, overrides).spec, { height: 28, width: 28, channels: 1 });
       const [graph, eager] = [vaeForward(vae), eagerVaeForward(vae)];
       assert.notEqual(graph.constructor, eager.constructor, 'tfjs-node evaluates through a session');
       const eps = tf.randomNormal([24, vae.latentDim], 0, 1, 'float32', 3) as tf.Tensor2D;
@@ -63,7 +63,7 @@ describe('the forward pass as a TensorFlow session', () => {
 
   it('the importance-weighted bound is the same number through the session as through tfjs ops', async () => {
     const spec = loadSpec('experiments/vae-mnist.yaml').spec;
-    const vae = buildVae(spec, { height: 28, width: 28 });
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     const digits = subset(
       mnist.test,
       Uint32Array.from({ length: 100 }, (_, i) => i),

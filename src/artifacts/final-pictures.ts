@@ -1,4 +1,4 @@
-import type { ImageSet } from '../data/images.ts';
+import { imageShape, type ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import type { LatentUsage } from '../eval/iwae.ts';
 import { perExampleNegElbo } from '../eval/evaluate.ts';
@@ -15,7 +15,7 @@ export async function finalPictures(
   test: ImageSet,
   options: { seed: number; usage?: LatentUsage; batchSize: number },
 ): Promise<[string, string | Buffer][]> {
-  const image = { height: test.height, width: test.width };
+  const image = imageShape(test);
   const files: [string, string | Buffer][] = [
     ['images/final/samples.png', await priorSamplesPng(vae, image, options.seed)],
     ['images/final/reconstructions.png', await reconstructionsPng(vae, test)],

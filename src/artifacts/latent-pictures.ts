@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/images.ts';
-import { pixelsPerImage } from '../data/images.ts';
+import { pixelsPerImage, type ImageSet, type ImageShape } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import type { ExplainedFactor } from '../eval/latent-factors.ts';
 import { encodeImageGrid } from './image-grid.ts';
 import { labelledRowsPng, type LabelledRow } from './labelled-rows.ts';
 import { renderVegaLite, type VegaLiteSpec } from './plot.ts';
-
-type ImageShape = { height: number; width: number };
 
 /** `count` evenly spaced values from `from` to `to`, both included. */
 function linspace(from: number, to: number, count: number): number[] {

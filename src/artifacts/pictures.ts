@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/images.ts';
-import { pixelsPerImage, subset } from '../data/images.ts';
+import { imageShape, pixelsPerImage, subset, type ImageSet, type ImageShape } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import { encodeImageGrid } from './image-grid.ts';
 
 /** A square-ish grid of `count` decoder outputs (8 x 8 by default) for z drawn from the prior N(0, I) with a fixed seed. */
-export async function priorSamplesPng(vae: Vae, image: { height: number; width: number }, seed: number, count = 64): Promise<Buffer> {
+export async function priorSamplesPng(vae: Vae, image: ImageShape, seed: number, count = 64): Promise<Buffer> {
   const pixels = await tf
     .tidy(() => vae.decodeToImages(tf.randomNormal([count, vae.latentDim], 0, 1, 'float32', seed) as tf.Tensor2D))
     .data();
@@ -35,5 +34,5 @@ export async function reconstructionsPng(vae: Vae, test: ImageSet, count = 32): 
     tiles.set(inputs.subarray(k * size, (k + 1) * size), (2 * pair * 8 + col) * size);
     tiles.set(recon.subarray(k * size, (k + 1) * size), ((2 * pair + 1) * 8 + col) * size);
   }
-  return encodeImageGrid(tiles, { rows, columns: 8, height: test.height, width: test.width });
+  return encodeImageGrid(tiles, { rows, columns: 8, ...imageShape(test) });
 }

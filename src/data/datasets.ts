@@ -75,7 +75,7 @@ function loadFashionMnist(): Dataset {
     const rows = perClass.flatMap((c, label) => pick(c).map((row) => ({ row, label })));
     const pixels = new Uint8Array(rows.length * SIDE * SIDE);
     rows.forEach(({ row }, i) => pixels.set(row, i * SIDE * SIDE));
-    return { count: rows.length, height: SIDE, width: SIDE, pixels, labels: Uint8Array.from(rows, (r) => r.label) };
+    return { count: rows.length, height: SIDE, width: SIDE, channels: 1, pixels, labels: Uint8Array.from(rows, (r) => r.label) };
   };
   return withDigest({
     name: 'fashion-mnist',
@@ -90,12 +90,12 @@ function readIdxImages(imagesFile: string, labelsFile?: string): ImageSet {
   if (images.dims.length !== 3)
     throw new IdxError(imagesFile, `images need 3 dimensions (count x height x width), found ${images.dims.length}`);
   const [count, height, width] = images.dims;
-  if (!labelsFile) return { count, height, width, pixels: images.data };
+  if (!labelsFile) return { count, height, width, channels: 1, pixels: images.data };
   const labels = readIdxFile(labelsFile);
   if (labels.dims.length !== 1 || labels.dims[0] !== count) {
     throw new IdxError(labelsFile, `expected ${count} labels (one per image in ${imagesFile}), found ${labels.dims.join(' x ')}`);
   }
-  return { count, height, width, pixels: images.data, labels: labels.data };
+  return { count, height, width, channels: 1, pixels: images.data, labels: labels.data };
 }
 
 function withDigest(d: Omit<Dataset, 'digest'>): Dataset {

@@ -56,6 +56,7 @@ export function loadDsprites({ side, limit, cacheDir = DEFAULT_CACHE_DIR }: Dspr
     count,
     height: side,
     width: side,
+    channels: 1,
     pixels: bytes.subarray(from * perImage, (from + count) * perImage),
     factors: factorsOf(gridIndices),
   });
@@ -82,7 +83,14 @@ export function dspritesWorld(side: number): FactorWorld {
     sizes,
     render(classes) {
       const indices = Uint32Array.from(classes, (row) => gridIndex(row));
-      return { count: indices.length, height: side, width: side, pixels: renderSprites(indices, side), factors: factorsOf(indices) };
+      return {
+        count: indices.length,
+        height: side,
+        width: side,
+        channels: 1,
+        pixels: renderSprites(indices, side),
+        factors: factorsOf(indices),
+      };
     },
   };
 }

@@ -8,12 +8,17 @@ export interface Factors {
   classes: Uint8Array;
 }
 
-/** A set of greyscale images, stored as bytes until a batch needs them as floats. */
-export interface ImageSet {
-  count: number;
+/** The size of one image: grey images have 1 channel, colour images 3 (red, green, blue). */
+export interface ImageShape {
   height: number;
   width: number;
-  /** count * height * width bytes, row-major, 0 = black. */
+  channels: number;
+}
+
+/** A set of grey or colour images, stored as bytes until a batch needs them as floats. */
+export interface ImageSet extends ImageShape {
+  count: number;
+  /** count * height * width * channels bytes, row-major and channel-last (r, g, b of a pixel together), 0 = black. */
   pixels: Uint8Array;
   /** One class label per image where the dataset has them (used to colour plots, never to train). */
   labels?: Uint8Array;
@@ -21,8 +26,18 @@ export interface ImageSet {
   factors?: Factors;
 }
 
-export function pixelsPerImage(set: ImageSet): number {
-  return set.height * set.width;
+/** Values per image: every channel of every pixel, the width of the model's input and output. */
+export function pixelsPerImage(image: ImageShape): number {
+  return image.height * image.width * image.channels;
+}
+
+export function imageShape({ height, width, channels }: ImageShape): ImageShape {
+  return { height, width, channels };
+}
+
+/** `28x28` for grey images, `32x32 RGB` for colour ones. */
+export function describeImageShape({ height, width, channels }: ImageShape): string {
+  return `${height}x${width}${channels === 3 ? ' RGB' : ''}`;
 }
 
 /** The images at `indices`, in that order, with their labels and factors. */
@@ -38,7 +53,7 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
     if (labels && set.labels) labels[i] = set.labels[j];
     if (classes && set.factors) classes.set(set.factors.classes.subarray(j * factorCount, (j + 1) * factorCount), i * factorCount);
   }
-  const picked: ImageSet = { count: indices.length, height: set.height, width: set.width, pixels, labels };
+  const picked: ImageSet = { count: indices.length, ...imageShape(set), pixels, labels };
   if (set.factors && classes) picked.factors = { ...set.factors, classes };
   return picked;
 }

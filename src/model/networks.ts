@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { pixelsPerImage, type ImageShape } from '../data/images.ts';
 import type { Network } from '../experiment-spec/spec.generated.ts';
-
-export interface ImageShape {
-  height: number;
-  width: number;
-}
 
 /** Deterministic layer initialisers: one seed per layer, drawn in build order. */
 export type SeedSource = () => number;
@@ -46,15 +42,16 @@ export function buildEncoder(
   latentDim: number,
   nextSeed: SeedSource,
 ): tf.LayersModel {
-  const pixels = image.height * image.width;
+  // Images come flat, channel-last: height x width x channels values.
+  const pixels = pixelsPerImage(image);
   const input = tf.input({ shape: [pixels], name: 'x' });
   let h: tf.SymbolicTensor = input;
   let width = pixels;
   if (architecture === 'mlp') {
     ({ h, width } = denseStack(h, width, net, 'enc', nextSeed));
   } else {
-    h = tf.layers.reshape({ targetShape: [image.height, image.width, 1] }).apply(h) as tf.SymbolicTensor;
-    let channels = 1;
+    h = tf.layers.reshape({ targetShape: [image.height, image.width, image.channels] }).apply(h) as tf.SymbolicTensor;
+    let channels = image.channels;
     net.hidden.forEach((filters, i) => {
       const conv = tf.layers.conv2d({
         filters,
@@ -76,7 +73,7 @@ export function buildEncoder(
   return tf.model({ inputs: input, outputs: [mu, logvar], name: 'encoder' });
 }
 
-/** p(x|z): hidden layers, then one unit per pixel with no activation (logits, or Gaussian means). */
+/** p(x|z): hidden layers, then one unit per pixel and channel with no activation (logits, or Gaussian means). */
 export function buildDecoder(
   architecture: 'mlp' | 'conv',
   net: Network,
@@ -84,7 +81,7 @@ export function buildDecoder(
   latentDim: number,
   nextSeed: SeedSource,
 ): tf.LayersModel {
-  const pixels = image.height * image.width;
+  const pixels = pixelsPerImage(image);
   const input = tf.input({ shape: [latentDim], name: 'z' });
   let h: tf.SymbolicTensor = input;
   if (architecture === 'mlp') {
@@ -92,13 +89,13 @@ export function buildDecoder(
     h = dense(pixels, stack.width, nextSeed, 'x_params').apply(stack.h) as tf.SymbolicTensor;
   } else {
     // Mirror of the encoder: a dense layer to a small feature map, then one stride-2 transposed convolution per
-    // hidden entry, the last of which produces the single output channel.
+    // hidden entry, the last of which produces the image's channels.
     const upsamplings = net.hidden.length;
     const [h0, w0] = [image.height / 2 ** upsamplings, image.width / 2 ** upsamplings];
     h = dense(h0 * w0 * net.hidden[0], latentDim, nextSeed, 'dec_dense', net.activation).apply(h) as tf.SymbolicTensor;
     h = tf.layers.reshape({ targetShape: [h0, w0, net.hidden[0]] }).apply(h) as tf.SymbolicTensor;
     let channels = net.hidden[0];
-    [...net.hidden.slice(1), 1].forEach((filters, i) => {
+    [...net.hidden.slice(1), image.channels].forEach((filters, i) => {
       const last = i === upsamplings - 1;
       const deconv = tf.layers.conv2dTranspose({
         filters,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import type { ImageShape } from '../data/images.ts';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { validateExperiment } from '../experiment-spec/validate.ts';
 import { RUN_ARTIFACTS, RunRecord } from '../record/run-record.ts';
@@ -14,7 +15,7 @@ export interface TrainedRun {
   runDir: string;
   spec: ResolvedSpec;
   vae: Vae;
-  image: { height: number; width: number };
+  image: ImageShape;
 }
 
 export class TrainedRunError extends UserError {}
@@ -60,8 +61,11 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
   if (latentDim !== spec.model.latent_dim || decoder.inputs[0].shape[1] !== latentDim) {
     throw new TrainedRunError(`${runDir}: the saved model has ${latentDim} latent dimensions but its spec says ${spec.model.latent_dim}`);
   }
-  const { image } = record.readSummary()!.data;
-  return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image };
+  const { height, width } = record.readSummary()!.data.image;
+  // The encoder's input is every value of an image, so it says how many channels the model takes (the summary
+  // says so only since colour images came).
+  const channels = (encoder.inputs[0].shape[1] as number) / (height * width);
+  return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image: { height, width, channels } };
 }
 
 function clientOf(what: string, options: Options): Promise<MlflowClient> {

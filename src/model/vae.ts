@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
-import { buildDecoder, buildEncoder, convShapeProblem, type ImageShape } from './networks.ts';
+import type { ImageShape } from '../data/images.ts';
+import { buildDecoder, buildEncoder, convShapeProblem } from './networks.ts';
 import { UserError } from '../errors.ts';
 
 /** How the decoder's outputs are read: Bernoulli logits (bce) or Gaussian means with a fixed std (mse). */
@@ -29,7 +30,7 @@ export class Vae {
     return { mu, logvar };
   }
 
-  /** Logits (Bernoulli) or means (Gaussian), one per pixel. */
+  /** Logits (Bernoulli) or means (Gaussian), one per pixel and channel. */
   decode(z: tf.Tensor2D): tf.Tensor2D {
     return this.decoder.apply(z) as tf.Tensor2D;
   }

@@ -69,7 +69,8 @@ export interface RunSummary {
     dataset: string;
     source: string;
     digest: string;
-    image: { height: number; width: number };
+    /** channels: 1 grey, 3 RGB (runs recorded before colour images have none: they are grey). */
+    image: { height: number; width: number; channels?: number };
     train: number;
     val: number;
     test: number;

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { loadDataset, type Dataset } from '../data/datasets.ts';
+import { describeImageShape, imageShape, type ImageShape } from '../data/images.ts';
 import { splitDataset, type Split } from '../data/split.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
 
@@ -7,7 +8,7 @@ import type { LoadedSpec } from '../experiment-spec/load.ts';
 export interface RunData {
   dataset: Dataset;
   split: Split;
-  image: { height: number; width: number };
+  image: ImageShape;
   loadSeconds: number;
 }
 
@@ -19,11 +20,11 @@ export function loadRunData(loaded: LoadedSpec): RunData {
   return {
     dataset,
     split,
-    image: { height: dataset.train.height, width: dataset.train.width },
+    image: imageShape(dataset.train),
     loadSeconds: (performance.now() - started) / 1000,
   };
 }
 
 export function describeData({ dataset, split, image, loadSeconds }: RunData): string {
-  return `${dataset.name}: ${split.train.count} train / ${split.val.count} val / ${split.test.count} test images of ${image.height}x${image.width} (loaded in ${loadSeconds.toFixed(1)} s)`;
+  return `${dataset.name}: ${split.train.count} train / ${split.val.count} val / ${split.test.count} test images of ${describeImageShape(image)} (loaded in ${loadSeconds.toFixed(1)} s)`;
 }

@@ -7,6 +7,7 @@ import { finalPictures } from '../artifacts/final-pictures.ts';
 import { priorSamplesPng, reconstructionsPng } from '../artifacts/pictures.ts';
 import type { BackendChoice } from '../backend.ts';
 import type { LatentUsage } from '../eval/iwae.ts';
+import { pixelsPerImage } from '../data/images.ts';
 import { testMetrics } from '../eval/test-metrics.ts';
 import { describeDisentanglement, vaeDisentanglement } from '../eval/vae-disentanglement.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
@@ -103,7 +104,7 @@ function buildModel(loaded: LoadedSpec, data: RunData, ctx: RunContext): Vae {
   const vae = buildVae(loaded.spec, data.image);
   const layers =
     model.architecture === 'mlp'
-      ? [data.image.height * data.image.width, ...model.encoder.hidden, model.latent_dim].join('-')
+      ? [pixelsPerImage(data.image), ...model.encoder.hidden, model.latent_dim].join('-')
       : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
   ctx.say(`model ${layers} | ${loss.reconstruction} + ${loss.kl_weight} x KL | ${ctx.backend.reason}`);
   return vae;
