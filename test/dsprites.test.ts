@@ -151,11 +151,12 @@ describe('dSprites data', () => {
     assert.throws(
       () => loadSpec('experiments/vae-mnist.yaml', ['data.image_size=32']),
       (e: Error) =>
-        e.message === `override 'data.image_size=32': data.image_size: only used with dataset: dsprites (mnist images keep their own size)`,
+        e.message ===
+        `override 'data.image_size=32': data.image_size: only used with dataset: dsprites or images (mnist images keep their own size)`,
     );
     assert.throws(
       () => loadSpec('experiments/vae-dsprites.yaml', ['data.image_size=48']),
-      (e: Error) => e.message === `override 'data.image_size=48': data.image_size: must be one of 16, 32, 64 (got 48)`,
+      (e: Error) => e.message === `override 'data.image_size=48': data.image_size: must be one of 16, 32, 64 for dsprites (got 48)`,
     );
     assert.equal(loadSpec('experiments/vae-dsprites.yaml').spec.data.image_size, 32);
   });

@@ -13,6 +13,8 @@ const runsDir = join(tmp, 'runs');
 const notARun = mkdtempSync(join(tmp, 'not-a-run-'));
 const textFile = join(tmp, 'notes.txt');
 writeFileSync(textFile, 'not a spec\n');
+const picturesDir = mkdtempSync(join(tmp, 'pictures-'));
+writeFileSync(join(picturesDir, 'notes.png'), 'not a picture\n');
 // No tracking server is ever contacted: each mistake must be caught before that.
 const env = { MLFLOW_TRACKING_URI: '' };
 
@@ -61,6 +63,22 @@ const MISTAKES: Mistake[] = [
       'cpu',
     ],
     says: /\/etc\/passwd: not a usable IDX file/,
+  },
+  {
+    what: 'a folder of images with a file that is no picture',
+    args: [
+      'run',
+      'experiments/vae-mnist.yaml',
+      'data.dataset=images',
+      `data.images.dir=${picturesDir}`,
+      'data.image_size=16',
+      '--runs-dir',
+      runsDir,
+      '--no-mlflow',
+      '--backend',
+      'cpu',
+    ],
+    says: /notes\.png: not a PNG or JPEG file \(it starts with "not a pi"\)/,
   },
   {
     what: 'a runs folder under a file',
@@ -114,7 +132,8 @@ describe('user mistakes on the command line', () => {
   }
 
   it('bad data is refused before anything is recorded', () => {
-    // The IDX mistake above ran with this runs folder: no run folder, so nothing to clean up or to confuse a sweep.
+    // The IDX and image-folder mistakes above ran with this runs folder: no run folder, so nothing to clean up or to
+    // confuse a sweep.
     const folders = existsSync(runsDir) ? readdirSync(runsDir, { recursive: true }).map((p) => join(runsDir, String(p))) : [];
     const recorded = folders.filter((dir) => new RunRecord(dir).exists());
     assert.deepEqual(recorded, []);

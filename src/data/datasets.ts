@@ -6,6 +6,7 @@ import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { DSPRITES_NATIVE_SIDE, dspritesWorld, loadDsprites } from './dsprites.ts';
 import type { FactorWorld } from './factor-world.ts';
 import { IdxError, readIdxFile } from './idx.ts';
+import { holdOutTestSet, readImageFolder } from './image-folder.ts';
 import type { ImageSet } from './images.ts';
 
 /** The training pool and the held-out test set of one dataset, and where they came from. */
@@ -40,12 +41,20 @@ export function loadDataset(data: ResolvedSpec['data'], specDir: string): Datase
         test: readIdxImages(at(files.test_images)!, at(files.test_labels)),
       });
     }
+    case 'images':
+      return loadFolder(data.images!, data.image_size!, resolve(specDir, data.images!.dir));
     case 'dsprites': {
       const side = data.image_size ?? DSPRITES_NATIVE_SIDE;
       const { source, train, test } = loadDsprites({ side, limit: data.limit });
       return withDigest({ name: 'dsprites', source, train, test, world: dspritesWorld(side) });
     }
   }
+}
+
+function loadFolder(options: NonNullable<ResolvedSpec['data']['images']>, size: number, dir: string): Dataset {
+  const { all } = readImageFolder(options, size, dir);
+  const { train, test } = holdOutTestSet(all, options.test_fraction, dir);
+  return withDigest({ name: 'images', source: `images:${dir}`, train, test });
 }
 
 function loadMnist(): Dataset {

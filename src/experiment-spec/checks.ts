@@ -1,6 +1,9 @@
 import type { Experiment } from './spec.generated.ts';
 import type { Violation } from './validate.ts';
 
+/** The sizes dsprites can draw: the original's 64 and the halvings that keep its grid of positions whole. */
+const DSPRITES_SIZES = [16, 32, 64];
+
 /** Rules that involve more than one field, which JSON Schema cannot say in a message a person can act on. */
 export function checkConsistency(spec: Experiment): Violation[] {
   const found: Violation[] = [];
@@ -8,12 +11,8 @@ export function checkConsistency(spec: Experiment): Violation[] {
   if (split.train + split.val > 1 + 1e-9) {
     found.push({ path: ['data', 'split'], atKey: false, message: `train + val must be at most 1 (got ${split.train} + ${split.val})` });
   }
-  if (spec.data.dataset === 'idx' && !spec.data.idx) {
-    found.push({ path: ['data'], atKey: false, message: `dataset idx needs data.idx with train_images and test_images` });
-  }
-  if (spec.data.dataset !== 'idx' && spec.data.idx) {
-    found.push({ path: ['data', 'idx'], atKey: true, message: `only used with dataset: idx (dataset is ${spec.data.dataset})` });
-  }
+  found.push(...checkDataSource(spec.data, 'idx', 'dataset idx needs data.idx with train_images and test_images'));
+  found.push(...checkDataSource(spec.data, 'images', 'dataset images needs data.images with dir (a folder of PNG or JPEG files)'));
   if (spec.data.dataset === 'dsprites' && spec.data.limit === 0) {
     found.push({
       path: ['data', 'limit'],
@@ -21,13 +20,7 @@ export function checkConsistency(spec: Experiment): Violation[] {
       message: `dataset dsprites renders what it trains on and needs a limit > 0 (its 727,280 training images are 3 GB at 64x64), e.g. limit: 20000`,
     });
   }
-  if (spec.data.dataset !== 'dsprites' && spec.data.image_size !== undefined) {
-    found.push({
-      path: ['data', 'image_size'],
-      atKey: true,
-      message: `only used with dataset: dsprites (${spec.data.dataset} images keep their own size)`,
-    });
-  }
+  found.push(...checkImageSize(spec.data));
   // MIG and SAP compare a factor's two most informative latents; the other scores do not need this, but a run reports all.
   if (spec.data.dataset === 'dsprites' && spec.eval.disentanglement.enabled && spec.model.latent_dim < 2) {
     found.push({
@@ -37,4 +30,29 @@ export function checkConsistency(spec: Experiment): Violation[] {
     });
   }
   return found;
+}
+
+/** A dataset that reads files needs the section naming them, and no other dataset takes that section. */
+function checkDataSource(data: Experiment['data'], dataset: 'idx' | 'images', missing: string): Violation[] {
+  if (data.dataset === dataset && !data[dataset]) return [{ path: ['data'], atKey: false, message: missing }];
+  if (data.dataset !== dataset && data[dataset]) {
+    return [{ path: ['data', dataset], atKey: true, message: `only used with dataset: ${dataset} (dataset is ${data.dataset})` }];
+  }
+  return [];
+}
+
+function checkImageSize(data: Experiment['data']): Violation[] {
+  const size = data.image_size;
+  const at = { path: ['data', 'image_size'], atKey: false };
+  if (data.dataset === 'images' && size === undefined) {
+    return [
+      { path: ['data'], atKey: false, message: `dataset images resizes every picture to data.image_size; set it, e.g. image_size: 32` },
+    ];
+  }
+  if (size === undefined || data.dataset === 'images') return [];
+  if (data.dataset !== 'dsprites') {
+    return [{ ...at, atKey: true, message: `only used with dataset: dsprites or images (${data.dataset} images keep their own size)` }];
+  }
+  if (!DSPRITES_SIZES.includes(size)) return [{ ...at, message: `must be one of ${DSPRITES_SIZES.join(', ')} for dsprites (got ${size})` }];
+  return [];
 }

