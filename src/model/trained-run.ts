@@ -62,8 +62,8 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
     throw new TrainedRunError(`${runDir}: the saved model has ${latentDim} latent dimensions but its spec says ${spec.model.latent_dim}`);
   }
   const { height, width } = record.readSummary()!.data.image;
-  // The encoder's input is every value of an image, so it says how many channels the model takes (the summary
-  // says so only since colour images came).
+  // The encoder's input is every value of an image, so it says how many channels the model takes, for runs whose
+  // summary predates colour images too.
   const channels = (encoder.inputs[0].shape[1] as number) / (height * width);
   return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image: { height, width, channels } };
 }
