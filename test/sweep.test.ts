@@ -1,6 +1,6 @@
 // End-to-end sweeps: real `vae sweep` processes, real tiny MNIST trials, a real MLflow server.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -140,6 +140,20 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.match(k8s, /completions: 15/);
     assert.match(k8s, /value: http:\/\/mlflow\.example:5000/);
     assert.match(k8s, /- experiments\/sweep-latent\.yaml/);
+    assert.ok(statSync(join(record, 'logs')).isDirectory(), 'the folder of the Slurm logs exists: Slurm does not create it');
+    assert.match(result.stderr, /^warning: the runs folder .* is on a local file system/m);
+    assert.doesNotMatch(result.stderr, /MLFLOW_TRACKING_URI/);
+  });
+
+  it('plan: warns when the tasks could not share one MLflow server', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-plan-')), 'runs');
+    const unset = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: '' } });
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(unset.stderr, /^warning: MLFLOW_TRACKING_URI is not set: each task would start an MLflow server of its own/m);
+    const loopback = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], {
+      env: { MLFLOW_TRACKING_URI: 'http://127.0.0.1:5000' },
+    });
+    assert.match(loopback.stderr, /^warning: MLFLOW_TRACKING_URI=http:\/\/127\.0\.0\.1:5000 is this machine's loopback address/m);
   });
 
   it('fan-out: workers started at the same moment share one parent run; each trial runs once; summarize builds the table', async () => {

@@ -6,6 +6,7 @@ import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
+import { planWarnings } from '../sweep/plan-checks.ts';
 import { writePlan } from '../sweep/plan.ts';
 import { exitCodeForSignal, UsageError } from '../errors.ts';
 import { defaultParallel, prepareSweep, recordOf, type PreparedSweep } from '../sweep/prepare.ts';
@@ -84,6 +85,7 @@ export async function planCommand(file: string, overrides: string[], options: Sw
   ];
   const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.') });
   process.stdout.write(plan.table);
+  for (const warning of planWarnings(options.runsDir, process.env.MLFLOW_TRACKING_URI)) say(`warning: ${warning}`);
   say(
     `sweep ${prepared.id}: ${prepared.trials.length} trials\n  Slurm:      sbatch ${plan.files.slurm}\n  Kubernetes: kubectl apply -f ${plan.files.kubernetes}\nthen: npx vae sweep summarize ${args.join(' ')}`,
   );

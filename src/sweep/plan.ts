@@ -1,4 +1,5 @@
 // Beyond one machine: the trial list, a Slurm job array and a Kubernetes Indexed Job, each task running one trial.
+import { mkdirSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
@@ -26,6 +27,8 @@ export function writePlan(prepared: PreparedSweep, record: SweepRecord, options:
       'index  trial id      overrides',
       ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${t.overrides.join(' ')}`),
     ].join('\n') + '\n';
+  // Slurm does not create the folder of --output: without it every array task dies before it starts, silently.
+  mkdirSync(record.path('logs'), { recursive: true });
   return {
     table,
     files: {
