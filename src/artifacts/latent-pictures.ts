@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { pixelsPerImage, type ImageSet, type ImageShape } from '../data/images.ts';
+import type { ImageSet, ImageShape } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import type { ExplainedFactor } from '../eval/latent-factors.ts';
+import { posteriorMeans } from '../eval/posterior-means.ts';
 import { encodeImageGrid } from './image-grid.ts';
 import { labelledRowsPng, type LabelledRow } from './labelled-rows.ts';
 import { renderVegaLite, type VegaLiteSpec } from './plot.ts';
@@ -50,19 +51,8 @@ export async function manifoldPng(vae: Vae, image: ImageShape, side = 15): Promi
 /** For a 2-D latent space: the posterior means of a set's images, coloured by label, with a legend. */
 export async function latentScatter(vae: Vae, set: ImageSet, maxPoints = 5000): Promise<{ spec: VegaLiteSpec; png: Buffer }> {
   const n = Math.min(set.count, maxPoints);
-  const size = pixelsPerImage(set);
-  const mu = await tf
-    .tidy(
-      () =>
-        vae.encode(
-          tf.tensor2d(
-            Float32Array.from(set.pixels.subarray(0, n * size), (p) => p / 255),
-            [n, size],
-          ),
-        ).mu,
-    )
-    .array();
-  const values = (mu as number[][]).map(([z1, z2], i) => ({ z1, z2, label: set.labels ? String(set.labels[i]) : 'unlabelled' }));
+  const mu = await posteriorMeans(vae, set, n);
+  const values = mu.map(([z1, z2], i) => ({ z1, z2, label: set.labels ? String(set.labels[i]) : 'unlabelled' }));
   const spec: VegaLiteSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Posterior means of ${n} test images`,

@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
-import { pixelsPerImage, type ImageSet } from '../data/images.ts';
+import type { ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import { discreteEntropy, latentFactorMutualInformation } from './disentanglement/mutual-information.ts';
 import { column } from './disentanglement/statistics.ts';
+import { posteriorMeans } from './posterior-means.ts';
 
 /** The factor a latent dimension tells most about, and how much: its mutual information over the factor's entropy. */
 export interface ExplainedFactor {
@@ -20,19 +20,7 @@ export async function explainedFactors(vae: Vae, test: ImageSet): Promise<Explai
   const factors = test.factors;
   if (!factors) return undefined;
   const count = Math.min(test.count, MAX_IMAGES);
-  const size = pixelsPerImage(test);
-  const means = tf.tidy(
-    () =>
-      vae.encode(
-        tf.tensor2d(
-          Float32Array.from(test.pixels.subarray(0, count * size), (p) => p / 255),
-          [count, size],
-        ),
-      ).mu,
-  );
-  const data = (await means.data()) as Float32Array;
-  means.dispose();
-  const codes = Array.from({ length: count }, (_, i) => data.subarray(i * vae.latentDim, (i + 1) * vae.latentDim));
+  const codes = await posteriorMeans(vae, test, count);
   const width = factors.names.length;
   const classes = Array.from({ length: count }, (_, i) => factors.classes.subarray(i * width, (i + 1) * width));
   const entropies = factors.names.map((_, j) => discreteEntropy(column(classes, j)));
