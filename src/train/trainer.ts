@@ -79,9 +79,9 @@ export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss
   return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
 }
 
-/** Stops training with a message that says how to fix it when the loss is NaN or infinite. */
-function checkFinite(loss: number, vae: Vae, spec: TrainSpec, epoch: number, step: number): void {
-  if (Number.isFinite(loss)) return;
+/** When the loss is NaN or infinite, the error that stops training with a message that says how to fix it. */
+function divergence(loss: number, vae: Vae, spec: TrainSpec, epoch: number, step: number): TrainingDivergedError | undefined {
+  if (Number.isFinite(loss)) return undefined;
   const lr = spec.train.optimizer.learning_rate;
   let cause = `the learning rate is probably too high: train.optimizer.learning_rate is ${lr}; try ${Number((lr / 10).toPrecision(6))}`;
   if (vae.likelihood.kind === 'gaussian') {
@@ -91,7 +91,7 @@ function checkFinite(loss: number, vae: Vae, spec: TrainSpec, epoch: number, ste
     epoch > 1
       ? `its record and the checkpoint of epoch ${epoch - 1} are kept`
       : 'its record is kept (no epoch completed, so no checkpoint)';
-  throw new TrainingDivergedError(
+  return new TrainingDivergedError(
     `training diverged: the training loss is ${loss} at epoch ${epoch}, step ${step}; ${cause}. The run is FAILED; ${kept}.`,
   );
 }
@@ -193,8 +193,11 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     if ((i + 1) % spec.tracking.log_every_steps === 0 || i + 1 === stepsPerEpoch) {
       // Reading the loss forces the device to synchronise, so only here; the bar moves at every step.
       [lastReadLoss] = (await sums.data()).map((v) => v / seen);
-      if (!Number.isFinite(lastReadLoss)) sums.dispose();
-      checkFinite(lastReadLoss, vae, spec, epoch, step);
+      const diverged = divergence(lastReadLoss, vae, spec, epoch, step);
+      if (diverged) {
+        sums.dispose();
+        throw diverged;
+      }
       await hooks.tracker.logMetrics([{ key: 'train/running_loss', value: lastReadLoss, step, timestamp: Date.now() }]);
     }
     hooks.progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond: seen / ((performance.now() - started) / 1000) });
@@ -202,7 +205,8 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
   trainingStep.syncModel();
   const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
   sums.dispose();
-  checkFinite(loss, vae, spec, epoch, epoch * stepsPerEpoch);
+  const diverged = divergence(loss, vae, spec, epoch, epoch * stepsPerEpoch);
+  if (diverged) throw diverged;
   const seconds = (performance.now() - started) / 1000;
   return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, seen, seconds }), seconds };
 }
