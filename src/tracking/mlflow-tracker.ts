@@ -22,12 +22,16 @@ export class MlflowTracker implements Tracker {
   private params: Record<string, string> = {};
   private modelIdValue: string | null = null;
   private offline = false;
+  /** The local record, where the MLflow run's identity is kept. */
+  private readonly record: RunRecord;
 
   constructor(
     private readonly client: MlflowClient,
     private readonly runDir: string,
     private readonly warn: (line: string) => void = (line) => console.error(line),
-  ) {}
+  ) {
+    this.record = new RunRecord(runDir);
+  }
 
   /** True once MLflow logging has been switched off for this run. */
   get isOffline(): boolean {
@@ -51,7 +55,7 @@ export class MlflowTracker implements Tracker {
     this.params = run.params;
     try {
       const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
-      const previous = run.resume ? new RunRecord(this.runDir).readMlflow() : null;
+      const previous = run.resume ? this.record.readMlflow() : null;
       if (run.resume) {
         if (!previous || previous.tracking_uri !== this.client.trackingUri) {
           // The run never reached this server: keep the local record and let `vae sync` upload it whole.
@@ -69,7 +73,7 @@ export class MlflowTracker implements Tracker {
       }
       const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
       this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
-      new RunRecord(this.runDir).writeMlflow({
+      this.record.writeMlflow({
         tracking_uri: this.client.trackingUri,
         experiment_id: experimentId,
         run_id: this.run.run_id,
@@ -109,7 +113,7 @@ export class MlflowTracker implements Tracker {
   async logModel(model: ModelRecord): Promise<void> {
     await this.guard(async (runId) => {
       this.modelIdValue = await logModelToMlflow(this.client, { experimentId: this.run!.experiment_id, runId, params: this.params }, model);
-      new RunRecord(this.runDir).writeMlflow({ ...new RunRecord(this.runDir).readMlflow()!, model_id: this.modelIdValue });
+      this.record.writeMlflow({ ...this.record.readMlflow()!, model_id: this.modelIdValue });
     });
   }
 
