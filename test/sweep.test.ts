@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { completeTrialInMlflow } from '../src/sweep/complete-in-mlflow.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
@@ -69,8 +70,15 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(tag(parent, 'vae.swept'), 'model.latent_dim,seed');
     const children = await runsOf('vae-mnist', `tags.\`mlflow.parentRunId\` = '${parent.info.run_id}'`);
     assert.equal(children.length, 4);
+    const logs = () => {
+      const dir = join(sweepDir('vae-mnist'), 'logs');
+      return readdirSync(dir)
+        .filter((name) => name.endsWith('.log'))
+        .map((name) => `== ${name}\n${readFileSync(join(dir, name), 'utf8')}`)
+        .join('\n');
+    };
     for (const child of children) {
-      assert.equal(child.info.status, 'FINISHED');
+      assert.equal(child.info.status, 'FINISHED', logs());
       assert.equal(tag(child, 'vae.sweep_id'), tag(parent, 'vae.sweep_id'));
       assert.equal(tag(child, 'vae.swept'), 'model.latent_dim,seed');
     }
@@ -197,5 +205,27 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(parent.info.status, 'FINISHED');
     assert.ok(tag(parent, 'vae.best_setting'));
     assert.ok((await client.listAllArtifacts(parent.info.run_id)).some((f) => f.path === 'summary/summary.png'));
+  });
+  it('a trial whose run MLflow lost or never got is uploaded from its record when it ends, once', async () => {
+    const run = await vae(
+      ['run', 'experiments/vae-mnist.yaml', ...TINY, 'tracking.experiment=vae-lost', '--no-mlflow', '--runs-dir', runsDir],
+      { env },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const runDir = join(runsDir, 'vae-lost', readdirSync(join(runsDir, 'vae-lost'))[0]);
+    const uploaded = await completeTrialInMlflow(runDir, client);
+    assert.ok(uploaded, 'a run MLflow never got is uploaded');
+    assert.match(uploaded.line, /MLflow had this run as missing; uploaded the local record/);
+    const inMlflow = await client.getRun(uploaded.runId);
+    assert.equal(inMlflow.info.status, 'FINISHED');
+    assert.ok(inMlflow.data.metrics.some((m) => m.key === 'test/neg_elbo'));
+
+    // The live tracker went offline before its last request: the run stays RUNNING in MLflow until the sweep completes it.
+    await client.updateRun(uploaded.runId, 'RUNNING');
+    const completed = await completeTrialInMlflow(runDir, client);
+    assert.equal(completed?.runId, uploaded.runId, 'the same MLflow run, not a second one');
+    assert.equal((await client.getRun(uploaded.runId)).info.status, 'FINISHED');
+    assert.equal(await completeTrialInMlflow(runDir, client), undefined, 'nothing to do once MLflow has it as it ended');
+    assert.equal((await runsOf('vae-lost', '')).length, 1);
   });
 });

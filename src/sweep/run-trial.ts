@@ -1,4 +1,5 @@
-// One trial = one `vae run` child process, its output in the trial's log file rather than on the terminal.
+// One trial = one `vae run` child process, its output in the trial's log file rather than on the terminal, and its
+// record complete in MLflow once it ends.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,8 @@ import type { TrialOutcome, TrialStatus } from './record.ts';
 import { isSignalExitCode } from '../errors.ts';
 import { readRunLocation } from '../record/run-location.ts';
 import { RunRecord } from '../record/run-record.ts';
+import { MlflowClient } from '../tracking/mlflow-client.ts';
+import { completeTrialInMlflow } from './complete-in-mlflow.ts';
 
 const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
@@ -65,6 +68,7 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
   const runDir = readRunLocation(launch.locationFile)?.run_dir;
   const record = runDir ? new RunRecord(runDir) : undefined;
   const status: TrialStatus = code === 0 ? 'FINISHED' : isSignalExitCode(code) ? 'KILLED' : 'FAILED';
+  if (runDir && launch.trackingUri) await completeInMlflow(runDir, launch.trackingUri, launch.logFile);
   const mlflowRunId = record?.readMlflow()?.run_id;
   return {
     trial_id: trial.id,
@@ -78,4 +82,17 @@ export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<Trial
     start_time: started,
     end_time: Date.now(),
   };
+}
+
+/** A failure here is said in the trial's log and left to `vae sync`: the trial itself ended as its record says. */
+async function completeInMlflow(runDir: string, trackingUri: string, logFile: string): Promise<void> {
+  try {
+    const completion = await completeTrialInMlflow(runDir, MlflowClient.fromEnv(trackingUri));
+    if (completion) appendFileSync(logFile, `${completion.line}\n`);
+  } catch (err) {
+    appendFileSync(
+      logFile,
+      `[sweep] could not upload this run to MLflow (${(err as Error).message}); upload it later with: npx vae sync ${runDir}\n`,
+    );
+  }
 }

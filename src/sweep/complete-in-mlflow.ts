@@ -1,0 +1,28 @@
+// A trial's `vae run` stops mirroring to MLflow at the first request that fails for good, and carries on with its
+// local record (the source of truth). The sweep then uploads that record, so MLflow shows every trial as it ended
+// instead of leaving it RUNNING with part of its metrics.
+import { RunRecord } from '../record/run-record.ts';
+import type { MlflowClient } from '../tracking/mlflow-client.ts';
+import { syncRun } from '../tracking/sync.ts';
+
+export interface Completion {
+  /** The trial's MLflow run after the upload (a new one when the server had never heard of it). */
+  runId: string;
+  /** One line for the trial's log. */
+  line: string;
+}
+
+/** Undefined when MLflow already has the trial as it ended, or the trial never got as far as a run record. */
+export async function completeTrialInMlflow(runDir: string, client: MlflowClient): Promise<Completion | undefined> {
+  const record = new RunRecord(runDir);
+  const status = record.readRun().status;
+  if (status === 'RUNNING') return undefined;
+  const identity = record.readMlflow();
+  const inMlflow = identity?.tracking_uri === client.trackingUri ? await client.findRun(identity.run_id) : null;
+  if (inMlflow?.info.status === status) return undefined;
+  const synced = await syncRun(runDir, client);
+  return {
+    runId: synced.runId,
+    line: `[sweep] MLflow had this run as ${inMlflow?.info.status ?? 'missing'}; uploaded the local record to run ${synced.runId} (${synced.metricPoints} metric points, ${synced.artifacts} artifacts were missing)`,
+  };
+}
