@@ -148,6 +148,26 @@ program
   .action(async (runDirs: string[]) => (await import('./commands/mlflow.ts')).syncCommand(runDirs));
 
 program
+  .command('report')
+  .description(
+    "Obtained vs reference: groups runs into settings (their specs without the seed), compares each setting's mean over seeds with its spec's reference: block, and writes report.md, .csv and .png; exits 1 when a setting does not pass.",
+  )
+  .argument('<runs...>', 'run, sweep or experiment folders under runs/, or MLflow run ids (a sweep parent: all its children)')
+  .option('--out <dir>', 'where to write the report (default: <runs-dir>/reports/<time>)')
+  .option('--runs-dir <dir>', 'the runs folder', 'runs')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npx vae report runs/vae-mnist/sweeps/<sweep-id>     # a sweep's trials; the report is also logged to its parent run
+  npx vae report runs/vae-mnist                       # every run of an experiment
+  MLFLOW_TRACKING_URI=http://host:5000 npx vae report <parent-run-id>`,
+  )
+  .action(async (runs: string[], options: { out?: string; runsDir: string }) =>
+    (await import('./commands/report.ts')).reportCommand(runs, options),
+  );
+
+program
   .command('ui')
   .description(
     'Open the MLflow UI on the local store <runs-dir>/mlflow (starts the server if needed; port 5000, or VAE_MLFLOW_PORT) and print the URL of each experiment.',

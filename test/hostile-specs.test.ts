@@ -252,14 +252,14 @@ describe('hostile specs: exact messages', () => {
       'name: a\n',
       ['__proto__.polluted=1'],
       [
-        "override '__proto__.polluted=1': __proto__: unknown field; expected one of name, description, seed, data, model, loss, train, eval, tracking",
+        "override '__proto__.polluted=1': __proto__: unknown field; expected one of name, description, seed, data, model, loss, train, eval, reference, tracking",
       ],
     );
     refuses(
       'name: a\n',
       ['constructor.prototype.polluted=1'],
       [
-        "override 'constructor.prototype.polluted=1': constructor: unknown field; expected one of name, description, seed, data, model, loss, train, eval, tracking",
+        "override 'constructor.prototype.polluted=1': constructor: unknown field; expected one of name, description, seed, data, model, loss, train, eval, reference, tracking",
       ],
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -279,7 +279,7 @@ describe('hostile specs: exact messages', () => {
     refuses(
       'name: a\n"x\\ny": 1\n',
       [],
-      ['{file}:2:1 x\\ny: unknown field; expected one of name, description, seed, data, model, loss, train, eval, tracking'],
+      ['{file}:2:1 x\\ny: unknown field; expected one of name, description, seed, data, model, loss, train, eval, reference, tracking'],
     );
   });
 

@@ -206,6 +206,20 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.ok(tag(parent, 'vae.best_setting'));
     assert.ok((await client.listAllArtifacts(parent.info.run_id)).some((f) => f.path === 'summary/summary.png'));
   });
+  it('vae report on a parent run id: its children from MLflow, the table logged to the parent, exit 1 on a miss', async () => {
+    const [parent] = await runsOf('vae-mnist', "tags.`vae.sweep_role` = 'parent'");
+    // The reference spec's 105.6 nats are out of reach for one epoch on 200 images: every setting misses.
+    assert.equal(tag(await client.getRun(parent.info.run_id), 'vae.reference'), 'miss');
+    const out = join(mkdtempSync(join(tmpdir(), 'vae-report-mlflow-')), 'report');
+    const report = await vae(['report', parent.info.run_id, '--out', out], { env });
+    assert.equal(report.code, 1, report.stderr);
+    assert.match(report.stderr, /^vae-mnist model\.latent_dim=2: test\/neg_elbo [\d.]+ ± [\d.]+ \(n=2\) against 105.6, .*, miss$/m);
+    assert.match(report.stderr, /2 of 2 settings do not pass their reference/);
+    const artifacts = (await client.listAllArtifacts(parent.info.run_id)).map((f) => f.path).filter((p) => p.startsWith('report/'));
+    assert.deepEqual(artifacts.sort(), ['report/report.csv', 'report/report.md', 'report/report.png', 'report/report.vl.json']);
+    assert.equal(readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n').length, 3);
+  });
+
   it('a trial whose run MLflow lost or never got is uploaded from its record when it ends, once', async () => {
     const run = await vae(
       ['run', 'experiments/vae-mnist.yaml', ...TINY, 'tracking.experiment=vae-lost', '--no-mlflow', '--runs-dir', runsDir],

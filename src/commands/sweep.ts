@@ -15,6 +15,7 @@ import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { runTrials } from '../sweep/run-trials.ts';
 import { summarizeOutcomes } from '../sweep/summary.ts';
+import { describeCheck } from '../reference/reference-check.ts';
 import { say } from './say.ts';
 
 export interface SweepOptions {
@@ -183,8 +184,10 @@ async function summarizeInto(
   outcomes: TrialOutcome[],
   tracking: Tracking | null,
 ): Promise<void> {
-  const summary = summarizeOutcomes(outcomes, prepared.sweep.metric);
+  const references = new Map(prepared.trials.map((t, i) => [t.id, prepared.specs[i].spec.reference]));
+  const summary = summarizeOutcomes(outcomes, prepared.sweep.metric, (id) => references.get(id));
   const published = await publishSummary(summary, record, tracking ?? undefined);
+  for (const row of summary.rows) if (row.reference) say(`reference, ${row.setting || 'base'}: ${describeCheck(row.reference)}`);
   const best = published.bestTags['vae.best_setting'];
   if (best)
     say(`best: ${best} (${summary.metric} ${summary.rows[0].stats[summary.metric].mean.toFixed(2)}); table: ${record.path('summary.md')}`);

@@ -185,6 +185,31 @@ export interface Experiment {
     };
   };
   /**
+   * A number this experiment should reproduce, with where it comes from. The run's summary, the sweep's summary and `vae report` compare the metric with it: obtained, reference, difference, pass or miss.
+   */
+  reference?: {
+    /**
+     * The metric compared, as the run's summary names it: a test metric or a disentanglement score, e.g. test/neg_elbo.
+     */
+    metric: string;
+    /**
+     * The reference's number, in the metric's units (nats per example for test/neg_elbo and test/iwae_nll).
+     */
+    value: number;
+    /**
+     * How far the obtained number may be from the value and still pass, in the metric's units.
+     */
+    tolerance: number;
+    /**
+     * within: |obtained - value| <= tolerance. at_most: obtained <= value + tolerance (for a loss: matching or beating the reference passes). at_least: obtained >= value - tolerance (for a score).
+     */
+    passes: "within" | "at_most" | "at_least";
+    /**
+     * Where the value comes from: a paper and its table, or a repository, its command and the date it was measured.
+     */
+    source: string;
+  };
+  /**
    * Where the run is recorded.
    */
   tracking: {

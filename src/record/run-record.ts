@@ -7,6 +7,7 @@
 //   datasets.json  the DatasetRecords the run used
 //   mlflow.json    {tracking_uri, experiment_id, run_id, model_id?} once an MLflow run mirrors this one
 // and the state to resume from: checkpoint/ (and, only after a crash mid-save, checkpoint.old-<pid>/ or .tmp-<pid>/).
+import type { ReferenceCheck } from '../reference/reference-check.ts';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
@@ -78,6 +79,8 @@ export interface RunSummary {
   backend: string;
   durations_s: Record<string, number>;
   versions: Record<string, string>;
+  /** The run's metric against the spec's `reference:` block, when it has one. */
+  reference?: ReferenceCheck;
 }
 
 export class RunRecord {

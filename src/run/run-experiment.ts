@@ -22,6 +22,7 @@ import type { Tracker } from '../tracking/tracker.ts';
 import { saveCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import type { ProgressReporter } from '../train/progress.ts';
 import { train, type TrainResult } from '../train/trainer.ts';
+import { checkReference, describeCheck, type Reference, type ReferenceCheck } from '../reference/reference-check.ts';
 import { describeData, type RunData } from './run-data.ts';
 import { runTags, versions } from './run-tags.ts';
 
@@ -228,8 +229,23 @@ async function writeSummary(
     },
     versions: versions(ctx.backend),
   };
+  if (spec.reference && evaluation) summary.reference = await judgeAgainstReference(spec.reference, summary, ctx);
   await ctx.tracker.logArtifact(ctx.record.writeSummary(summary), RUN_ARTIFACTS.summary);
   return summary;
+}
+
+/** The run on its own against the spec's reference: said, kept in the summary, and a tag and metric in MLflow. */
+async function judgeAgainstReference(reference: Reference, summary: RunSummary, ctx: RunContext): Promise<ReferenceCheck> {
+  const obtained = summary.metrics[reference.metric];
+  const check = checkReference(reference, obtained === undefined ? [] : [obtained], true);
+  ctx.say(`reference: ${describeCheck(check)}`);
+  await ctx.tracker.setTags({ 'vae.reference': check.verdict });
+  if (Number.isFinite(check.difference)) {
+    await ctx.tracker.logMetrics([
+      { key: 'reference/difference', value: check.difference, step: summary.epochs_completed, timestamp: Date.now() },
+    ]);
+  }
+  return check;
 }
 
 async function logArtifact(ctx: RunContext, relativePath: string, content: string | Buffer): Promise<void> {

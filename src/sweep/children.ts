@@ -20,14 +20,26 @@ export async function childRuns(client: MlflowClient, parent: ParentRun): Promis
   return runs;
 }
 
+/** Each trial's child run that counts, by trial id: a finished one if there is one, else its latest attempt. */
+export function childPerTrial(runs: Run[]): Map<string, Run> {
+  const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
+  const counting = new Map<string, Run>();
+  const order = (a: Run, b: Run) =>
+    Number(a.info.status === 'FINISHED') - Number(b.info.status === 'FINISHED') || a.info.start_time - b.info.start_time;
+  for (const run of runs) {
+    const trialId = tag(run, 'vae.trial_id');
+    if (trialId === undefined) continue;
+    const other = counting.get(trialId);
+    if (!other || order(run, other) > 0) counting.set(trialId, run);
+  }
+  return counting;
+}
+
 /** One outcome per trial of this sweep: a finished child if there is one, else its latest attempt. */
 export function outcomesFromChildren(prepared: PreparedSweep, runs: Run[]): TrialOutcome[] {
-  const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
+  const counting = childPerTrial(runs);
   return prepared.trials.flatMap((trial) => {
-    const attempts = runs
-      .filter((r) => tag(r, 'vae.trial_id') === trial.id)
-      .sort((a, b) => Number(b.info.status === 'FINISHED') - Number(a.info.status === 'FINISHED') || b.info.start_time - a.info.start_time);
-    const run = attempts[0];
+    const run = counting.get(trial.id);
     if (!run) return [];
     const status = run.info.status === 'FINISHED' ? 'FINISHED' : run.info.status === 'KILLED' ? 'KILLED' : 'FAILED';
     return [

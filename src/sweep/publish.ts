@@ -4,7 +4,7 @@ import type { MlflowClient } from '../tracking/mlflow-client.ts';
 import type { ParentRun } from './parent.ts';
 import type { SweepRecord } from './record.ts';
 import { summaryPlotSpec } from './summary-plot.ts';
-import { summaryCsv, summaryMarkdown, type SweepSummary } from './summary.ts';
+import { referenceVerdict, summaryCsv, summaryMarkdown, type SweepSummary } from './summary.ts';
 
 export interface PublishedSummary {
   files: string[];
@@ -45,7 +45,8 @@ export async function publishSummary(
       );
     }
     // The note is what MLflow shows on the run page: the table itself, so the result is one click away.
-    await client.setTags(parent.runId, { ...bestTags, 'mlflow.note.content': markdown });
+    const verdict = referenceVerdict(summary);
+    await client.setTags(parent.runId, { ...bestTags, 'mlflow.note.content': markdown, ...(verdict ? { 'vae.reference': verdict } : {}) });
     const bestMean = best?.stats[summary.metric]?.mean;
     if (bestMean !== undefined && Number.isFinite(bestMean)) {
       await client.logBatch(parent.runId, {

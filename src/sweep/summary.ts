@@ -1,4 +1,6 @@
 // The sweep's result: one row per setting (the swept values without the seed), mean and std over its seeds.
+import { csvTable } from '../artifacts/csv.ts';
+import { checkReference, describeCheck, type Reference, type ReferenceCheck } from '../reference/reference-check.ts';
 import type { TrialOutcome } from './record.ts';
 
 export interface MetricStats {
@@ -16,6 +18,8 @@ export interface SettingRow {
   stats: Record<string, MetricStats>;
   /** The setting's trial with the best ranked metric. */
   bestTrial?: TrialOutcome;
+  /** Its seeds' mean against the reference of its spec, when the spec has one. */
+  reference?: ReferenceCheck;
 }
 
 export interface SweepSummary {
@@ -29,9 +33,11 @@ export interface SweepSummary {
   rows: SettingRow[];
 }
 
+/** `referenceOf`: the `reference:` block of a trial's spec, if it has one. */
 export function summarizeOutcomes(
   outcomes: readonly TrialOutcome[],
   metric: { name: string; direction: 'minimize' | 'maximize' },
+  referenceOf: (trialId: string) => Reference | undefined = () => undefined,
 ): SweepSummary {
   const finished = outcomes.filter((o) => o.status === 'FINISHED');
   const reported = (key: string) => key.startsWith('test/') || key.startsWith('disentanglement/');
@@ -49,6 +55,7 @@ export function summarizeOutcomes(
     const ranked = done
       .filter((t) => Number.isFinite(t.metrics[metric.name]))
       .sort((a, b) => sign * (a.metrics[metric.name] - b.metrics[metric.name]));
+    const reference = referenceOf(trials[0].trial_id);
     return {
       setting,
       values: Object.fromEntries(settingValues(trials[0])),
@@ -56,6 +63,14 @@ export function summarizeOutcomes(
       failed: trials.length - done.length,
       stats,
       ...(ranked[0] ? { bestTrial: ranked[0] } : {}),
+      ...(reference
+        ? {
+            reference: checkReference(
+              reference,
+              done.map((t) => t.metrics[reference.metric] ?? NaN),
+            ),
+          }
+        : {}),
     };
   });
   const score = (r: SettingRow) => (Number.isFinite(r.stats[metric.name].mean) ? sign * r.stats[metric.name].mean : Infinity);
@@ -65,14 +80,22 @@ export function summarizeOutcomes(
 
 /** CSV with a header row: the swept keys, trial counts, then `<metric> mean` and `<metric> std` per metric. */
 export function summaryCsv(s: SweepSummary): string {
-  const header = [...s.keys, 'finished', 'failed', ...s.metrics.flatMap((m) => [`${m} mean`, `${m} std`])];
+  const withReference = s.rows.some((r) => r.reference);
+  const header = [
+    ...s.keys,
+    'finished',
+    'failed',
+    ...s.metrics.flatMap((m) => [`${m} mean`, `${m} std`]),
+    ...(withReference ? ['reference metric', 'reference', 'tolerance', 'difference', 'verdict'] : []),
+  ];
   const lines = s.rows.map((r) => [
     ...s.keys.map((k) => r.values[k] ?? ''),
     r.finished,
     r.failed,
     ...s.metrics.flatMap((m) => [num(r.stats[m].mean), num(r.stats[m].std)]),
+    ...(withReference ? referenceCells(r.reference) : []),
   ]);
-  return [header, ...lines].map((cells) => cells.map((c) => csvCell(String(c))).join(',')).join('\n') + '\n';
+  return csvTable([header, ...lines]);
 }
 
 /** The same table in Markdown, `mean ± std` per metric, best setting first. */
@@ -86,7 +109,27 @@ export function summaryMarkdown(s: SweepSummary): string {
   ]);
   const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   const ranked = `Ranked by ${s.metric} (${s.direction === 'minimize' ? 'lower' : 'higher'} is better); mean ± std over seeds.`;
-  return [ranked, '', row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n') + '\n';
+  const checked = s.rows.filter((r) => r.reference);
+  const references = checked.length
+    ? ['', 'Against the reference:', '', ...checked.map((r) => `- ${settingLabel(s, r)}: ${describeCheck(r.reference!)}`)]
+    : [];
+  return [ranked, '', row(header), row(header.map(() => '---')), ...lines.map(row), ...references].join('\n') + '\n';
+}
+
+/** pass when every setting with a reference passes; otherwise the first other verdict. Undefined with no reference. */
+export function referenceVerdict(s: SweepSummary): string | undefined {
+  const verdicts = s.rows.flatMap((r) => (r.reference ? [r.reference.verdict] : []));
+  if (verdicts.length === 0) return undefined;
+  return verdicts.find((v) => v !== 'pass') ?? 'pass';
+}
+
+function settingLabel(s: SweepSummary, r: SettingRow): string {
+  return s.keys.map((k) => `${k}=${r.values[k] ?? ''}`).join(' ') || 'base';
+}
+
+function referenceCells(check: ReferenceCheck | undefined): string[] {
+  if (!check) return ['', '', '', '', ''];
+  return [check.metric, num(check.reference), num(check.tolerance), num(check.difference), check.verdict];
 }
 
 function settingValues(o: TrialOutcome): [string, string][] {
@@ -109,8 +152,4 @@ function num(x: number): string {
 function meanPlusMinus({ mean, std }: MetricStats): string {
   if (!Number.isFinite(mean)) return '–';
   return Number.isFinite(std) ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2);
-}
-
-function csvCell(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

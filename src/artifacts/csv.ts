@@ -1,0 +1,8 @@
+// CSV as spreadsheets and pandas read it (RFC 4180 quoting), for the tables vae-lab writes.
+export function csvTable(rows: readonly (readonly (string | number)[])[]): string {
+  return rows.map((cells) => cells.map((c) => csvCell(String(c))).join(',')).join('\n') + '\n';
+}
+
+function csvCell(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

@@ -1,0 +1,127 @@
+// The spec's reference: block: the judgement itself, the grouping into settings, and `vae report` on real runs.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { checkReference, type Reference } from '../src/reference/reference-check.ts';
+import type { ReportedRun } from '../src/report/inputs.ts';
+import { reportRows } from '../src/report/table.ts';
+import { vae } from './support/cli.ts';
+
+const loss: Reference = { metric: 'test/neg_elbo', value: 100, tolerance: 1, passes: 'at_most', source: 'a paper' };
+
+describe('checking a number against its reference', () => {
+  it('at_most passes at or below value + tolerance, beating the reference included', () => {
+    assert.equal(checkReference(loss, [100.9, 101.0]).verdict, 'pass');
+    assert.equal(checkReference(loss, [90, 92]).verdict, 'pass');
+    assert.equal(checkReference(loss, [101.5, 101.7]).verdict, 'miss');
+  });
+
+  it('within is two-sided; at_least is for scores', () => {
+    const within = { ...loss, passes: 'within' as const };
+    assert.equal(checkReference(within, [99.2, 99.4]).verdict, 'pass');
+    assert.equal(checkReference(within, [98, 98.5]).verdict, 'miss');
+    const score = { ...loss, metric: 'disentanglement/mig', value: 0.2, tolerance: 0.05, passes: 'at_least' as const };
+    assert.equal(checkReference(score, [0.16, 0.18]).verdict, 'pass');
+    assert.equal(checkReference(score, [0.1, 0.12]).verdict, 'miss');
+  });
+
+  it('mean and sample std over seeds, the difference, and no result from one seed', () => {
+    const check = checkReference(loss, [100, 102]);
+    assert.equal(check.obtained, 101);
+    assert.equal(check.std, Math.SQRT2);
+    assert.equal(check.difference, 1);
+    assert.equal(checkReference(loss, [100.5]).verdict, 'one seed');
+    assert.equal(checkReference(loss, [100.5], true).verdict, 'pass', 'one run judged on its own, as vae run does');
+    assert.equal(checkReference(loss, [NaN]).verdict, 'not computed');
+  });
+
+  it('groups runs into settings by everything but the seed, and labels them by what differs', () => {
+    const run = (seed: number, latent: number, value: number, status = 'FINISHED'): ReportedRun => ({
+      origin: `run-${seed}-${latent}`,
+      status,
+      params: { name: 'vae-mnist', seed: String(seed), 'model.latent_dim': String(latent), 'tracking.experiment': 'x', ...flat(loss) },
+      metrics: { 'test/neg_elbo': value },
+    });
+    const rows = reportRows([run(1, 2, 99), run(2, 2, 100), run(1, 5, 103), run(2, 5, 104), run(3, 5, 1, 'FAILED')]);
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.finished, r.unfinished, r.check?.verdict, r.check?.obtained]),
+      [
+        ['vae-mnist model.latent_dim=2', 2, 0, 'pass', 99.5],
+        ['vae-mnist model.latent_dim=5', 2, 1, 'miss', 103.5],
+      ],
+    );
+  });
+});
+
+describe('vae report on real runs', { timeout: 240_000 }, () => {
+  const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-report-')), 'runs');
+  const TINY = ['data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'train.batch_size=50', '--no-mlflow', '--runs-dir', runsDir];
+  let sweepDir: string;
+
+  before(async () => {
+    // Two seeds of one setting, with a reference that a 200-image run can meet (and one it cannot, below).
+    const sweep = await vae([
+      'sweep',
+      'experiments/vae-mnist.yaml',
+      '--seeds',
+      '1,2',
+      'reference.value=450',
+      'reference.tolerance=100',
+      ...TINY,
+    ]);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    assert.match(
+      sweep.stderr,
+      /reference, base: test\/neg_elbo [\d.]+ ± [\d.]+ \(n=2\) against 450, passing at most 550 .*: [+-][\d.]+, pass/,
+    );
+    sweepDir = join(runsDir, 'vae-mnist', 'sweeps', readdirSync(join(runsDir, 'vae-mnist', 'sweeps'))[0]);
+  });
+
+  it('a sweep whose settings pass: exit 0, and the table as Markdown, CSV and a picture', async () => {
+    const out = join(runsDir, 'report-pass');
+    const report = await vae(['report', sweepDir, '--out', out]);
+    assert.equal(report.code, 0, report.stderr);
+    const csv = readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 2);
+    const cells = csv[1].split(',');
+    assert.deepEqual([cells[0], cells[1], cells[2], cells[9]], ['vae-mnist', 'test/neg_elbo', '2', 'pass']);
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| vae-mnist \| test\/neg_elbo \| [\d.]+ ± [\d.]+ \(n=2\) \|/);
+    assert.deepEqual([...readFileSync(join(out, 'report.png')).subarray(1, 4)], [...Buffer.from('PNG')]);
+  });
+
+  it('a run that misses, and a mean over one seed, exit 1 and say why', async () => {
+    const single = await vae(['run', 'experiments/vae-mnist.yaml', 'seed=7', 'model.latent_dim=3', ...TINY]);
+    assert.equal(single.code, 0, single.stderr);
+    assert.match(
+      single.stderr,
+      /^reference: test\/neg_elbo [\d.]+ against 105.6, passing at most 106.66 \(pytorch\/examples .*\): \+[\d.]+, miss$/m,
+    );
+    const report = await vae(['report', join(runsDir, 'vae-mnist'), '--out', join(runsDir, 'report-all')]);
+    assert.equal(report.code, 1, report.stderr);
+    assert.match(report.stderr, /^vae-mnist model\.latent_dim=20: test\/neg_elbo [\d.]+ ± [\d.]+ \(n=2\) against 450, .*, pass$/m);
+    assert.match(
+      report.stderr,
+      /^vae-mnist model\.latent_dim=3: test\/neg_elbo [\d.]+ against 105.6, .*, one seed: not a result, run more seeds$/m,
+    );
+    assert.match(report.stderr, /1 of 2 settings do not pass their reference/);
+  });
+
+  it('runs without a reference: block, or a folder without runs: exit 2 with what to do', async () => {
+    const run = await vae(['run', 'experiments/vae-fashion-mse.yaml', ...TINY]);
+    assert.equal(run.code, 0, run.stderr);
+    const experiment = readdirSync(runsDir).find((name) => name !== 'vae-mnist' && !name.startsWith('report'))!;
+    const none = await vae(['report', join(runsDir, experiment)]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /has a reference: block to compare with; add one \(npx vae fields reference\)/);
+    const empty = await vae(['report', mkdtempSync(join(tmpdir(), 'vae-report-empty-'))]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /no run records in it/);
+    assert.equal(existsSync(join(runsDir, 'reports')), false, 'nothing written for a report that could not be made');
+  });
+});
+
+function flat(reference: Reference): Record<string, string> {
+  return Object.fromEntries(Object.entries(reference).map(([k, v]) => [`reference.${k}`, String(v)]));
+}
