@@ -207,7 +207,9 @@ describe('MLflow UI in a headless browser', { timeout: 60_000 }, () => {
         // The printed model URL: its page shows the test metrics linked to it.
         await page.goto(printed.model);
         await page.getByText(run.modelId).waitFor({ timeout: 30_000 });
-        await page.getByRole('cell', { name: 'test/neg_elbo', exact: true }).waitFor({ timeout: 20_000 });
+        // In its metrics table: the params table has the name too, as the value of reference.metric.
+        const metrics = page.getByTestId('logged-model-details-metrics-table');
+        await metrics.getByRole('cell', { name: 'test/neg_elbo', exact: true }).waitFor({ timeout: 20_000 });
       } finally {
         await screenshot(t, page, 'model.png');
         await page.close();
