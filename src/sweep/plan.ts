@@ -7,7 +7,7 @@ import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
 
 /** Where the Dockerfile puts this checkout in the image. */
-const IMAGE_CHECKOUT = '/app';
+export const IMAGE_CHECKOUT = '/app';
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SweepPlan {
