@@ -2,7 +2,7 @@
 // pod command line that, stopped the way Kubernetes stops a pod, leaves its trial KILLED with a checkpoint.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -96,6 +96,21 @@ describe('the Kubernetes Job of vae sweep plan', { timeout: 300_000 }, () => {
     const wrongType = structuredClone(job);
     wrongType.spec.template.spec.terminationGracePeriodSeconds = '120' as unknown as number;
     assert.match(valid(wrongType), /terminationGracePeriodSeconds must be integer/);
+  });
+
+  it('takes the sweep file relative to the checkout the image holds, and warns when the image cannot hold it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'vae-k8s-outside-'));
+    scratch.push(outside);
+    copyFileSync(join(ROOT, 'experiments/vae-mnist.yaml'), join(outside, 'mine.yaml'));
+    const result = await vae(['sweep', 'plan', join(outside, 'mine.yaml'), '--seeds', '1', '--runs-dir', join(outside, 'runs')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^warning: .*mine\.yaml is outside this checkout, so the Kubernetes Job's image, built from it, will not hold it/m,
+    );
+
+    const inside = await plan(join(outside, 'runs'), [join(ROOT, 'experiments/vae-mnist.yaml'), '--seeds', '1'], {});
+    assert.equal(inside.spec.template.spec.containers[0].command[3], 'experiments/vae-mnist.yaml');
   });
 
   it('SIGTERM to its command, as the first process of its own PID namespace, leaves the trial KILLED with a checkpoint', async () => {
