@@ -128,9 +128,9 @@ async function runOneTrial(
     return;
   }
   say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
-  // The trial runs in its own process group, so a signal to this process (Kubernetes stopping the pod, scancel, a
-  // Ctrl-C) reaches it only through here, once: it then saves its checkpoint and ends as KILLED. As a container's
-  // first process, node would even ignore SIGTERM without this handler.
+  // The trial runs in its own process group, so a signal to this process alone (Kubernetes stopping the pod, a kill
+  // from a shell, a Ctrl-C) reaches it only through here, once: it then saves its checkpoint and ends as KILLED. As a
+  // container's first process, node would even ignore SIGTERM without this handler.
   let stopping: NodeJS.Signals | undefined;
   let kill: ((signal: NodeJS.Signals) => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

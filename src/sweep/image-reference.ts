@@ -1,5 +1,6 @@
 // A container image reference as Docker and Kubernetes read it (the grammar of distribution/reference), checked when
 // the plan is written: a malformed one would otherwise surface as every pod stuck in InvalidImageName.
+
 /** The image of `vae sweep plan`'s Kubernetes Job unless `--image` names another: the Dockerfile built as `docker build -t vae-lab .`. */
 export const DEFAULT_IMAGE = 'vae-lab:latest';
 
