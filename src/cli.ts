@@ -8,6 +8,7 @@ import { SpecError } from './experiment-spec/problems.ts';
 import { BACKENDS } from './backend-names.ts';
 import { EXIT_FAILURE, EXIT_USER_ERROR, RuntimeFailure, UsageError, UserError } from './errors.ts';
 import { say } from './commands/say.ts';
+import { DEFAULT_IMAGE, imageReferenceProblem } from './sweep/image-reference.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -228,6 +229,7 @@ withSweepOptions(sweep.command('run', { isDefault: true }))
 
 withSweepOptions(sweep.command('plan'))
   .description('Print the trial list and write a Slurm job-array script and a Kubernetes Indexed Job into the sweep record.')
+  .option('--image <ref>', "the Kubernetes Job's container image (the Dockerfile, built and pushed)", imageReference, DEFAULT_IMAGE)
   .action(async (file: string, overrides: string[], options) => (await sweepCommands()).planCommand(file, overrides, options));
 
 withSweepOptions(sweep.command('summarize'))
@@ -238,6 +240,12 @@ withSweepOptions(sweep.command('summarize'))
 function isSystemError(error: Error): boolean {
   const { code, syscall } = error as NodeJS.ErrnoException;
   return typeof code === 'string' && typeof syscall === 'string';
+}
+
+function imageReference(text: string): string {
+  const problem = imageReferenceProblem(text);
+  if (problem) throw new InvalidArgumentError(problem);
+  return text;
 }
 
 function collectTag(text: string, tags: Record<string, string>): Record<string, string> {

@@ -117,6 +117,11 @@ const MISTAKES: Mistake[] = [
     args: ['sweep', 'test/fixtures/bad-sweeps/05-bad-combination.yaml', '--runs-dir', runsDir, '--no-mlflow'],
     says: /model\.latnt: unknown field/,
   },
+  {
+    what: 'a plan for an image that is no image reference',
+    args: ['sweep', 'plan', 'experiments/sweep-latent.yaml', '--image', 'My Registry/VAE-lab', '--runs-dir', runsDir],
+    says: /--image .*not an image reference/,
+  },
   { what: 'an unknown command', args: ['trian', 'experiments/vae-mnist.yaml'], says: /unknown command/ },
 ];
 

@@ -73,7 +73,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
 }
 
 /** `vae sweep plan`: the trial list, a Slurm array script and a Kubernetes Indexed Job, in the sweep record. */
-export async function planCommand(file: string, overrides: string[], options: SweepOptions): Promise<void> {
+export async function planCommand(file: string, overrides: string[], options: SweepOptions & { image: string }): Promise<void> {
   const prepared = prepareSweep(file, overrides, { grid: options.grid, seeds: options.seeds });
   const record = recordOf(prepared, options.runsDir);
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, null), null, 2)}\n`);
@@ -84,9 +84,9 @@ export async function planCommand(file: string, overrides: string[], options: Sw
     ...(options.seeds === undefined ? [] : ['--seeds', options.seeds]),
     ...overrides,
   ];
-  const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.') });
+  const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.'), image: options.image });
   process.stdout.write(plan.table);
-  for (const warning of planWarnings(options.runsDir, process.env.MLFLOW_TRACKING_URI)) say(`warning: ${warning}`);
+  for (const warning of [...planWarnings(options.runsDir, process.env.MLFLOW_TRACKING_URI), ...plan.warnings]) say(`warning: ${warning}`);
   say(
     `sweep ${prepared.id}: ${prepared.trials.length} trials\n  Slurm:      sbatch ${plan.files.slurm}\n  Kubernetes: kubectl apply -f ${plan.files.kubernetes}\nthen: npx vae sweep summarize ${args.join(' ')}`,
   );
@@ -129,16 +129,35 @@ async function runOneTrial(
     return;
   }
   say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
-  const outcome = await runTrial(trial, {
-    ...launchOf(prepared, tracking, options),
-    logFile: record.logPath(trial.id),
-    locationFile: record.runLocationPath(trial.id),
-  });
-  record.appendOutcome(outcome);
-  say(`trial ${index} ${outcome.status.toLowerCase()}`);
-  if (outcome.status !== 'FINISHED') {
-    say(`see ${record.logPath(trial.id)}`);
-    process.exitCode = 1;
+  // The trial runs in its own process group, so a signal to this process alone (Kubernetes stopping the pod, a kill
+  // from a shell, a Ctrl-C) reaches it only through here, once: it then saves its checkpoint and ends as KILLED. As a
+  // container's first process, node would even ignore SIGTERM without this handler.
+  let stopping: NodeJS.Signals | undefined;
+  let kill: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = signal;
+    say(`${signal}: stopping trial ${index}; it saves what it has`);
+    kill?.(signal);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    const outcome = await runTrial(trial, {
+      ...launchOf(prepared, tracking, options),
+      logFile: record.logPath(trial.id),
+      locationFile: record.runLocationPath(trial.id),
+      onSpawn: (k) => {
+        kill = k;
+        if (stopping) k(stopping);
+      },
+    });
+    record.appendOutcome(outcome);
+    say(`trial ${index} ${outcome.status.toLowerCase()}`);
+    if (outcome.status !== 'FINISHED') say(`see ${record.logPath(trial.id)}`);
+    if (stopping) process.exitCode = exitCodeForSignal(stopping);
+    else if (outcome.status !== 'FINISHED') process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }
 

@@ -1,15 +1,20 @@
 // Beyond one machine: the trial list, a Slurm job array and a Kubernetes Indexed Job, each task running one trial.
 import { mkdirSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
 
-/** The image the Kubernetes job runs: this repository with `npm ci` done; build and push it under this name or edit the manifest. */
-export const K8S_IMAGE = 'vae-lab:latest';
+/** Where the Dockerfile puts this checkout in the image. */
+export const IMAGE_CHECKOUT = '/app';
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SweepPlan {
   table: string;
   files: { slurm: string; kubernetes: string; trials: string };
+  /** What would keep the Kubernetes Job from running as planned. */
+  warnings: string[];
 }
 
 export interface PlanOptions {
@@ -19,6 +24,8 @@ export interface PlanOptions {
   parallel: number;
   /** The checkout the tasks run in. */
   cwd: string;
+  /** The container image of the Kubernetes Job. */
+  image: string;
 }
 
 export function writePlan(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): SweepPlan {
@@ -29,12 +36,18 @@ export function writePlan(prepared: PreparedSweep, record: SweepRecord, options:
     ].join('\n') + '\n';
   // Slurm does not create the folder of --output: without it every array task dies before it starts, silently.
   mkdirSync(record.path('logs'), { recursive: true });
+  const spec = specInImage(options);
   return {
     table,
+    warnings: spec.inside
+      ? []
+      : [
+          `${spec.path} is outside this checkout, so the Kubernetes Job's image, built from it, will not hold it: move it into ${CHECKOUT} and rebuild the image`,
+        ],
     files: {
       trials: record.write('plan.txt', table),
       slurm: record.write('slurm.sbatch', slurmScript(prepared, record, options)),
-      kubernetes: record.write('k8s-job.yaml', kubernetesJob(prepared, record, options)),
+      kubernetes: record.write('k8s-job.yaml', kubernetesJob(prepared, record, options, spec.path)),
     },
   };
 }
@@ -59,7 +72,7 @@ function slurmScript(prepared: PreparedSweep, record: SweepRecord, options: Plan
   ].join('\n');
 }
 
-function kubernetesJob(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): string {
+function kubernetesJob(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions, specPath: string): string {
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -80,14 +93,23 @@ function kubernetesJob(prepared: PreparedSweep, record: SweepRecord, options: Pl
       template: {
         spec: {
           restartPolicy: 'Never',
+          // Time for a stopped trial to finish its step, save its checkpoint and end its MLflow run as KILLED.
+          terminationGracePeriodSeconds: 120,
+          // No volumes: every record goes to MLflow, and runs/ in the container's own file system is only the
+          // trial's working copy. A stopped trial's checkpoint goes with its pod, so rerunning its index starts it over.
           containers: [
             {
               name: 'trial',
-              image: K8S_IMAGE,
-              workingDir: '/app',
+              image: options.image,
+              workingDir: IMAGE_CHECKOUT,
+              // Node on the CLI as the container's first process, so Kubernetes' SIGTERM reaches `vae sweep`, which
+              // passes it on to the trial's `vae run` (under npx it would end npm and leave the training running).
               // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; `vae sweep` reads it.
-              command: taskCommand(options),
+              command: ['node', 'bin/vae.js', 'sweep', specPath, ...options.args.slice(1)],
               env: [{ name: 'MLFLOW_TRACKING_URI', value: process.env.MLFLOW_TRACKING_URI ?? 'http://mlflow:5000' }],
+              // The server's credentials (MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN) come from a
+              // Secret when there is one, never from this file.
+              envFrom: [{ secretRef: { name: 'mlflow-credentials', optional: true } }],
               resources: { requests: { cpu: '2', memory: '2Gi' } },
             },
           ],
@@ -96,6 +118,13 @@ function kubernetesJob(prepared: PreparedSweep, record: SweepRecord, options: Pl
     },
   };
   return `# Sweep ${prepared.id}: kubectl apply -f ${record.path('k8s-job.yaml')}; then npx vae sweep summarize ${options.args.join(' ')}\n${stringify(job)}`;
+}
+
+/** The sweep file as the image sees it: relative to the checkout the image is built from. */
+function specInImage(options: PlanOptions): { path: string; inside: boolean } {
+  const absolute = resolve(options.cwd, options.args[0]);
+  const path = relative(CHECKOUT, absolute);
+  return path === '..' || path.startsWith('../') || isAbsolute(path) ? { path: absolute, inside: false } : { path, inside: true };
 }
 
 function shellQuote(word: string): string {
