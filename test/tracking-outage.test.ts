@@ -3,8 +3,7 @@
 // afterwards by `vae sync` (real CLI, real MNIST, a real MLflow server behind a proxy that can start swallowing).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { LoggingQueue } from '../src/tracking/mlflow-queue.ts';
 import type { Metric } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { startSwallowingProxy } from './support/swallowing-proxy.ts';
 import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
 const point = (step: number): Metric => ({ key: 'train/loss', value: 1 / step, step, timestamp: 1_750_000_000_000 + step });
@@ -86,41 +86,10 @@ describe('LoggingQueue', () => {
   });
 });
 
-/**
- * Forwards every request to MLflow until the answer to `swallowAfter` has gone out; from then on it takes requests
- * and never answers them, like a server that hangs. `forward()` makes it a plain proxy again.
- */
-async function startSwallowingProxy(target: string, swallowAfter: string) {
-  const held: ServerResponse[] = [];
-  let swallowing = false;
-  const server: Server = createHttpServer(async (req: IncomingMessage, res: ServerResponse) => {
-    if (swallowing) return void held.push(res);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const answer = await fetch(`${target}${req.url}`, {
-      method: req.method,
-      headers: req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {},
-      body: body.length > 0 ? body : undefined,
-    });
-    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await answer.arrayBuffer()));
-    if (req.url?.includes(swallowAfter)) swallowing = true;
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    /** Requests taken while swallowing. */
-    held,
-    forward: () => void (swallowing = false),
-    close: () => new Promise<void>((done) => (server.closeAllConnections(), server.close(() => done()))),
-  };
-}
-
 /** A TCP server that accepts every connection and never says a word. */
 async function startSilentServer() {
   const sockets: Socket[] = [];
-  const server = createTcpServer((socket) => void sockets.push(socket));
+  const server = createServer((socket) => void sockets.push(socket));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
@@ -203,7 +172,7 @@ describe('a tracking server that stops answering', { timeout: 300_000 }, () => {
   });
 
   it('after the run was created: training runs to its end, the process exits, and vae sync completes the run once', async () => {
-    const proxy = await startSwallowingProxy(server.url, 'mlflow/runs/create');
+    const proxy = await startSwallowingProxy(server.url, { swallowAfter: 'mlflow/runs/create' });
     try {
       const dir = runsDir();
       const result = await vae(['run', SPEC, ...TINY_RUN, '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: proxy.url, ...SHORT_DRAIN } });

@@ -17,7 +17,7 @@ export interface LoggingQueueOptions {
 }
 
 /** Enough for hours of per-step points; each job is a few small objects, files are read only when sent. */
-export const QUEUE_CAPACITY = 10_000;
+const QUEUE_CAPACITY = 10_000;
 
 export class LoggingQueue {
   private readonly jobs: Job[] = [];

@@ -22,7 +22,7 @@ import { ERROR_TAG, type ModelRecord, type RunStart, type Tracker } from './trac
 export const START_RETRY = { retries: 2, backoffMs: 500, maxBackoffMs: 1000, jitterMs: 250 };
 
 /** How long the end of a run waits for the queue to send what is left, unless VAE_MLFLOW_DRAIN_SECONDS says otherwise. */
-export const DRAIN_MS = 30_000;
+const DRAIN_MS = 30_000;
 
 export interface MlflowTrackerOptions {
   /** Says one line to the user; stderr by default. */
