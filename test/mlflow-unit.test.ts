@@ -97,6 +97,20 @@ describe('MlflowClient retries', () => {
     });
     assert.equal(calls.length, 1);
   });
+
+  it('gives up at once, without retrying, when its signal aborts a request that hangs', async () => {
+    const abort = new AbortController();
+    let calls = 0;
+    // A server that never answers: the request ends only when its signal aborts.
+    const hanging = ((_url: string, init: RequestInit) => {
+      calls += 1;
+      return new Promise((_, fail) => init.signal!.addEventListener('abort', () => fail(init.signal!.reason)));
+    }) as unknown as typeof fetch;
+    const pending = client(hanging).withSignal(abort.signal).getRun('r');
+    abort.abort();
+    await assert.rejects(pending, MlflowUnreachableError);
+    assert.equal(calls, 1);
+  });
 });
 
 describe('getOrCreateExperiment', () => {

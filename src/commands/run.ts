@@ -119,7 +119,7 @@ async function runTrackers(record: RunRecord, runId: string, loaded: LoadedSpec,
   const trackers: Tracker[] = [new LocalRunRecord(record.dir, runId)];
   const trackingUri = options.mlflow ? await resolveTrackingUri({ runsDir: options.runsDir, log: say }) : null;
   const client = trackingUri ? MlflowClient.fromEnv(trackingUri) : null;
-  const mlflow = client ? new MlflowTracker(client, record.dir, say) : null;
+  const mlflow = client ? new MlflowTracker(client, record.dir, { warn: say, drainMs: drainMsFromEnv() }) : null;
   if (mlflow) trackers.push(mlflow);
   // As MLflow's own client does when a run ends, whatever its status.
   const sayLinks = () => {
@@ -132,6 +132,12 @@ async function runTrackers(record: RunRecord, runId: string, loaded: LoadedSpec,
   const fanout = new TrackerFanout(trackers);
   const tracker = resuming ? new SkipLoggedPoints(fanout, record.lastLoggedSteps()) : fanout;
   return { tracker, sayLinks, experimentsUrl: client ? mlflowLinks(client.trackingUri).experiments() : undefined };
+}
+
+/** VAE_MLFLOW_DRAIN_SECONDS: how long the end of a run waits for MLflow to take what is still queued. */
+function drainMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const seconds = Number(env.VAE_MLFLOW_DRAIN_SECONDS);
+  return env.VAE_MLFLOW_DRAIN_SECONDS?.trim() && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
 function whereStopped(state: TrainingState): string {

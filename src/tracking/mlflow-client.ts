@@ -20,7 +20,12 @@ export class MlflowClient extends MlflowRunsApi {
 
   /** The same server and credentials with another retry policy, e.g. a shorter one for a first probe. */
   withRetry(retry: Partial<RetryPolicy>): MlflowClient {
-    return new MlflowClient(this.optionsWith(retry));
+    return new MlflowClient(this.optionsWith({ retry }));
+  }
+
+  /** The same client, with every request and backoff cancelled once `signal` aborts. */
+  withSignal(signal: AbortSignal): MlflowClient {
+    return new MlflowClient(this.optionsWith({ signal }));
   }
 
   /** A logged model in LOGGED_MODEL_PENDING: upload its files under its artifact_uri, then finalizeLoggedModel. */

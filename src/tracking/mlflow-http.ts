@@ -1,5 +1,6 @@
 // The HTTP side of talking to MLflow's REST API: where the server is, credentials, timeouts, and retries with
 // backoff on the answers MLflow's own client retries (see shared/REFERENCE.md).
+import { setTimeout as delay } from 'node:timers/promises';
 import { MlflowApiError, MlflowUnreachableError } from './mlflow-errors.ts';
 
 export interface RetryPolicy {
@@ -18,6 +19,8 @@ export interface MlflowClientOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** Cancels every request and backoff of this client at once, e.g. when a run stops waiting for MLflow. */
+  signal?: AbortSignal;
 }
 
 // Close to the Python client's policy (7 retries, factor 2, 1 s jitter) but capped, so an unreachable server
@@ -66,8 +69,11 @@ export class MlflowHttp {
   private readonly timeoutMs: number;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly signal: AbortSignal | undefined;
+  private readonly options: MlflowClientOptions;
 
   constructor(options: MlflowClientOptions) {
+    this.options = options;
     // Credentials written into the URI become basic auth, so the URI itself can be shown and recorded safely.
     const uri = new URL(options.trackingUri);
     const userinfo = uri.username ? `${decodeURIComponent(uri.username)}:${decodeURIComponent(uri.password)}` : null;
@@ -78,23 +84,17 @@ export class MlflowHttp {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.fetch = options.fetch ?? globalThis.fetch;
-    this.sleep = options.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
+    this.signal = options.signal;
+    this.sleep = options.sleep ?? ((ms) => delay(ms, undefined, { signal: this.signal }));
   }
 
   get retryPolicy(): RetryPolicy {
     return { ...this.retry };
   }
 
-  /** The options of the same server and credentials with another retry policy. */
-  protected optionsWith(retry: Partial<RetryPolicy>): MlflowClientOptions {
-    return {
-      trackingUri: this.trackingUri,
-      authorization: this.authorization,
-      retry: { ...this.retry, ...retry },
-      timeoutMs: this.timeoutMs,
-      fetch: this.fetch,
-      sleep: this.sleep,
-    };
+  /** The options of the same server and credentials with some changed, e.g. another retry policy. */
+  protected optionsWith(changes: Partial<MlflowClientOptions>): MlflowClientOptions {
+    return { ...this.options, ...changes, retry: { ...this.retry, ...changes.retry } };
   }
 
   protected async get<T>(endpoint: string, query: Record<string, string>): Promise<T> {
@@ -131,9 +131,10 @@ export class MlflowHttp {
       const last = attempt >= retries;
       let res: Response;
       try {
-        res = await this.fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        const timeout = AbortSignal.timeout(this.timeoutMs);
+        res = await this.fetch(url, { method, headers, body, signal: this.signal ? AbortSignal.any([timeout, this.signal]) : timeout });
       } catch (err) {
-        if (last) throw new MlflowUnreachableError(this.trackingUri, err);
+        if (last || this.signal?.aborted) throw new MlflowUnreachableError(this.trackingUri, err);
         await this.sleep(this.backoff(attempt));
         continue;
       }

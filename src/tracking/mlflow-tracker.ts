@@ -1,10 +1,13 @@
-// Mirrors a run to MLflow. The local record is the source of truth, so any MLflow failure switches this tracker off
-// for the rest of the run (one line on stderr) instead of failing training; `vae sync` uploads the rest later.
+// Mirrors a run to MLflow through a background queue (mlflow-queue.ts): training's calls return at once, and a slow
+// or silent server costs it nothing. The local record is the source of truth, so when the queue gives up (a request
+// that fails for good, a server away so long the queue fills, or what is left at the end after a bounded wait) this
+// tracker says so once and is off for the rest of the run; `vae sync` uploads the rest later.
 import type { DatasetRecord, MetricPoint, RunStatus } from '../record/entries.ts';
 import { RunRecord } from '../record/run-record.ts';
 import { readFileSync } from 'node:fs';
 import { LOGGED_IMAGES_TAG, LOGGED_IMAGES_VALUE, steppedImagePaths, thumbnailPng, type SteppedImage } from './images.ts';
 import type { MlflowClient } from './mlflow-client.ts';
+import { LoggingQueue } from './mlflow-queue.ts';
 import { toKeyValues, type RunInfo } from './mlflow-records.ts';
 import { logModelToMlflow } from './logged-model.ts';
 import { EXPERIMENT_KIND_TAGS } from './mlflow-ui.ts';
@@ -13,29 +16,55 @@ import { ERROR_TAG, type ModelRecord, type RunStart, type Tracker } from './trac
 /**
  * The first request of a run gets this short policy (about 2 s before giving up instead of about 35 s). A server that
  * does not answer at start is usually a wrong URI or one not started yet; nothing has been sent, so `vae sync` loses
- * nothing and a long wait only delays training. Later requests keep the full policy, to ride out a server restart.
+ * nothing and a long wait only keeps the queue from giving up. Later requests keep the full policy, to ride out a
+ * server restart.
  */
 export const START_RETRY = { retries: 2, backoffMs: 500, maxBackoffMs: 1000, jitterMs: 250 };
+
+/** How long the end of a run waits for the queue to send what is left, unless VAE_MLFLOW_DRAIN_SECONDS says otherwise. */
+const DRAIN_MS = 30_000;
+
+export interface MlflowTrackerOptions {
+  /** Says one line to the user; stderr by default. */
+  warn?: (line: string) => void;
+  drainMs?: number;
+  /** Jobs the queue holds before it gives up (see LoggingQueue). */
+  capacity?: number;
+}
 
 export class MlflowTracker implements Tracker {
   private run: RunInfo | null = null;
   private params: Record<string, string> = {};
   private modelIdValue: string | null = null;
-  private offline = false;
   /** The local record, where the MLflow run's identity is kept. */
   private readonly record: RunRecord;
+  private readonly queue: LoggingQueue;
+  /** The client whose requests are dropped when the queue stops. */
+  private readonly sender: MlflowClient;
+  private readonly warn: (line: string) => void;
+  private readonly drainMs: number;
 
   constructor(
     private readonly client: MlflowClient,
     private readonly runDir: string,
-    private readonly warn: (line: string) => void = (line) => console.error(line),
+    options: MlflowTrackerOptions = {},
   ) {
     this.record = new RunRecord(runDir);
+    this.warn = options.warn ?? ((line) => console.error(line));
+    this.drainMs = options.drainMs ?? DRAIN_MS;
+    this.queue = new LoggingQueue({
+      capacity: options.capacity,
+      sendMetrics: async (points) => {
+        if (this.run) await this.sender.logBatch(this.run.run_id, { metrics: points });
+      },
+      onStop: (reason) => this.warn(`[mlflow] MLflow logging is off for the rest of this run (${reason}); the local record is complete`),
+    });
+    this.sender = client.withSignal(this.queue.signal);
   }
 
   /** True once MLflow logging has been switched off for this run. */
   get isOffline(): boolean {
-    return this.offline;
+    return this.queue.stopped;
   }
 
   get runId(): string | null {
@@ -51,94 +80,81 @@ export class MlflowTracker implements Tracker {
   }
 
   async start(run: RunStart): Promise<void> {
-    if (this.offline) return;
     this.params = run.params;
-    try {
-      const probe = this.client.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
-      const previous = run.resume ? this.record.readMlflow() : null;
-      if (run.resume) {
-        if (!previous || previous.tracking_uri !== this.client.trackingUri) {
-          // The run never reached this server: keep the local record and let `vae sync` upload it whole.
-          this.offline = true;
-          this.warn(
-            `[mlflow] this run is not in MLflow at ${this.client.trackingUri}; after it ends, upload it with: npx vae sync ${this.runDir}`,
-          );
-          return;
-        }
-        // Params are immutable in MLflow and were logged at the start: only the status and the tags change.
-        this.run = (await probe.getRun(previous.run_id)).info;
-        await this.client.updateRun(previous.run_id, 'RUNNING');
-        await this.client.setTags(previous.run_id, run.tags);
-        return;
-      }
-      const experimentId = await probe.getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
-      this.run = await this.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
-      this.record.writeMlflow({
-        tracking_uri: this.client.trackingUri,
-        experiment_id: experimentId,
-        run_id: this.run.run_id,
-      });
-      await this.client.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
-    } catch (err) {
-      this.goOffline(err);
-    }
+    if (!run.resume) return this.queue.add(() => this.createRun(run));
+    const previous = this.record.readMlflow();
+    // The run never reached this server: keep the local record and let `vae sync` upload it whole.
+    if (!previous || previous.tracking_uri !== this.client.trackingUri)
+      return this.queue.stop(`this run is not in MLflow at ${this.client.trackingUri}`);
+    this.queue.add(() => this.resumeRun(previous.run_id, run.tags));
   }
 
   async logMetrics(points: MetricPoint[]): Promise<void> {
-    await this.guard((runId) => this.client.logBatch(runId, { metrics: points }));
+    this.queue.addMetrics(points);
   }
 
   async setTags(tags: Record<string, string>): Promise<void> {
-    await this.guard((runId) => this.client.setTags(runId, tags));
+    this.send((run) => this.sender.setTags(run.run_id, tags));
   }
 
   async logArtifact(localPath: string, artifactPath: string): Promise<void> {
-    await this.guard((_, artifactUri) => this.client.uploadArtifact(artifactUri, artifactPath, readFileSync(localPath)));
+    this.send((run) => this.sender.uploadArtifact(run.artifact_uri, artifactPath, readFileSync(localPath)));
   }
 
   async logDataset(dataset: DatasetRecord): Promise<void> {
-    await this.guard((runId) => this.client.logInputs(runId, [{ ...dataset, source_type: 'local' }]));
+    this.send((run) => this.sender.logInputs(run.run_id, [{ ...dataset, source_type: 'local' }]));
   }
 
   async logImage(localPng: string, image: SteppedImage): Promise<void> {
-    await this.guard(async (runId, artifactUri) => {
+    this.send(async (run) => {
       const paths = steppedImagePaths(image);
       const png = readFileSync(localPng);
-      await this.client.uploadArtifact(artifactUri, paths.image, png);
-      await this.client.uploadArtifact(artifactUri, paths.thumbnail, thumbnailPng(png));
-      await this.client.setTags(runId, { [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
+      await this.sender.uploadArtifact(run.artifact_uri, paths.image, png);
+      await this.sender.uploadArtifact(run.artifact_uri, paths.thumbnail, thumbnailPng(png));
+      await this.sender.setTags(run.run_id, { [LOGGED_IMAGES_TAG]: LOGGED_IMAGES_VALUE });
     });
   }
 
   async logModel(model: ModelRecord): Promise<void> {
-    await this.guard(async (runId) => {
-      this.modelIdValue = await logModelToMlflow(this.client, { experimentId: this.run!.experiment_id, runId, params: this.params }, model);
+    this.send(async (run) => {
+      const target = { experimentId: run.experiment_id, runId: run.run_id, params: this.params };
+      this.modelIdValue = await logModelToMlflow(this.sender, target, model);
       this.record.writeMlflow({ ...this.record.readMlflow()!, model_id: this.modelIdValue });
     });
   }
 
+  /** Queues the end like any event, then waits a bounded time for everything to be sent. */
   async end(status: RunStatus, endTime: number, error?: string): Promise<void> {
-    await this.guard(async (runId) => {
-      if (error !== undefined) await this.client.setTags(runId, { [ERROR_TAG]: error });
-      await this.client.updateRun(runId, status, endTime);
+    this.send(async (run) => {
+      if (error !== undefined) await this.sender.setTags(run.run_id, { [ERROR_TAG]: error });
+      await this.sender.updateRun(run.run_id, status, endTime);
     });
+    await this.queue.drain(this.drainMs);
+    if (this.queue.stopped) this.warn(`[mlflow] MLflow is missing part of this run; upload it with: npx vae sync ${this.runDir}`);
   }
 
-  private async guard(action: (runId: string, artifactUri: string) => Promise<void>): Promise<void> {
-    if (this.offline || !this.run) return;
-    try {
-      await action(this.run.run_id, this.run.artifact_uri);
-    } catch (err) {
-      this.goOffline(err);
-    }
+  private async createRun(run: RunStart): Promise<void> {
+    const experimentId = await this.firstRequest().getOrCreateExperiment(run.experiment, EXPERIMENT_KIND_TAGS);
+    this.run = await this.sender.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags: run.tags });
+    this.record.writeMlflow({ tracking_uri: this.client.trackingUri, experiment_id: experimentId, run_id: this.run.run_id });
+    await this.sender.logBatch(this.run.run_id, { params: toKeyValues(run.params) });
   }
 
-  private goOffline(err: unknown): void {
-    this.offline = true;
-    const reason = err instanceof Error ? err.message : String(err);
-    this.warn(
-      `[mlflow] MLflow logging is off for the rest of this run (${reason}). ` +
-        `The local record is complete; upload it later with: npx vae sync ${this.runDir}`,
-    );
+  /** Params are immutable in MLflow and were logged at the start: only the status and the tags change. */
+  private async resumeRun(runId: string, tags: Record<string, string>): Promise<void> {
+    this.run = (await this.firstRequest().getRun(runId)).info;
+    await this.sender.updateRun(runId, 'RUNNING');
+    await this.sender.setTags(runId, tags);
+  }
+
+  private firstRequest(): MlflowClient {
+    return this.sender.withRetry({ ...START_RETRY, retries: Math.min(START_RETRY.retries, this.client.retryPolicy.retries) });
+  }
+
+  /** Queues an event for the run the queue's first job created (none when start was never called). */
+  private send(action: (run: RunInfo) => Promise<void>): void {
+    this.queue.add(async () => {
+      if (this.run) await action(this.run);
+    });
   }
 }
