@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
-import { describeFiles, firstDamagedFile } from '../src/train/checkpoint-files.ts';
-import { checkpointDamage, findCheckpoint } from '../src/train/checkpoint.ts';
+import { checkpointDamage, describeFiles, firstDamagedFile } from '../src/train/checkpoint-files.ts';
+import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
 import { onlyRunDir } from './support/run-record.ts';
 

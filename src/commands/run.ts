@@ -13,14 +13,8 @@ import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { SkipLoggedPoints, TrackerFanout, type Tracker } from '../tracking/tracker.ts';
-import {
-  checkpointDamage,
-  checkpointDir,
-  fallBackToPreviousCheckpoint,
-  findCheckpoint,
-  type Checkpoint,
-  type Generation,
-} from '../train/checkpoint.ts';
+import { fallBackToPreviousCheckpoint, findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { checkpointDamage, checkpointDir, type Generation } from '../train/checkpoint-files.ts';
 import { progressReporter } from '../train/progress.ts';
 import type { TrainingState } from '../train/trainer.ts';
 import { UserError, exitCodeForSignal } from '../errors.ts';

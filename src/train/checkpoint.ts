@@ -4,7 +4,7 @@
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
 //   state.json             the epoch completed, its metrics and the training seconds so far, and for a run stopped
 //                          inside an epoch how far it got (steps, running sums, the epoch's random-stream states);
-//                          the size and SHA-256 of every other file (checkpoint-files.ts); written last
+//                          the size and SHA-256 of every other file (see checkpoint-files.ts); written last
 // The checkpoint saved before it is kept beside it, so a damaged one costs one more epoch, never the run.
 // Other random streams need no state: they are derived from the seed and the epoch (see trainer.ts).
 import * as tf from '@tensorflow/tfjs';
@@ -13,14 +13,9 @@ import { join } from 'node:path';
 import { loadLayersModel, saveLayersModel } from '../model/persist.ts';
 import { RunRecord } from '../record/run-record.ts';
 import type { Vae } from '../model/vae.ts';
-import { describeFiles, firstDamagedFile, type SavedFile } from './checkpoint-files.ts';
+import { checkpointDir, describeFiles, readSavedState, STATE_FILE, type Generation, type SavedState } from './checkpoint-files.ts';
 import type { TrainingState } from './trainer.ts';
 import type { TrainingStep } from './training-step.ts';
-
-const STATE_FILE = 'state.json';
-
-/** state.json: the training state, and since checksums came in, what every other file was when saved. */
-type SavedState = TrainingState & { files?: Record<string, SavedFile> };
 
 /**
  * Writes the checkpoint into a folder of its own, then moves the current one to the previous one's place and the new
@@ -65,32 +60,10 @@ export interface Checkpoint {
   restoreOptimizer(step: TrainingStep): Promise<void>;
 }
 
-export type Generation = 'latest' | 'previous';
-
-/** The folder of the run's last complete checkpoint, or of the one saved before it; undefined when there is none. */
-export function checkpointDir(runDir: string, generation: Generation = 'latest'): string | undefined {
-  const { current, previous } = new RunRecord(runDir).checkpointDirs();
-  const complete = [current, previous].filter((dir) => existsSync(join(dir, STATE_FILE)));
-  return generation === 'latest' ? complete[0] : complete[1];
-}
-
 /** The run's last complete checkpoint (or the one before it), unchecked: for its state alone, or after checkpointDamage. */
 export function findCheckpoint(runDir: string, generation: Generation = 'latest'): Checkpoint | null {
   const dir = checkpointDir(runDir, generation);
   return dir ? openCheckpoint(dir) : null;
-}
-
-/** What is wrong with the checkpoint in dir, naming the file; undefined when every file is as it was saved. */
-export function checkpointDamage(dir: string): string | undefined {
-  let saved: SavedState;
-  try {
-    saved = readState(dir);
-  } catch (e) {
-    return `${join(dir, STATE_FILE)}: damaged (${(e as Error).message})`;
-  }
-  // Checkpoints from before checksums have no list of files: they load as they are.
-  const damaged = saved.files && firstDamagedFile(dir, saved.files);
-  return damaged && `${damaged.file}: damaged (${damaged.problem})`;
 }
 
 /** Makes the previous checkpoint the current one, deleting the current (damaged) one, so saves rotate as before. */
@@ -100,12 +73,8 @@ export function fallBackToPreviousCheckpoint(runDir: string): void {
   renameSync(previous, current);
 }
 
-function readState(dir: string): SavedState {
-  return JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as SavedState;
-}
-
 function openCheckpoint(dir: string): Checkpoint {
-  const { files: _checksums, ...state } = readState(dir);
+  const { files: _checksums, ...state } = readSavedState(dir);
   return {
     dir,
     state,
