@@ -44,6 +44,7 @@ program
   .argument('[spec]', 'experiment spec (YAML); not with --resume')
   .argument('[overrides...]', 'dotted.path=value overrides, e.g. train.epochs=1')
   .option('--resume <run-dir>', 'go on with an interrupted run from its last checkpoint (runs/<experiment>/<run-id>)')
+  .option('--previous-checkpoint', 'with --resume: go on from the checkpoint saved before the last one, when the last is damaged')
   .addOption(backendOption())
   .option('--runs-dir <dir>', 'where run records go', 'runs')
   .option('--no-mlflow', 'record only under runs/ (upload later with vae sync)')
@@ -60,10 +61,11 @@ ${specHelp}`,
       if (file !== undefined)
         throw new UsageError('--resume takes the run folder only: the run goes on with the resolved spec it recorded');
       const { runCommand, resumePoint } = await import('./commands/run.ts');
-      const { runId, checkpoint, specFile } = resumePoint(options.resume);
+      const { runId, checkpoint, specFile } = resumePoint(options.resume, options.previousCheckpoint ? 'previous' : 'latest');
       await runCommand(loadSpec(specFile, [], { ownRunSpec: true }), options, { runDir: options.resume, runId, checkpoint });
       return;
     }
+    if (options.previousCheckpoint) throw new UsageError('--previous-checkpoint goes with --resume <run-dir>');
     if (file === undefined) throw new UsageError('vae run: give a spec (or --resume <run-dir>)');
     const loaded = loadSpec(file, overrides);
     const { runCommand } = await import('./commands/run.ts');

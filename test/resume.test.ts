@@ -1,8 +1,8 @@
 // Checkpoints, `vae run --resume`, signals and numeric blow-ups, with the real CLI on small slices of real MNIST.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadLayersModel } from '../src/model/persist.ts';
 import type { MetricPoint } from '../src/record/entries.ts';
@@ -109,7 +109,12 @@ describe('checkpoints and vae run --resume', () => {
         .filter((p) => p.key === 'train/loss')
         .map((p) => [p.step, p.value]);
     assert.deepEqual(trainLoss(runB), trainLoss(runA), 'the metrics log: one train/loss per epoch, the same values');
-    assert.deepEqual(new RunRecord(runB).checkpointsSetAside(), [], 'no checkpoint folders set aside');
+    const { current, previous } = new RunRecord(runB).checkpointDirs();
+    assert.deepEqual(
+      readdirSync(runB).filter((name) => name.startsWith(basename(current))),
+      [basename(current), basename(previous)],
+      'the last two checkpoints, nothing half-written',
+    );
     assert.deepEqual(
       new RunRecord(runB).artifacts().filter((path) => path.endsWith('.tmp')),
       [],

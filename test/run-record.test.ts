@@ -39,15 +39,14 @@ describe('the run record', () => {
     record.writeRun({ run_id: record.runId, experiment: 'e', run_name: 'x', status: 'FINISHED', start_time: 1, end_time: 2 });
     record.writeMlflow({ tracking_uri: 'http://127.0.0.1:5000', experiment_id: '1', run_id: 'a'.repeat(32) });
     const summary = record.writeSummary({ metrics: { 'test/neg_elbo': 105 } } as unknown as RunSummary);
-    const { current, writing, aside } = record.checkpointDirs(123);
-    for (const dir of [current, writing, aside, record.modelDir('encoder'), record.path('images')]) mkdirSync(dir, { recursive: true });
-    for (const dir of [current, writing, aside]) writeFileSync(join(dir, 'state.json'), '{}');
+    const { current, writing, previous } = record.checkpointDirs(123);
+    for (const dir of [current, writing, previous, record.modelDir('encoder'), record.path('images')]) mkdirSync(dir, { recursive: true });
+    for (const dir of [current, writing, previous]) writeFileSync(join(dir, 'state.json'), '{}');
     writeFileSync(join(record.modelDir('encoder'), 'model.json'), '{}');
     writeFileSync(record.path('images/samples.png'), 'png');
     writeFileSync(record.path('images/samples.png.99.tmp'), 'half');
     assert.deepEqual(record.artifacts(), [RUN_ARTIFACTS.summary, 'images/samples.png', `${RUN_ARTIFACTS.model}/encoder/model.json`].sort());
     assert.equal(summary, record.path(RUN_ARTIFACTS.summary));
-    assert.deepEqual(record.checkpointsSetAside(), [aside]);
   });
 
   it('finds a local run by its MLflow run id or logged model id', () => {

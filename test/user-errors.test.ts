@@ -49,6 +49,11 @@ const MISTAKES: Mistake[] = [
   { what: 'a tag without a value', args: ['run', 'experiments/vae-mnist.yaml', '--tag', 'novalue'], says: /--tag takes key=value/ },
   { what: 'resume of a folder that is no run', args: ['run', '--resume', notARun], says: new RegExp(notARun) },
   {
+    what: '--previous-checkpoint without --resume',
+    args: ['run', 'experiments/vae-mnist.yaml', '--previous-checkpoint'],
+    says: /--previous-checkpoint goes with --resume/,
+  },
+  {
     what: 'IDX data that is not IDX',
     args: [
       'run',

@@ -13,7 +13,8 @@ import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { SkipLoggedPoints, TrackerFanout, type Tracker } from '../tracking/tracker.ts';
-import { findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { fallBackToPreviousCheckpoint, findCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { checkpointDamage, checkpointDir, type Generation } from '../train/checkpoint-files.ts';
 import { progressReporter } from '../train/progress.ts';
 import type { TrainingState } from '../train/trainer.ts';
 import { UserError, exitCodeForSignal } from '../errors.ts';
@@ -33,8 +34,14 @@ export interface RunOptions {
 /** A run that cannot be resumed: said in one line, exit code 2. */
 export class ResumeError extends UserError {}
 
-/** What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint. */
-export function resumePoint(runDir: string): { runId: string; checkpoint: Checkpoint; specFile: string } {
+/**
+ * What `vae run --resume <runDir>` goes on with: the run's own resolved spec and its last checkpoint, checked file by
+ * file. A damaged checkpoint stops here, offering the one saved before it (`previous`), which then takes its place.
+ */
+export function resumePoint(
+  runDir: string,
+  generation: Generation = 'latest',
+): { runId: string; checkpoint: Checkpoint; specFile: string } {
   const record = new RunRecord(runDir);
   const specFile = record.path(RUN_ARTIFACTS.resolvedSpec);
   if (!record.exists() || !existsSync(specFile)) {
@@ -42,13 +49,36 @@ export function resumePoint(runDir: string): { runId: string; checkpoint: Checkp
   }
   const run = record.readRun();
   if (run.status === 'FINISHED') throw new ResumeError(`${runDir}: this run is FINISHED already; nothing to resume`);
-  const checkpoint = findCheckpoint(runDir);
-  if (!checkpoint) {
+  return { runId: run.run_id ?? record.runId, checkpoint: checkedCheckpoint(runDir, generation), specFile };
+}
+
+/** The checkpoint to resume from, every file as it was saved; with `previous`, that one replaces the damaged latest. */
+function checkedCheckpoint(runDir: string, generation: Generation): Checkpoint {
+  const dir = checkpointDir(runDir, generation);
+  if (!dir && generation === 'previous')
+    throw new ResumeError(`${runDir}: no previous checkpoint is kept; resume without --previous-checkpoint`);
+  if (!dir) {
     throw new ResumeError(
       `${runDir}: no checkpoint to resume from (the run stopped before its first epoch ended, or predates checkpoints); start it again with npx vae run`,
     );
   }
-  return { runId: run.run_id ?? record.runId, checkpoint, specFile };
+  const damage = checkpointDamage(dir);
+  if (damage) throw new ResumeError(`${damage}; ${generation === 'latest' ? previousOffer(runDir) : 'no earlier checkpoint is kept'}`);
+  if (generation === 'previous') {
+    const latest = checkpointDir(runDir, 'latest')!;
+    if (!checkpointDamage(latest)) throw new ResumeError(`${latest} is intact: resume from it, without --previous-checkpoint`);
+    fallBackToPreviousCheckpoint(runDir);
+    say(`the damaged latest checkpoint is deleted; the previous one takes its place`);
+  }
+  return findCheckpoint(runDir)!;
+}
+
+/** How to go on when the latest checkpoint is damaged: from the previous one when it is intact (one more epoch to train). */
+function previousOffer(runDir: string): string {
+  const previous = checkpointDir(runDir, 'previous');
+  if (!previous || checkpointDamage(previous))
+    return 'no intact earlier checkpoint is kept: put back a good copy of that file, or start the run again';
+  return `resume from the checkpoint before it (${whereStopped(findCheckpoint(runDir, 'previous')!.state)}) with: npx vae run --resume ${runDir} --previous-checkpoint`;
 }
 
 /** `vae run`: trains one spec; Ctrl-C or SIGTERM stops after the current step and still records the run. */

@@ -14,6 +14,7 @@ import { publishSummary } from '../sweep/publish.ts';
 import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { runTrials } from '../sweep/run-trials.ts';
+import { resumableRun, resumableRuns } from '../sweep/trial-runs.ts';
 import { summarizeOutcomes } from '../sweep/summary.ts';
 import { describeCheck } from '../reference/reference-check.ts';
 import { say } from './say.ts';
@@ -46,30 +47,49 @@ export async function sweepCommand(file: string, overrides: string[], options: S
 
   if (trialIndex !== undefined) return runOneTrial(prepared, record, trialIndex, tracking, options);
 
-  const finishedBefore = record.outcomes();
-  const todo = prepared.trials.filter((t) => finishedBefore.get(t.id)?.status !== 'FINISHED');
+  const before = record.outcomes();
+  const todo = prepared.trials.filter((t) => before.get(t.id)?.status !== 'FINISHED');
+  const resumeDirs = resumableRuns(todo, before);
   const parallel = options.parallel ?? (prepared.sweep.parallel || defaultParallel());
   say(
-    `sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`,
+    `sweep ${prepared.id}: ${prepared.trials.length} trials (${prepared.trials.length - todo.length} finished before${resumeDirs.size ? `, ${resumeDirs.size} to resume` : ''}), ${Math.min(parallel, todo.length)} at a time -> ${record.dir}`,
   );
   if (tracking) sayParentLink(prepared, tracking);
 
-  const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0 };
-  const stopping = await runTrials({ todo, parallel, counts, record, launch: launchOf(prepared, tracking, options) });
+  const counts = { total: prepared.trials.length, done: prepared.trials.length - todo.length, running: 0, failed: 0, stopped: 0 };
+  const stopping = await runTrials({ todo, resumeDirs, parallel, counts, record, launch: launchOf(prepared, tracking, options) });
 
   const outcomes = latestOutcomes(prepared, record);
-  const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
-  const failed = prepared.trials.length - finished;
+  const tally = tallyOutcomes(prepared.trials.length, outcomes);
   await summarizeInto(prepared, record, outcomes, tracking);
   if (tracking)
-    await tracking.client.updateRun(tracking.parent.runId, stopping ? 'KILLED' : failed > 0 ? 'FAILED' : 'FINISHED', Date.now());
-  say(`${finished} finished, ${failed} failed${stopping ? ` (stopped by ${stopping})` : ''}`);
+    await tracking.client.updateRun(
+      tracking.parent.runId,
+      stopping ? 'KILLED' : tally.finished < tally.total ? 'FAILED' : 'FINISHED',
+      Date.now(),
+    );
+  say(`${tally.line}${stopping ? ` (stopped by ${stopping}; the same command again resumes the stopped trials and runs the rest)` : ''}`);
   if (tracking) sayParentLink(prepared, tracking);
   if (stopping) process.exitCode = exitCodeForSignal(stopping);
-  else if (failed > 0) {
-    say(`logs of the trials that did not finish are in ${record.path('logs')}; the same command again reruns only those`);
+  else if (tally.finished < tally.total) {
+    say(
+      `logs of the trials that did not finish are in ${record.path('logs')}; the same command again reruns only those (resuming those with a checkpoint)`,
+    );
     process.exitCode = 1;
   }
+}
+
+/** Each trial by its last attempt: finished, failed, stopped (KILLED, resumable) or not started at all. */
+function tallyOutcomes(total: number, outcomes: TrialOutcome[]) {
+  const count = (status: TrialOutcome['status']) => outcomes.filter((o) => o.status === status).length;
+  const [finished, failed, stopped] = [count('FINISHED'), count('FAILED'), count('KILLED')];
+  const notStarted = total - outcomes.length;
+  const line = [
+    `${finished} finished, ${failed} failed`,
+    ...(stopped ? [`${stopped} stopped`] : []),
+    ...(notStarted ? [`${notStarted} not started`] : []),
+  ].join(', ');
+  return { total, finished, line };
 }
 
 /** `vae sweep plan`: the trial list, a Slurm array script and a Kubernetes Indexed Job, in the sweep record. */
@@ -128,7 +148,10 @@ async function runOneTrial(
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
   }
-  say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
+  const resumeDir = resumableRun(record.outcomes().get(trial.id));
+  say(
+    `trial ${index} (${trial.id}): ${trial.overrides.join(' ')}${resumeDir ? `, resuming ${resumeDir}` : ''} -> ${record.logPath(trial.id)}`,
+  );
   // The trial runs in its own process group, so a signal to this process alone (Kubernetes stopping the pod, a kill
   // from a shell, a Ctrl-C) reaches it only through here, once: it then saves its checkpoint and ends as KILLED. As a
   // container's first process, node would even ignore SIGTERM without this handler.
@@ -142,15 +165,22 @@ async function runOneTrial(
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {
-    const outcome = await runTrial(trial, {
+    const launch = {
       ...launchOf(prepared, tracking, options),
       logFile: record.logPath(trial.id),
       locationFile: record.runLocationPath(trial.id),
-      onSpawn: (k) => {
-        kill = k;
-        if (stopping) k(stopping);
+    };
+    const outcome = await runTrial(
+      trial,
+      {
+        ...launch,
+        onSpawn: (k) => {
+          kill = k;
+          if (stopping) k(stopping);
+        },
       },
-    });
+      resumeDir,
+    );
     record.appendOutcome(outcome);
     say(`trial ${index} ${outcome.status.toLowerCase()}`);
     if (outcome.status !== 'FINISHED') say(`see ${record.logPath(trial.id)}`);

@@ -6,7 +6,8 @@
 //   metrics.jsonl  one MetricPoint per line, in the order logged
 //   datasets.json  the DatasetRecords the run used
 //   mlflow.json    {tracking_uri, experiment_id, run_id, model_id?} once an MLflow run mirrors this one
-// and the state to resume from: checkpoint/ (and, only after a crash mid-save, checkpoint.old-<pid>/ or .tmp-<pid>/).
+// and the state to resume from: checkpoint/, checkpoint.previous/ (the one saved before it, a way back when the latest is
+// damaged) and, only after a crash mid-save, checkpoint.tmp-<pid>/.
 import type { ReferenceCheck } from '../reference/reference-check.ts';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -33,8 +34,8 @@ const FILES = {
 };
 const RECORD_FILES: string[] = Object.values(FILES);
 const CHECKPOINT = 'checkpoint';
-const OLD_CHECKPOINT_PREFIX = `${CHECKPOINT}.old-`;
-const CHECKPOINT_PATH = new RegExp(`^${CHECKPOINT}(\\.(old|tmp)-\\d+)?/`);
+// checkpoint.old-<pid>/ is what older versions left after a crash mid-save: state to resume from too, never an artifact.
+const CHECKPOINT_PATH = new RegExp(`^${CHECKPOINT}(\\.previous|\\.(old|tmp)-\\d+)?/`);
 /** The tfjs files of each saved network: what a finished run needs for `vae sample`, `encode` and the rest. */
 const MODEL_PARTS = ['encoder', 'decoder'] as const;
 const NETWORK_FILES = ['model.json', 'weights.bin'];
@@ -237,22 +238,13 @@ export class RunRecord {
     ];
   }
 
-  /** Where the last checkpoint lives, and where a save writes before swapping it in (see train/checkpoint.ts). */
-  checkpointDirs(pid = process.pid): { current: string; writing: string; aside: string } {
+  /** Where the last checkpoint lives, the one saved before it, and where a save writes (see train/checkpoint.ts). */
+  checkpointDirs(pid = process.pid): { current: string; previous: string; writing: string } {
     return {
       current: this.path(CHECKPOINT),
+      previous: this.path(`${CHECKPOINT}.previous`),
       writing: this.path(`${CHECKPOINT}.tmp-${pid}`),
-      aside: this.path(`${OLD_CHECKPOINT_PREFIX}${pid}`),
     };
-  }
-
-  /** Checkpoints set aside by a save that crashed between its two renames. */
-  checkpointsSetAside(): string[] {
-    return existsSync(this.dir)
-      ? readdirSync(this.dir)
-          .filter((name) => name.startsWith(OLD_CHECKPOINT_PREFIX))
-          .map((name) => this.path(name))
-      : [];
   }
 
   /** Posix paths of every artifact: each file in the folder that is neither the record itself nor state to resume from. */

@@ -1,5 +1,5 @@
-// One trial = one `vae run` child process, its output in the trial's log file rather than on the terminal, and its
-// record complete in MLflow once it ends.
+// One trial = one `vae run` child process (or `vae run --resume` of its stopped run), its output in the trial's log
+// file rather than on the terminal, and its record complete in MLflow once it ends, however it ended.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { readRunLocation } from '../record/run-location.ts';
 import { RunRecord } from '../record/run-record.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { completeTrialInMlflow } from './complete-in-mlflow.ts';
+import { recordKilledOutright } from './trial-runs.ts';
 
 const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
@@ -30,44 +31,50 @@ export interface TrialLaunch {
   onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void;
 }
 
-export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'locationFile' | 'onSpawn'>): string[] {
+/** `vae run`'s arguments for the trial; with resumeDir, those that go on with its stopped run instead. */
+export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'locationFile' | 'onSpawn'>, resumeDir?: string): string[] {
+  const where = [
+    '--runs-dir',
+    launch.runsDir,
+    ...(launch.trackingUri ? [] : ['--no-mlflow']),
+    ...(launch.backend ? ['--backend', launch.backend] : []),
+  ];
+  // A resumed run goes on with the resolved spec and the tags it recorded.
+  if (resumeDir) return ['run', '--resume', resumeDir, ...where];
   const tags = { ...launch.tags, 'vae.trial_id': trial.id };
   return [
     'run',
     launch.base,
     ...launch.overrides,
     ...trial.overrides,
-    '--runs-dir',
-    launch.runsDir,
-    ...(launch.trackingUri ? [] : ['--no-mlflow']),
-    ...(launch.backend ? ['--backend', launch.backend] : []),
+    ...where,
     ...Object.entries(tags).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
   ];
 }
 
-export async function runTrial(trial: Trial, launch: TrialLaunch): Promise<TrialOutcome> {
+/** Runs the trial, or resumes its stopped run in resumeDir, to its end; the outcome says how it ended. */
+export async function runTrial(trial: Trial, launch: TrialLaunch, resumeDir?: string): Promise<TrialOutcome> {
   const started = Date.now();
   const log = openSync(launch.logFile, 'a');
   rmSync(launch.locationFile, { force: true });
   const env = { ...process.env, ...(launch.trackingUri ? { MLFLOW_TRACKING_URI: launch.trackingUri } : {}) };
-  const code = await new Promise<number | null>((done) => {
+  const args = [VAE_BIN, ...trialArgs(trial, launch, resumeDir), '--record-file', launch.locationFile];
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     // Its own process group: a Ctrl-C on the terminal reaches only the sweep, which passes it on exactly once.
-    const child = spawn(process.execPath, [VAE_BIN, ...trialArgs(trial, launch), '--record-file', launch.locationFile], {
-      env,
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    launch.onSpawn?.((signal) => child.kill(signal));
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', log, log], detached: true });
+    launch.onSpawn?.((s) => child.kill(s));
     child.on('error', (err) => {
       appendFileSync(launch.logFile, `cannot start vae run: ${err.message}\n`);
-      done(-1);
+      done({ code: -1, signal: null });
     });
-    child.on('close', (c) => done(c));
+    child.on('close', (c, s) => done({ code: c, signal: s }));
   });
   closeSync(log);
   const runDir = readRunLocation(launch.locationFile)?.run_dir;
   const record = runDir ? new RunRecord(runDir) : undefined;
   const status: TrialStatus = code === 0 ? 'FINISHED' : isSignalExitCode(code) ? 'KILLED' : 'FAILED';
+  const killedOutright = runDir && signal ? recordKilledOutright(runDir, signal) : undefined;
+  if (killedOutright) appendFileSync(launch.logFile, `${killedOutright}\n`);
   if (runDir && launch.trackingUri) await completeInMlflow(runDir, launch.trackingUri, launch.logFile);
   const mlflowRunId = record?.readMlflow()?.run_id;
   return {

@@ -1,5 +1,6 @@
-// Runs a sweep's trials `parallel` at a time. A signal stops starting new trials and passes itself on, once, to
-// each running one, which then records what it has (KILLED, with its checkpoint).
+// Runs a sweep's trials `parallel` at a time; a trial whose last attempt left a run to go on with is resumed. A signal
+// stops starting new trials and passes itself on, once, to each running one, which then records what it has (KILLED,
+// with its checkpoint).
 import type { Trial } from './expand.ts';
 import { sweepProgress, type SweepCounts } from './progress.ts';
 import type { SweepRecord } from './record.ts';
@@ -7,6 +8,8 @@ import { runTrial, type TrialLaunch } from './run-trial.ts';
 
 export interface TrialPool {
   todo: Trial[];
+  /** Trial id -> the run folder its last attempt left to resume (see trial-runs.ts). */
+  resumeDirs: Map<string, string>;
   parallel: number;
   counts: SweepCounts;
   record: SweepRecord;
@@ -33,19 +36,22 @@ export async function runTrials(pool: TrialPool): Promise<NodeJS.Signals | undef
     const worker = async () => {
       while (!stopping && next < todo.length) {
         const trial = todo[next++];
+        const resumeDir = pool.resumeDirs.get(trial.id);
         counts.running += 1;
-        progress.update(counts, `trial ${trial.index} started: ${trial.overrides.join(' ')}`);
+        progress.update(counts, `trial ${trial.index} ${resumeDir ? 'resumed' : 'started'}: ${trial.overrides.join(' ')}`);
         let kill: ((s: NodeJS.Signals) => void) | undefined;
-        const outcome = await runTrial(trial, {
+        const launch = {
           ...pool.launch,
           logFile: record.logPath(trial.id),
           locationFile: record.runLocationPath(trial.id),
-          onSpawn: (k) => kills.add((kill = k)),
-        });
+          onSpawn: (k: (s: NodeJS.Signals) => void) => kills.add((kill = k)),
+        };
+        const outcome = await runTrial(trial, launch, resumeDir);
         if (kill) kills.delete(kill);
         record.appendOutcome(outcome);
         counts.running -= 1;
         if (outcome.status === 'FINISHED') counts.done += 1;
+        else if (outcome.status === 'KILLED') counts.stopped += 1;
         else counts.failed += 1;
         progress.update(
           counts,

@@ -4,7 +4,8 @@
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
 //   state.json             the epoch completed, its metrics and the training seconds so far, and for a run stopped
 //                          inside an epoch how far it got (steps, running sums, the epoch's random-stream states);
-//                          written last
+//                          the size and SHA-256 of every other file (see checkpoint-files.ts); written last
+// The checkpoint saved before it is kept beside it, so a damaged one costs one more epoch, never the run.
 // Other random streams need no state: they are derived from the seed and the epoch (see trainer.ts).
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,17 +13,18 @@ import { join } from 'node:path';
 import { loadLayersModel, saveLayersModel } from '../model/persist.ts';
 import { RunRecord } from '../record/run-record.ts';
 import type { Vae } from '../model/vae.ts';
+import { checkpointDir, describeFiles, readSavedState, STATE_FILE, type Generation, type SavedState } from './checkpoint-files.ts';
 import type { TrainingState } from './trainer.ts';
 import type { TrainingStep } from './training-step.ts';
 
 /**
- * Writes the checkpoint into a folder of its own, then swaps it in with two synchronous renames (old aside, new in)
- * and deletes the old one. A crash at any point leaves a complete checkpoint: the old one, the new one, or (between
- * the renames) the old one set aside, which findCheckpoint falls back to. Signal handlers cannot run between the
- * renames, since they are synchronous.
+ * Writes the checkpoint into a folder of its own, then moves the current one to the previous one's place and the new
+ * one in, with two synchronous renames. A crash at any point leaves a complete checkpoint: the new one, the current
+ * one, or (between the renames) the previous one, which findCheckpoint falls back to. Signal handlers cannot run
+ * between the renames, since they are synchronous.
  */
 export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingStep, state: TrainingState): Promise<void> {
-  const { current, writing: tmp, aside: old } = new RunRecord(runDir).checkpointDirs();
+  const { current, previous, writing: tmp } = new RunRecord(runDir).checkpointDirs();
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp, { recursive: true });
@@ -31,17 +33,22 @@ export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingSte
     const { data, specs } = await step.optimizerState();
     writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
     writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
-    writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    const saved: SavedState = { ...state, files: describeFiles(tmp) };
+    writeFileSync(join(tmp, STATE_FILE), JSON.stringify(saved, null, 2) + '\n');
   } catch (e) {
     // A full disk: give the space of the half-written copy back, so the record can still be marked FAILED.
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
 
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(current)) renameSync(current, old);
+  if (existsSync(join(current, STATE_FILE))) {
+    rmSync(previous, { recursive: true, force: true });
+    renameSync(current, previous);
+  } else {
+    // Never a generation: what a crash mid-delete or a fault left of one.
+    rmSync(current, { recursive: true, force: true });
+  }
   renameSync(tmp, current);
-  rmSync(old, { recursive: true, force: true });
 }
 
 export interface Checkpoint {
@@ -53,17 +60,21 @@ export interface Checkpoint {
   restoreOptimizer(step: TrainingStep): Promise<void>;
 }
 
-/** The run's last complete checkpoint, or null when it has none. */
-export function findCheckpoint(runDir: string): Checkpoint | null {
-  const complete = (dir: string) => existsSync(join(dir, 'state.json'));
-  const record = new RunRecord(runDir);
-  let dir = record.checkpointDirs().current;
-  if (!complete(dir)) {
-    const old = record.checkpointsSetAside().find(complete);
-    if (!old) return null;
-    dir = old;
-  }
-  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainingState;
+/** The run's last complete checkpoint (or the one before it), unchecked: for its state alone, or after checkpointDamage. */
+export function findCheckpoint(runDir: string, generation: Generation = 'latest'): Checkpoint | null {
+  const dir = checkpointDir(runDir, generation);
+  return dir ? openCheckpoint(dir) : null;
+}
+
+/** Makes the previous checkpoint the current one, deleting the current (damaged) one, so saves rotate as before. */
+export function fallBackToPreviousCheckpoint(runDir: string): void {
+  const { current, previous } = new RunRecord(runDir).checkpointDirs();
+  rmSync(current, { recursive: true, force: true });
+  renameSync(previous, current);
+}
+
+function openCheckpoint(dir: string): Checkpoint {
+  const { files: _checksums, ...state } = readSavedState(dir);
   return {
     dir,
     state,
