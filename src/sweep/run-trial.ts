@@ -91,10 +91,14 @@ export async function runTrial(trial: Trial, launch: TrialLaunch, resumeDir?: st
   };
 }
 
-/** A failure here is said in the trial's log and left to `vae sync`: the trial itself ended as its record says. */
+/**
+ * A failure here is said in the trial's log and left to `vae sync`: the trial itself ended as its record says. The
+ * short policy keeps a server that hangs from holding up the sweep's next trial for minutes.
+ */
 async function completeInMlflow(runDir: string, trackingUri: string, logFile: string): Promise<void> {
   try {
-    const completion = await completeTrialInMlflow(runDir, MlflowClient.fromEnv(trackingUri));
+    const client = MlflowClient.fromEnv(trackingUri, process.env, { timeoutMs: 30_000, retry: { retries: 1 } });
+    const completion = await completeTrialInMlflow(runDir, client);
     if (completion) appendFileSync(logFile, `${completion.line}\n`);
   } catch (err) {
     appendFileSync(
