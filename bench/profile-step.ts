@@ -30,7 +30,7 @@ const spec = loadSpec(args.spec!).spec;
 const data = loadDataset(spec.data, '.');
 const vae = buildVae(spec, imageShape(data.train));
 let session: ProfiledSession | undefined;
-const step = new GraphStep(vae, spec.train.optimizer.learning_rate, (graphDef) => (session = loadProfiledSession(graphDef)));
+const step = new GraphStep(vae, spec.train.optimizer.learning_rate, 'elbo', (graphDef) => (session = loadProfiledSession(graphDef)));
 const n = spec.train.batch_size;
 const pixels = data.train.height * data.train.width;
 const batch = (i: number) =>
@@ -44,7 +44,7 @@ for (let i = 0; i < warmup + steps; i++) {
   session!.tracing = i >= warmup;
   const x = batch(i);
   const eps = tf.randomNormal([n, vae.latentDim], 0, 1, 'float32', i) as tf.Tensor2D;
-  tf.dispose([step.run(x, eps, 1), x, eps]);
+  tf.dispose([step.run(x, eps, { kind: 'elbo', beta: 1 }), x, eps]);
 }
 const traces = session!.traces;
 const span = (t: KernelStat[]) => Math.max(...t.map((k) => k.startMicros + k.micros));

@@ -77,7 +77,7 @@ if (args.epoch) {
   const full = splitDataset(dataset.train, dataset.test, { seed: spec.seed, train: 1, val: 0, limit: 0 });
   const epoch = await trainOnce(vae, spec, full);
   // As src/eval/test-metrics.ts scores a run: the plain ELBO (beta = 1), one reparameterised sample per test image.
-  const test = await evaluateElbo(vae, full.test, { batchSize: batch, binarize: spec.data.binarize, beta: 1, seed: `${spec.seed}:test` });
+  const test = await evaluateElbo(vae, full.test, { batchSize: batch, binarize: spec.data.binarize, seed: `${spec.seed}:test` });
   Object.assign(result, { train_loss: epoch.last['train/loss'], test_loss: test.loss, epoch_seconds: epoch.trainSeconds });
 }
 const epochs = Number(args.epochs);
@@ -87,7 +87,7 @@ if (epochs > 0) {
   const model = buildVae(own, imageShape(dataset.train));
   const split = splitDataset(dataset.train, dataset.test, { seed: own.seed, ...own.data.split, limit: own.data.limit });
   const trained = await trainOnce(model, own, split, epochs);
-  const test = await evaluateElbo(model, split.test, { batchSize: batch, binarize: own.data.binarize, beta: 1, seed: `${own.seed}:test` });
+  const test = await evaluateElbo(model, split.test, { batchSize: batch, binarize: own.data.binarize, seed: `${own.seed}:test` });
   Object.assign(result, {
     epochs,
     train_images: split.train.count,

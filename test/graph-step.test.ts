@@ -20,6 +20,7 @@ import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
 import type { TrainingStep } from '../src/train/training-step.ts';
+import type { KlObjective } from '../src/model/objective.ts';
 
 // Read when tfjs-node loads TensorFlow, in before() below.
 process.env.TF_ENABLE_ONEDNN_OPTS = '0';
@@ -51,15 +52,16 @@ function twins(spec: string, overrides: string[], image: ImageShape = DIGITS): [
   return [buildVae(resolved, image), buildVae(resolved, image)];
 }
 
+const BETA = { kind: 'elbo', beta: 0.7 } as const;
+
 /** The graph step's loss terms and gradients on `batches` against tfjs autodiff's for the same model. */
-function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[]): void {
-  const graph = new GraphStep(vae, 1e-3);
+function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[], objective: KlObjective = BETA): void {
+  const graph = new GraphStep(vae, 1e-3, objective.kind);
   for (const x of batches) {
     const eps = tf.randomNormal([x.shape[0], vae.latentDim], 0, 1, 'float32', 7) as tf.Tensor2D;
-    const beta = 0.7;
-    const { totals, grads } = graph.lossAndGradients(x, eps, beta);
-    const expected = tf.variableGrads(() => vae.negativeElbo(x, eps, beta).loss, vae.trainableVariables);
-    const terms = vae.negativeElbo(x, eps, beta);
+    const { totals, grads } = graph.lossAndGradients(x, eps, objective);
+    const expected = tf.variableGrads(() => vae.batchLoss(x, eps, objective).loss, vae.trainableVariables);
+    const terms = vae.batchLoss(x, eps, objective);
     const n = x.shape[0];
     const expectedTotals = [terms.loss, terms.recon, terms.kl].map((t) => t.dataSync()[0] * n);
     assert.ok(relativeGap([Array.from(totals.dataSync())], [expectedTotals]) < 1e-5, `${totals.dataSync()} vs ${expectedTotals}`);
@@ -80,12 +82,12 @@ function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[]): void {
  * Trains `steps` steps, alternating the two batches, with fixed noise, and syncs the model as the trainer does at an
  * epoch's end; returns every step's [loss, recon, kl] totals.
  */
-function trainSteps(step: TrainingStep, vae: Vae, steps: number, beta: number): number[][] {
+function trainSteps(step: TrainingStep, vae: Vae, steps: number, objective: KlObjective = BETA): number[][] {
   const totals: number[][] = [];
   for (let i = 0; i < steps; i++) {
     const x = BATCHES[i % 2] as tf.Tensor2D;
     const eps = tf.randomNormal([x.shape[0], vae.latentDim], 0, 1, 'float32', 100 + i) as tf.Tensor2D;
-    const t = step.run(x, eps, beta);
+    const t = step.run(x, eps, objective);
     totals.push(Array.from(t.dataSync()));
     tf.dispose([t, eps]);
   }
@@ -140,7 +142,7 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
       const [a, b] = twins(spec, overrides);
       const graph = new GraphStep(a, 1e-3);
       const autodiff = new AutodiffStep(b, 1e-3);
-      const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, 0.7), trainSteps(autodiff, b, 6, 0.7)];
+      const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6), trainSteps(autodiff, b, 6)];
       assert.ok(
         relativeGap(graphTotals, autodiffTotals) < adamTolerance,
         `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
@@ -154,11 +156,41 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
     });
   }
 
+  // Controlled capacity: gamma * |KL - C|, its gradient TensorFlow's through the sign of the gap. An untrained
+  // VAE's KL is under a nat on these digits, so C = 5 pushes the KL up and C = 0 pulls it down. gamma multiplies
+  // the KL's gradients, and their float32 rounding with them: after 6 steps the weights are held to 3e-4, under a
+  // third of one Adam step (measured: up to 1.1e-4 for the MLP with C = 0).
+  for (const capacity of [5, 0]) {
+    const objective = { kind: 'capacity', gamma: 30, capacity } as const;
+    for (const [name, spec, overrides] of [
+      ['MLP', MLP, []],
+      ['conv, tanh', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
+    ] as const) {
+      it(`${name}, capacity objective with C = ${capacity}: the same loss terms and gradients, and after 6 Adam steps the same weights`, () => {
+        assertSameLossAndGradients(twins(spec, [...overrides])[0], BATCHES as tf.Tensor2D[], objective);
+        const [a, b] = twins(spec, [...overrides]);
+        const graph = new GraphStep(a, 1e-3, 'capacity');
+        const autodiff = new AutodiffStep(b, 1e-3);
+        const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, objective), trainSteps(autodiff, b, 6, objective)];
+        assert.ok(
+          relativeGap(graphTotals, autodiffTotals) < 1e-4,
+          `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
+        );
+        assert.ok(weightGap(a, b) < 3e-4, `weights differ by up to ${weightGap(a, b)}`);
+        // The KL moves toward C: up from under a nat for C = 5, down for C = 0.
+        const [first, last] = [graphTotals[0][2], graphTotals[4][2]];
+        assert.ok(capacity > 0 ? last > first : last < first, `KL of batch 0: ${first} -> ${last}`);
+        graph.dispose();
+        autodiff.dispose();
+      });
+    }
+  }
+
   for (const spec of [MLP, CONV]) {
     it(`${spec}: Adam's state moves between the two through a checkpoint's encoding and training goes on identically`, async () => {
       const [a, b] = twins(spec, []);
       const graph = new GraphStep(a, 1e-3);
-      trainSteps(graph, a, 3, 1);
+      trainSteps(graph, a, 3);
       b.trainableVariables.forEach((w, i) => w.assign(a.trainableVariables[i]));
       const { data, specs } = await graph.optimizerState();
       const saved = tf.io.decodeWeights(data, specs);
@@ -171,7 +203,7 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
       await graphAgain.restoreOptimizerState(reencoded.specs.map((s) => ({ name: s.name, tensor: again[s.name] })));
       tf.dispose([...Object.values(saved), ...Object.values(again)]);
       graph.dispose();
-      const [continued, restored] = [trainSteps(graphAgain, a, 3, 1), trainSteps(autodiff, b, 3, 1)];
+      const [continued, restored] = [trainSteps(graphAgain, a, 3), trainSteps(autodiff, b, 3)];
       assert.ok(relativeGap(continued, restored) < 1e-5, `${JSON.stringify(continued)} vs ${JSON.stringify(restored)}`);
       assert.ok(weightGap(a, b) < 1e-5);
       graphAgain.dispose();

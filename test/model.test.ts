@@ -9,7 +9,7 @@ import { conv2dBackpropFilter } from '../src/kernels/conv2d-backprop-filter.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from '../src/model/loss.ts';
 import { loadLayersModel, saveLayersModel } from '../src/model/persist.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { klWeightAt } from '../src/train/trainer.ts';
+import { klPartValue, klWeightAt, objectiveAt } from '../src/model/objective.ts';
 
 const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {
   assert.equal(actual.length, expected.length);
@@ -71,6 +71,21 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
     );
     assert.equal(klWeightAt(0, { kl_weight: 1, kl_warmup_epochs: 0 }), 1);
   });
+
+  it('controlled capacity raises C linearly to max_nats over anneal_steps, and costs gamma * |KL - C|', () => {
+    const loss = {
+      ...loadSpec('experiments/vae-mnist.yaml').spec.loss,
+      objective: 'capacity' as const,
+      capacity: { gamma: 100, max_nats: 20, anneal_steps: 1000 },
+    };
+    assert.deepEqual(
+      [0, 250, 1000, 5000].map((step) => objectiveAt(loss, 0, step)),
+      [0, 5, 20, 20].map((capacity) => ({ kind: 'capacity', gamma: 100, capacity })),
+    );
+    assert.equal(klPartValue({ kind: 'capacity', gamma: 100, capacity: 5 }, 3), 200);
+    assert.equal(klPartValue({ kind: 'capacity', gamma: 100, capacity: 5 }, 7), 200);
+    assert.deepEqual(objectiveAt(loadSpec('experiments/vae-mnist.yaml').spec.loss, 1, 0), { kind: 'elbo', beta: 1 });
+  });
 });
 
 describe('the VAE', () => {
@@ -99,7 +114,7 @@ describe('the VAE', () => {
     const x = tf.randomUniform([4, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
     const eps = tf.randomNormal([4, 20], 0, 1, 'float32', 4) as tf.Tensor2D;
     const { recon, kl } = vae.perExampleTerms(x, eps);
-    const terms = vae.negativeElbo(x, eps, 0.5);
+    const terms = vae.batchLoss(x, eps, { kind: 'elbo', beta: 0.5 });
     close([terms.recon.dataSync()[0]], [recon.mean().dataSync()[0]], 1e-3);
     close([terms.kl.dataSync()[0]], [kl.mean().dataSync()[0]], 1e-4);
     close([terms.loss.dataSync()[0]], [recon.mean().dataSync()[0] + 0.5 * kl.mean().dataSync()[0]], 1e-3);

@@ -6,7 +6,7 @@ import type { Vae } from '../model/vae.ts';
 import { vaeForward } from './vae-forward.ts';
 
 export interface ElboAverages {
-  /** recon + beta * kl, per example. */
+  /** The negative ELBO, recon + kl, per example. */
   loss: number;
   recon: number;
   kl: number;
@@ -19,7 +19,7 @@ export interface ElboAverages {
 export async function evaluateElbo(
   vae: Vae,
   set: ImageSet,
-  options: { batchSize: number; binarize: Binarization; beta: number; seed: string },
+  options: { batchSize: number; binarize: Binarization; seed: string },
 ): Promise<ElboAverages> {
   const size = pixelsPerImage(set);
   const buffer = new Float32Array(options.batchSize * size);
@@ -40,7 +40,7 @@ export async function evaluateElbo(
   }
   const [recon, kl] = (await sums.data()).map((v) => v / set.count);
   sums.dispose();
-  return { loss: recon + options.beta * kl, recon, kl };
+  return { loss: recon + kl, recon, kl };
 }
 
 /**

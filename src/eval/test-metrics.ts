@@ -15,7 +15,7 @@ export async function testMetrics(
   iwaeSamples: number = spec.eval.iwae_samples,
 ): Promise<{ metrics: Record<string, number>; usage: LatentUsage }> {
   const common = { batchSize: spec.train.batch_size, binarize: spec.data.binarize, seed: `${spec.seed}:test` };
-  const elbo = await evaluateElbo(vae, test, { ...common, beta: 1 });
+  const elbo = await evaluateElbo(vae, test, common);
   const usage = await latentUsage(vae, test, { ...common, threshold: spec.eval.active_unit_threshold });
   const metrics: Record<string, number> = {
     'test/neg_elbo': elbo.loss,

@@ -104,9 +104,13 @@ export interface Experiment {
     latent_dim: number;
   };
   /**
-   * Negative ELBO: reconstruction + kl_weight * KL(q(z|x) || N(0, I)), per example, in nats.
+   * What training minimises, per example, in nats: the reconstruction NLL plus a KL part, kl_weight * KL(q(z|x) || N(0, I)) for the ELBO, or gamma * |KL - C| for controlled capacity.
    */
   loss: {
+    /**
+     * elbo: reconstruction + kl_weight * KL, with kl_warmup_epochs (kl_weight 1 is the ELBO, other values β-VAE). capacity: reconstruction + gamma * |KL - C|, C raised linearly from 0 to capacity.max_nats over capacity.anneal_steps steps (Burgess et al. 2018). Test metrics are the plain negative ELBO either way, so runs compare.
+     */
+    objective: "elbo" | "capacity";
     /**
      * bce: Bernoulli likelihood, cross-entropy from the decoder's logits; mse: Gaussian likelihood with fixed standard deviation, squared error on the decoder's means.
      */
@@ -123,6 +127,23 @@ export interface Experiment {
      * Ramp beta linearly from 0 over this many epochs (0 for no warm-up).
      */
     kl_warmup_epochs: number;
+    /**
+     * Controlled capacity increase (objective: capacity); the defaults are Burgess et al.'s for dSprites.
+     */
+    capacity: {
+      /**
+       * Weight of |KL - C|, large so the KL tracks C.
+       */
+      gamma: number;
+      /**
+       * C at the end of the schedule, in nats per example.
+       */
+      max_nats: number;
+      /**
+       * Training steps (batches) over which C rises linearly from 0 to max_nats.
+       */
+      anneal_steps: number;
+    };
   };
   /**
    * Optimisation.

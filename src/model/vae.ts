@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
+import { klPart, type KlObjective } from './objective.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
 import type { ImageShape } from '../data/images.ts';
 import { buildDecoder, buildEncoder, convShapeProblem } from './networks.ts';
@@ -11,7 +12,7 @@ export type Likelihood = { kind: 'bernoulli' } | { kind: 'gaussian'; std: number
 
 /** Per-example means over a batch, as scalars. */
 export type ElboTerms = {
-  /** recon + beta * kl: what the optimiser minimises. */
+  /** recon + the objective's KL part: what the optimiser minimises. */
   loss: tf.Scalar;
   recon: tf.Scalar;
   kl: tf.Scalar;
@@ -51,11 +52,11 @@ export class Vae {
   }
 
   /** The batch's loss terms, per example: every term is a mean over the batch of per-example sums. */
-  negativeElbo(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): ElboTerms {
+  batchLoss(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): ElboTerms {
     return tf.tidy(() => {
       const { recon, kl } = this.perExampleTerms(x, eps);
       const [meanRecon, meanKl] = [tf.mean(recon) as tf.Scalar, tf.mean(kl) as tf.Scalar];
-      return { loss: meanRecon.add(meanKl.mul(beta)) as tf.Scalar, recon: meanRecon, kl: meanKl };
+      return { loss: meanRecon.add(klPart(objective, meanKl)) as tf.Scalar, recon: meanRecon, kl: meanKl };
     });
   }
 

@@ -6,6 +6,7 @@
 // of JavaScript; in the graph the session runs independent ops on both cores with no JavaScript between them.
 // test/graph-step.test.ts compares it with tfjs autodiff + tf.train.adam on real MNIST.
 import * as tf from '@tensorflow/tfjs';
+import type { KlObjective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
 import { perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
@@ -23,8 +24,8 @@ export class GraphStep implements TrainingStep {
   private readonly params: tf.Variable[];
   private readonly session: GraphSession;
   /** The graph's inputs for a step. */
-  private readonly input: Record<'x' | 'eps' | 'beta' | 'weights' | 'adam', Ref>;
-  /** Each term's factor in the batch's loss (before its batch size and beta): its scale. */
+  private readonly input: Record<'x' | 'eps' | 'klFactor' | 'klTarget' | 'weights' | 'adam', Ref>;
+  /** Each term's factor in the batch's loss (before its batch size and the KL part's factor): its scale. */
   private readonly termScales: [number, number];
   /** What a run can fetch: the step (Adam included), the loss and gradients alone, the weights, the moments. */
   private readonly output: { step: Ref; totals: Ref; grads: Ref[]; weights: Ref[]; m: Ref[]; v: Ref[] };
@@ -35,16 +36,24 @@ export class GraphStep implements TrainingStep {
 
   /**
    * Throws GraphUnsupportedError for a model the graph cannot express, or an Error if TensorFlow's C API is out of
-   * reach. `loadSession` is tfjs-node's session unless a profiler passes its own.
+   * reach. `kind`: the objective every step will get. `loadSession` is tfjs-node's session unless a profiler passes its own.
    */
-  constructor(vae: Vae, learningRate: number, loadSession: SessionLoader = loadGraphSession) {
+  constructor(
+    vae: Vae,
+    learningRate: number,
+    readonly kind: KlObjective['kind'] = 'elbo',
+    loadSession: SessionLoader = loadGraphSession,
+  ) {
     this.params = vae.trainableVariables;
     const g = new GraphBuilder();
     const pixels = vae.encoder.inputs[0].shape[1]!;
     this.input = {
       x: g.placeholder('x', [-1, pixels]),
       eps: g.placeholder('eps', [-1, vae.latentDim]),
-      beta: g.placeholder('beta', []),
+      // beta (elbo) or gamma (capacity): the factor of the KL part.
+      klFactor: g.placeholder('kl_factor', []),
+      // The capacity C times the batch size: the batch's KL sum that capacity aims for.
+      klTarget: g.placeholder('kl_target', []),
       // What one element of the reconstruction and of the KL weighs in the batch's loss.
       weights: g.placeholder('term_weights', [2]),
       // beta1^t, beta2^t and epsilon, which change every step, as one feed.
@@ -56,14 +65,15 @@ export class GraphStep implements TrainingStep {
     const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     // The batch's [loss, recon, kl], each summed over its examples, as every step returns them.
     const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
-    const totals = g.stack([g.op('AddV2', recon, g.op('Mul', this.input.beta, kl)), recon, kl]);
-    // loss = mean recon + beta * mean KL over the batch, a weighted sum of the terms' elements (their offsets have
-    // no gradient): TensorFlow differentiates from the elements, each weighted by d loss / d element.
+    // loss = mean recon + the KL part over the batch, differentiated from the terms' elements (their offsets have
+    // no gradient), each weighted by d loss / d element.
     this.termScales = [terms.recon.scale, terms.kl.scale];
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
+    const klTerm = this.klPart(g, kl, klWeight);
+    const totals = g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl]);
     const grads = g.gradients([terms.recon.elements, terms.kl.elements], weights, [
       g.fillLike(terms.recon.elements, reconWeight),
-      g.fillLike(terms.kl.elements, klWeight),
+      g.fillLike(terms.kl.elements, klTerm.elementWeight),
     ]);
     const [beta1Power, beta2Power, epsilon] = g.unstack(this.input.adam, 3);
     const scalars = [beta1Power, beta2Power, g.scalar(learningRate), g.scalar(BETA1), g.scalar(BETA2), epsilon];
@@ -94,13 +104,13 @@ export class GraphStep implements TrainingStep {
     });
   }
 
-  run(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): tf.Tensor1D {
+  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): tf.Tensor1D {
     this.iterations += 1;
     const t = this.iterations;
     return tf.tidy(() => {
       // tf.train.adam adds epsilon to the bias-corrected sqrt(v); TensorFlow's op adds it to sqrt(v), so it is scaled.
       const adam = tf.tensor1d([BETA1 ** t, BETA2 ** t, this.epsilon * Math.sqrt(1 - BETA2 ** t)]);
-      const [totals] = this.session.run([...this.batchFeeds(x, eps, beta), [this.input.adam, adam]], [this.output.step]);
+      const [totals] = this.session.run([...this.batchFeeds(x, eps, objective), [this.input.adam, adam]], [this.output.step]);
       return totals as tf.Tensor1D;
     });
   }
@@ -109,8 +119,10 @@ export class GraphStep implements TrainingStep {
    * The batch's [loss, recon, kl] summed over examples, and the gradients of the mean loss in the order of
    * vae.trainableVariables, at the weights being trained; no update.
    */
-  lossAndGradients(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): { totals: tf.Tensor1D; grads: tf.Tensor[] } {
-    const [totals, ...grads] = tf.tidy(() => this.session.run(this.batchFeeds(x, eps, beta), [this.output.totals, ...this.output.grads]));
+  lossAndGradients(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): { totals: tf.Tensor1D; grads: tf.Tensor[] } {
+    const [totals, ...grads] = tf.tidy(() =>
+      this.session.run(this.batchFeeds(x, eps, objective), [this.output.totals, ...this.output.grads]),
+    );
     return { totals: totals as tf.Tensor1D, grads };
   }
 
@@ -153,14 +165,28 @@ export class GraphStep implements TrainingStep {
     this.session.dispose();
   }
 
-  private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, beta: number): [Ref, tf.Tensor][] {
+  /**
+   * The batch's KL part, summed over its examples, and the weight of each KL element in the mean loss.
+   * elbo: beta * KL. capacity: gamma * |KL - C|, whose derivative in KL is gamma times the sign of KL - C; as a
+   * weight of the elements that sign carries no gradient of its own, which is exactly the derivative.
+   */
+  private klPart(g: GraphBuilder, klSum: Ref, klWeight: Ref): { sum: Ref; elementWeight: Ref } {
+    if (this.kind === 'elbo') return { sum: g.op('Mul', this.input.klFactor, klSum), elementWeight: klWeight };
+    const gap = g.op('Sub', klSum, this.input.klTarget);
+    return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), elementWeight: g.op('Mul', klWeight, g.op('Sign', gap)) };
+  }
+
+  private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): [Ref, tf.Tensor][] {
+    if (objective.kind !== this.kind) throw new Error(`this graph step was built for the ${this.kind} objective, not ${objective.kind}`);
     const n = x.shape[0];
     const [reconScale, klScale] = this.termScales;
+    const factor = objective.kind === 'capacity' ? objective.gamma : objective.beta;
     return [
       [this.input.x, x],
       [this.input.eps, eps],
-      [this.input.beta, tf.scalar(beta)],
-      [this.input.weights, tf.tensor1d([reconScale / n, (beta * klScale) / n])],
+      [this.input.klFactor, tf.scalar(factor)],
+      [this.input.weights, tf.tensor1d([reconScale / n, (factor * klScale) / n])],
+      ...(objective.kind === 'capacity' ? [[this.input.klTarget, tf.scalar(n * objective.capacity)] as [Ref, tf.Tensor]] : []),
     ];
   }
 }

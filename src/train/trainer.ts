@@ -1,3 +1,4 @@
+import { klPartValue, objectiveAt, objectiveMetrics, type KlObjective } from '../model/objective.ts';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { batchRanges, batchTensor } from '../data/batches.ts';
@@ -73,12 +74,6 @@ export interface TrainResult {
   last: Record<string, number>;
 }
 
-/** beta for the current point of training: ramps linearly from 0 to kl_weight over the warm-up epochs. */
-export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss'], 'kl_weight' | 'kl_warmup_epochs'>): number {
-  if (loss.kl_warmup_epochs <= 0) return loss.kl_weight;
-  return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
-}
-
 /** When the loss is NaN or infinite, the error that stops training with a message that says how to fix it. */
 function divergence(loss: number, vae: Vae, spec: TrainSpec, epoch: number, step: number): TrainingDivergedError | undefined {
   if (Number.isFinite(loss)) return undefined;
@@ -123,7 +118,7 @@ type EpochOutcome = { metrics: Record<string, number>; seconds: number } | { sto
  */
 export async function train(vae: Vae, data: Split, spec: TrainSpec, hooks: TrainHooks): Promise<TrainResult> {
   const batchSize = spec.train.batch_size;
-  const step = createTrainingStep(vae, spec.train.optimizer.learning_rate, hooks.trainingStep ?? 'auto');
+  const step = createTrainingStep(vae, spec.train.optimizer.learning_rate, hooks.trainingStep ?? 'auto', spec.loss.objective);
   const training: Training = {
     vae,
     data,
@@ -181,10 +176,10 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     if (hooks.shouldStop()) {
       return { stoppedAt: await stopInsideEpoch(trainingStep, { steps: i, sums, seen, binarizeRng, noiseRng, started }) };
     }
-    const beta = klWeightAt(epoch - 1 + i / stepsPerEpoch, spec.loss);
+    const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
     const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
-    const batchTotals = trainingStep.run(x, eps, beta);
+    const batchTotals = trainingStep.run(x, eps, objective);
     const next = sums.add(batchTotals);
     tf.dispose([sums, x, eps, batchTotals]);
     sums = next;
@@ -242,12 +237,13 @@ async function epochMetrics(
   ran: { loss: number; recon: number; kl: number; seen: number; seconds: number },
 ): Promise<Record<string, number>> {
   const { vae, data, spec } = training;
-  const beta = klWeightAt(epoch, spec.loss);
+  // The objective as the epoch's last step had it.
+  const objective = objectiveAt(spec.loss, epoch, epoch * training.stepsPerEpoch - 1);
   const metrics: Record<string, number> = {
     'train/loss': ran.loss,
     'train/recon': ran.recon,
     'train/kl': ran.kl,
-    'train/kl_weight': beta,
+    ...objectiveMetrics(objective),
     'perf/examples_per_s': ran.seen / ran.seconds,
     'perf/epoch_seconds': ran.seconds,
   };
@@ -255,10 +251,9 @@ async function epochMetrics(
     const val = await evaluateElbo(vae, data.val, {
       batchSize: spec.train.batch_size,
       binarize: spec.data.binarize,
-      beta,
       seed: `${spec.seed}:val`,
     });
-    Object.assign(metrics, { 'val/loss': val.loss, 'val/recon': val.recon, 'val/kl': val.kl });
+    Object.assign(metrics, { 'val/loss': val.recon + klPartValue(objective, val.kl), 'val/recon': val.recon, 'val/kl': val.kl });
   }
   return metrics;
 }
@@ -267,10 +262,15 @@ async function epochMetrics(
  * The fastest step this model and backend allow: on tfjs-node one TensorFlow graph per step (graph-step.ts);
  * elsewhere, or when that graph cannot be built, tfjs's autodiff and tf.train.adam, with the reason in its description.
  */
-export function createTrainingStep(vae: Vae, learningRate: number, choice: TrainingStepChoice): TrainingStep {
+export function createTrainingStep(
+  vae: Vae,
+  learningRate: number,
+  choice: TrainingStepChoice,
+  objective: KlObjective['kind'] = 'elbo',
+): TrainingStep {
   if (choice === 'autodiff' || tf.getBackend() !== 'tensorflow') return new AutodiffStep(vae, learningRate);
   try {
-    return new GraphStep(vae, learningRate);
+    return new GraphStep(vae, learningRate, objective);
   } catch (e) {
     return new AutodiffStep(vae, learningRate, `the native graph step is unavailable: ${(e as Error).message.split('\n')[0]}`);
   }

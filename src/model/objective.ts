@@ -1,0 +1,52 @@
+// What training minimises, per example: the reconstruction NLL plus a KL part, which the spec's objective chooses.
+// Both parts are means over the batch of per-example sums, in nats.
+import type * as tf from '@tensorflow/tfjs';
+import type { ResolvedSpec } from '../experiment-spec/load.ts';
+
+export type KlObjective =
+  /** beta * KL: the ELBO for beta = 1 (Kingma & Welling 2014), β-VAE otherwise (Higgins et al. 2017). */
+  | { kind: 'elbo'; beta: number }
+  /** gamma * |KL - C|: controlled capacity increase (Burgess et al. 2018), C in nats. */
+  | { kind: 'capacity'; gamma: number; capacity: number };
+
+/** The objective at a point of training: `progressEpochs` for the warm-up, `step` (from 0) for the capacity schedule. */
+export function objectiveAt(loss: ResolvedSpec['loss'], progressEpochs: number, step: number): KlObjective {
+  if (loss.objective === 'capacity') {
+    const { gamma, max_nats, anneal_steps } = loss.capacity;
+    return { kind: 'capacity', gamma, capacity: max_nats * Math.min(1, step / anneal_steps) };
+  }
+  return { kind: 'elbo', beta: klWeightAt(progressEpochs, loss) };
+}
+
+/** beta for the current point of training: ramps linearly from 0 to kl_weight over the warm-up epochs. */
+export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss'], 'kl_weight' | 'kl_warmup_epochs'>): number {
+  if (loss.kl_warmup_epochs <= 0) return loss.kl_weight;
+  return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
+}
+
+/** The KL part of the loss for a batch whose mean KL is `meanKl`, as a tensor to differentiate... */
+export function klPart(objective: KlObjective, meanKl: tf.Scalar): tf.Scalar {
+  if (objective.kind === 'capacity') return meanKl.sub(objective.capacity).abs().mul(objective.gamma);
+  return meanKl.mul(objective.beta);
+}
+
+/** ...and as a number, for a loss reported on a whole set (val/loss). */
+export function klPartValue(objective: KlObjective, meanKl: number): number {
+  if (objective.kind === 'capacity') return objective.gamma * Math.abs(meanKl - objective.capacity);
+  return objective.beta * meanKl;
+}
+
+/** The KL part as the run's log names it, e.g. `1 x KL` or `1000 x |KL - C|, C up to 25 nats over 100000 steps`. */
+export function describeKlPart(loss: ResolvedSpec['loss']): string {
+  if (loss.objective === 'capacity') {
+    const { gamma, max_nats, anneal_steps } = loss.capacity;
+    return `${gamma} x |KL - C|, C up to ${max_nats} nats over ${anneal_steps} steps`;
+  }
+  return `${loss.kl_weight} x KL${loss.kl_warmup_epochs > 0 ? ` (warm-up over ${loss.kl_warmup_epochs} epochs)` : ''}`;
+}
+
+/** The objective's own numbers for an epoch's metrics (train/kl_weight, or the capacity reached). */
+export function objectiveMetrics(objective: KlObjective): Record<string, number> {
+  if (objective.kind === 'capacity') return { 'train/capacity_nats': objective.capacity, 'train/capacity_gamma': objective.gamma };
+  return { 'train/kl_weight': objective.beta };
+}
