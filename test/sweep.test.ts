@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { completeTrialInMlflow } from '../src/sweep/complete-in-mlflow.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
-import { vae } from './support/cli.ts';
+import { ROOT, vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 
 // A trial of a few seconds: 200 images, one epoch, no importance-weighted bound.
@@ -142,7 +142,13 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     const [record] = readdirSync(join(dir, 'vae-mnist', 'sweeps')).map((s) => join(dir, 'vae-mnist', 'sweeps', s));
     const slurm = readFileSync(join(record, 'slurm.sbatch'), 'utf8');
     assert.match(slurm, /^#SBATCH --array=0-14%\d+$/m);
-    assert.match(slurm, /^npx vae sweep experiments\/sweep-latent\.yaml --trial-index "\$SLURM_ARRAY_TASK_ID"$/m);
+    // node itself, not npx, as the task's first process: it must outlive a scancel until the trial has saved.
+    assert.ok(
+      slurm.includes(
+        `\nexec node ${join(ROOT, 'bin/vae.js')} sweep experiments/sweep-latent.yaml --runs-dir ${dir} --trial-index "$SLURM_ARRAY_TASK_ID"\n`,
+      ),
+      slurm,
+    );
     const k8s = readFileSync(join(record, 'k8s-job.yaml'), 'utf8');
     assert.match(k8s, /completionMode: Indexed/);
     assert.match(k8s, /completions: 15/);

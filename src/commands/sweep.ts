@@ -5,6 +5,7 @@ import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
+import { completeLostTrials } from '../sweep/complete-in-mlflow.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { planWarnings } from '../sweep/plan-checks.ts';
 import { writePlan } from '../sweep/plan.ts';
@@ -82,6 +83,9 @@ export async function planCommand(file: string, overrides: string[], options: Sw
     ...options.grid.flatMap((g) => ['--grid', g]),
     ...(options.seeds === undefined ? [] : ['--seeds', options.seeds]),
     ...overrides,
+    // The tasks write their trials' logs and records into this sweep record, where the Slurm logs go too.
+    '--runs-dir',
+    options.runsDir,
   ];
   const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.') });
   process.stdout.write(plan.table);
@@ -102,6 +106,8 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const parent = experimentId ? await findParentRun(client, experimentId, prepared.id) : null;
   if (!parent)
     throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
+  const trialIds = prepared.trials.map((t) => t.id);
+  for (const line of await completeLostTrials(trialIds, record, client, parent)) say(line);
   const outcomes = outcomesFromChildren(prepared, await childRuns(client, parent));
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };
@@ -127,18 +133,53 @@ async function runOneTrial(
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
   }
+  const uploaded = tracking ? await completeLostTrials([trial.id], record, tracking.client, tracking.parent) : [];
+  for (const line of uploaded) say(line);
+  if (uploaded.length > 0) return;
   say(`trial ${index} (${trial.id}): ${trial.overrides.join(' ')} -> ${record.logPath(trial.id)}`);
+  const signals = passSignalsToTrial();
   const outcome = await runTrial(trial, {
     ...launchOf(prepared, tracking, options),
     logFile: record.logPath(trial.id),
     locationFile: record.runLocationPath(trial.id),
-  });
+    onSpawn: signals.onSpawn,
+  }).finally(signals.stop);
   record.appendOutcome(outcome);
   say(`trial ${index} ${outcome.status.toLowerCase()}`);
-  if (outcome.status !== 'FINISHED') {
+  const stopping = signals.received();
+  if (stopping) process.exitCode = exitCodeForSignal(stopping);
+  else if (outcome.status !== 'FINISHED') {
     say(`see ${record.logPath(trial.id)}`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * While one trial runs, a signal waits for it to record what it has (KILLED, with its checkpoint) instead of ending this
+ * process at once: a Slurm job ends when its first process does, and its other processes are then lost.
+ */
+function passSignalsToTrial() {
+  // Slurm signals every process of a job it cancels, the trial's `vae run` too, which a second signal would make quit
+  // unsaved. Elsewhere (Kubernetes stops a pod through its first process; a kill from a shell) it hears only from here.
+  const trialHearsItself = process.env.SLURM_JOB_ID !== undefined;
+  let stopping: NodeJS.Signals | undefined;
+  let kill: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = signal;
+    say(`${signal}: waiting for the trial to record what it has`);
+    if (!trialHearsItself) kill?.(signal);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return {
+    onSpawn: (k: (signal: NodeJS.Signals) => void) => {
+      kill = k;
+      // A trial started after the signal was not there to hear it.
+      if (stopping) k(stopping);
+    },
+    received: () => stopping,
+    stop: () => void process.off('SIGINT', onSignal).off('SIGTERM', onSignal),
+  };
 }
 
 async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracking | null> {

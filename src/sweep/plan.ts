@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
+import { VAE_BIN } from './run-trial.ts';
 
 /** The image the Kubernetes job runs: this repository with `npm ci` done; build and push it under this name or edit the manifest. */
 export const K8S_IMAGE = 'vae-lab:latest';
@@ -53,7 +54,9 @@ function slurmScript(prepared: PreparedSweep, record: SweepRecord, options: Plan
     `#SBATCH --output=${record.path('logs')}/slurm-%A_%a.log`,
     'set -euo pipefail',
     `cd ${shellQuote(options.cwd)}`,
-    `${taskCommand(options).map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
+    // exec, and node rather than npx: scancel signals every process of the task, and the task ends when its first process
+    // does, so that process must be the one that waits for the trial to record what it has.
+    `exec node ${shellQuote(VAE_BIN)} sweep ${options.args.map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
     `# When every task is done: npx vae sweep summarize ${options.args.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');
