@@ -2,7 +2,7 @@
 // array job runs every trial as a task under one parent run; a task cancelled mid-trial ends KILLED and is the only one
 // a resubmission reruns; a task whose node loses MLflow finishes on its own and `vae sweep summarize` uploads it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,7 +47,8 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
   let sweep: SweepRecord;
   let trials: { id: string; index: number }[];
   let firstJob: string;
-  const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-slurm-sweep-')), 'runs');
+  const work = mkdtempSync(join(tmpdir(), 'vae-slurm-sweep-'));
+  const runsDir = join(work, 'runs');
 
   before(async () => {
     [cluster, mlflow] = await Promise.all([startSlurmCluster(), startTestMlflow()]);
@@ -61,6 +62,7 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
     await cluster?.stop();
     await proxy?.close();
     await mlflow?.dispose();
+    rmSync(work, { recursive: true, force: true });
   });
 
   async function children(): Promise<Run[]> {
@@ -129,7 +131,13 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
     const runDir = outcome(KILLED_TRIAL).run_dir!;
     assert.equal(new RunRecord(runDir).readRun().status, 'KILLED');
     assert.ok(findCheckpoint(runDir), 'a checkpoint');
-    assert.match(readFileSync(slurmLog(firstJob, KILLED_TRIAL), 'utf8'), /CANCELLED/);
+    const log = readFileSync(slurmLog(firstJob, KILLED_TRIAL), 'utf8');
+    assert.match(log, /CANCELLED/);
+    assert.match(
+      log,
+      /^SIGTERM: waiting for the trial to record what it has\ntrial 1 killed$/m,
+      'the task outlived the SIGTERM until its trial had saved',
+    );
   });
 
   it('the trial that lost MLflow finished on its node; vae sweep summarize uploads it, once', async () => {
