@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
+import { slurmTags } from '../src/run/run-tags.ts';
 import { SweepRecord, type TrialOutcome } from '../src/sweep/record.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
@@ -34,6 +35,15 @@ const KILLED_TRIAL = 1;
 const OFFLINE_TRIAL = 3;
 // One task at a time on the 2-CPU node (each asks for 2), a few seconds each; generous for a loaded machine.
 const ARRAY_TIMEOUT_MS = 180_000;
+
+describe('slurmTags', () => {
+  it("names the Slurm job and array task a run ran in, from Slurm's environment; nothing outside Slurm", () => {
+    const env = { SLURM_JOB_ID: '12', SLURM_ARRAY_JOB_ID: '10', SLURM_ARRAY_TASK_ID: '2', SLURM_CONF: '/etc/slurm/slurm.conf' };
+    assert.deepEqual(slurmTags(env), { 'slurm.job_id': '12', 'slurm.array_job_id': '10', 'slurm.array_task_id': '2' });
+    assert.deepEqual(slurmTags({ SLURM_JOB_ID: '12' }), { 'slurm.job_id': '12' });
+    assert.deepEqual(slurmTags({}), {});
+  });
+});
 
 const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
 const unavailable = slurmUnavailable();

@@ -212,6 +212,27 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.ok(tag(parent, 'vae.best_setting'));
     assert.ok((await client.listAllArtifacts(parent.info.run_id)).some((f) => f.path === 'summary/summary.png'));
   });
+  it('an array task of a trial that finished while MLflow was out of reach uploads its record instead of running it again', async () => {
+    const args = ['experiments/vae-mnist.yaml', ...GRID, ...TINY, 'tracking.experiment=vae-fanout', '--runs-dir', runsDir];
+    const [parent] = await runsOf('vae-fanout', "tags.`vae.sweep_role` = 'parent'");
+    const [child] = await runsOf('vae-fanout', `tags.\`mlflow.parentRunId\` = '${parent.info.run_id}' AND params.seed = '1'`);
+    // As a task that lost the server leaves it: MLflow saw the run start and never heard the end.
+    await client.updateRun(child.info.run_id, 'RUNNING');
+    const runDirs = () => readdirSync(join(runsDir, 'vae-fanout')).filter((d) => d !== 'sweeps').length;
+    const before = runDirs();
+    const index = JSON.parse(readFileSync(join(sweepDir('vae-fanout'), 'sweep.json'), 'utf8')).trials.find(
+      (t: { id: string }) => t.id === tag(child, 'vae.trial_id'),
+    ).index;
+    const task = await vae(['sweep', ...args, '--trial-index', String(index)], { env });
+    assert.equal(task.code, 0, task.stderr);
+    assert.match(
+      task.stderr,
+      /finished on its node while MLflow was out of reach: MLflow had this run as RUNNING; uploaded the local record/,
+    );
+    assert.equal(runDirs(), before, 'not run again');
+    assert.equal((await client.getRun(child.info.run_id)).info.status, 'FINISHED');
+    assert.equal((await runsOf('vae-fanout', `tags.\`vae.trial_id\` = '${tag(child, 'vae.trial_id')}'`)).length, 1);
+  });
   it('a trial whose run MLflow lost or never got is uploaded from its record when it ends, once', async () => {
     const run = await vae(
       ['run', 'experiments/vae-mnist.yaml', ...TINY, 'tracking.experiment=vae-lost', '--no-mlflow', '--runs-dir', runsDir],
