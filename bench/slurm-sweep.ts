@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SweepRecord, type TrialOutcome } from '../src/sweep/record.ts';
 import { vae } from '../test/support/cli.ts';
-import { startTestMlflow } from '../test/support/mlflow-server.ts';
+import { startTestMlflow, type TestMlflow } from '../test/support/mlflow-server.ts';
 import { slurmUnavailable, startSlurmCluster } from '../test/support/slurm-cluster.ts';
 
 const [file = 'experiments/sweep-latent.yaml', ...given] = process.argv.slice(2);
@@ -19,12 +19,14 @@ const unavailable = slurmUnavailable();
 if (unavailable) throw new Error(unavailable);
 
 const work = mkdtempSync(join(tmpdir(), 'vae-bench-slurm-'));
-const [cluster, mlflow] = await Promise.all([startSlurmCluster(), startTestMlflow()]);
-const env = { MLFLOW_TRACKING_URI: mlflow.url };
+const cluster = await startSlurmCluster();
+let mlflow: TestMlflow | undefined;
 const minutes = (ms: number) => `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 const load = () => loadavg()[0].toFixed(2);
 
 try {
+  mlflow = await startTestMlflow();
+  const env = { MLFLOW_TRACKING_URI: mlflow.url };
   const args = (where: string) => [file, ...overrides, `tracking.experiment=bench-${where}`, '--runs-dir', join(work, where)];
   let started = Date.now();
   const local = await vae(['sweep', ...args('local')], { env });
@@ -49,7 +51,7 @@ try {
   console.log(readFileSync(slurm.path('summary.md'), 'utf8'));
 } finally {
   await cluster.stop();
-  await mlflow.dispose();
+  await mlflow?.dispose();
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -61,11 +61,15 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
   const runsDir = join(work, 'runs');
 
   before(async () => {
-    [cluster, mlflow] = await Promise.all([startSlurmCluster(), startTestMlflow()]);
+    // Both at once (the server takes longest); whichever started is stopped by after() when the other did not.
+    const [slurm, server] = await Promise.allSettled([startSlurmCluster(), startTestMlflow()]);
+    if (slurm.status === 'fulfilled') cluster = slurm.value;
+    if (server.status === 'fulfilled') mlflow = server.value;
+    for (const started of [slurm, server]) if (started.status === 'rejected') throw started.reason;
     // The tasks reach MLflow through a proxy the test can cut, as a node loses its route to the tracking server.
     proxy = await startTcpProxy(mlflow.url);
     client = MlflowClient.fromEnv(mlflow.url);
-    // Retries as MLflow's client makes them, only quicker, so a task that lost the server gives up in a second.
+    // Retries as MLflow's client makes them, only quicker, so a task that lost the server gives up in about 3 s.
     env = { MLFLOW_TRACKING_URI: proxy.url, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.1', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0' };
   });
   after(async () => {

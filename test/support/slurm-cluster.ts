@@ -4,6 +4,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import {
   accessSync,
+  appendFileSync,
   chmodSync,
   closeSync,
   constants,
@@ -83,7 +84,10 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   try {
     const start = (name: (typeof DAEMONS)[number], args: string[]) => {
       const out = openSync(join(dir, `${name}.out`), 'a');
-      daemons.push(spawn(name, args, { env, stdio: ['ignore', out, out] }));
+      const daemon = spawn(name, args, { env, stdio: ['ignore', out, out] });
+      // It never started (not executable): said in its log, which the wait below shows when it gives up.
+      daemon.on('error', (err) => appendFileSync(join(dir, `${name}.out`), `cannot start ${name}: ${err.message}\n`));
+      daemons.push(daemon);
       closeSync(out);
     };
     start('munged', [
