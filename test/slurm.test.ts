@@ -114,6 +114,7 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
     // scancel sends SIGCONT, then SIGTERM to every process of the task: the trial saves what it has.
     await cluster.command('scancel', [`${firstJob}_${KILLED_TRIAL}`]);
 
+    // The last task, and tasks run one at a time: cutting the proxy takes MLflow from this one only.
     const offline = await training(OFFLINE_TRIAL);
     proxy.cut();
     process.kill(offline, 'SIGCONT');

@@ -114,7 +114,8 @@ function slurmConf(dir: string, controllerPort: number, nodePort: number): strin
   const node = hostname().split('.')[0];
   return `# Written by test/support/slurm-cluster.ts: a one-node cluster under ${dir}
 ClusterName=vaetest
-SlurmctldHost=${node}
+# Addresses given, so the host name need not resolve (containers).
+SlurmctldHost=${node}(127.0.0.1)
 SlurmctldPort=${controllerPort}
 SlurmdPort=${nodePort}
 SlurmUser=root
@@ -140,7 +141,8 @@ MpiDefault=none
 ReturnToService=2
 # Seconds between a cancelled task's SIGTERM and its SIGKILL: enough for a trial to save its checkpoint.
 KillWait=20
-NodeName=${node} CPUs=2 State=UNKNOWN
+# Two CPUs whatever the machine has: a sweep's task asks for both, so its tasks run one at a time.
+NodeName=${node} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 `;
 }
