@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { completeTrialInMlflow } from '../src/sweep/complete-in-mlflow.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
-import { vae } from './support/cli.ts';
+import { ROOT, vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 
 // A trial of a few seconds: 200 images, one epoch, no importance-weighted bound.
@@ -142,7 +142,13 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     const [record] = readdirSync(join(dir, 'vae-mnist', 'sweeps')).map((s) => join(dir, 'vae-mnist', 'sweeps', s));
     const slurm = readFileSync(join(record, 'slurm.sbatch'), 'utf8');
     assert.match(slurm, /^#SBATCH --array=0-14%\d+$/m);
-    assert.match(slurm, /^npx vae sweep experiments\/sweep-latent\.yaml --trial-index "\$SLURM_ARRAY_TASK_ID"$/m);
+    // node itself, not npx, as the task's first process: it must outlive a scancel until the trial has saved.
+    assert.ok(
+      slurm.includes(
+        `\nexec node ${join(ROOT, 'bin/vae.js')} sweep experiments/sweep-latent.yaml --runs-dir ${dir} --trial-index "$SLURM_ARRAY_TASK_ID"\n`,
+      ),
+      slurm,
+    );
     const k8s = readFileSync(join(record, 'k8s-job.yaml'), 'utf8');
     assert.match(k8s, /completionMode: Indexed/);
     assert.match(k8s, /completions: 15/);
@@ -218,6 +224,28 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     const artifacts = (await client.listAllArtifacts(parent.info.run_id)).map((f) => f.path).filter((p) => p.startsWith('report/'));
     assert.deepEqual(artifacts.sort(), ['report/report.csv', 'report/report.md', 'report/report.png', 'report/report.vl.json']);
     assert.equal(readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n').length, 3);
+  });
+
+  it('an array task of a trial that finished while MLflow was out of reach uploads its record instead of running it again', async () => {
+    const args = ['experiments/vae-mnist.yaml', ...GRID, ...TINY, 'tracking.experiment=vae-fanout', '--runs-dir', runsDir];
+    const [parent] = await runsOf('vae-fanout', "tags.`vae.sweep_role` = 'parent'");
+    const [child] = await runsOf('vae-fanout', `tags.\`mlflow.parentRunId\` = '${parent.info.run_id}' AND params.seed = '1'`);
+    // As a task that lost the server leaves it: MLflow saw the run start and never heard the end.
+    await client.updateRun(child.info.run_id, 'RUNNING');
+    const runDirs = () => readdirSync(join(runsDir, 'vae-fanout')).filter((d) => d !== 'sweeps').length;
+    const before = runDirs();
+    const index = JSON.parse(readFileSync(join(sweepDir('vae-fanout'), 'sweep.json'), 'utf8')).trials.find(
+      (t: { id: string }) => t.id === tag(child, 'vae.trial_id'),
+    ).index;
+    const task = await vae(['sweep', ...args, '--trial-index', String(index)], { env });
+    assert.equal(task.code, 0, task.stderr);
+    assert.match(
+      task.stderr,
+      /finished on its node while MLflow was out of reach: MLflow had this run as RUNNING; uploaded the local record/,
+    );
+    assert.equal(runDirs(), before, 'not run again');
+    assert.equal((await client.getRun(child.info.run_id)).info.status, 'FINISHED');
+    assert.equal((await runsOf('vae-fanout', `tags.\`vae.trial_id\` = '${tag(child, 'vae.trial_id')}'`)).length, 1);
   });
 
   it('a trial whose run MLflow lost or never got is uploaded from its record when it ends, once', async () => {

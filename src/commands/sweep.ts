@@ -5,6 +5,7 @@ import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
 import { childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
+import { completeLostTrials } from '../sweep/complete-in-mlflow.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { planWarnings } from '../sweep/plan-checks.ts';
 import { writePlan } from '../sweep/plan.ts';
@@ -14,6 +15,7 @@ import { publishSummary } from '../sweep/publish.ts';
 import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { runTrials } from '../sweep/run-trials.ts';
+import { passSignalsToTrial } from '../sweep/trial-signals.ts';
 import { resumableRun, resumableRuns } from '../sweep/trial-runs.ts';
 import { summarizeOutcomes } from '../sweep/summary.ts';
 import { describeCheck } from '../reference/reference-check.ts';
@@ -103,6 +105,9 @@ export async function planCommand(file: string, overrides: string[], options: Sw
     ...options.grid.flatMap((g) => ['--grid', g]),
     ...(options.seeds === undefined ? [] : ['--seeds', options.seeds]),
     ...overrides,
+    // The tasks write their trials' logs and records into this sweep record, where the Slurm logs go too.
+    '--runs-dir',
+    options.runsDir,
   ];
   const plan = writePlan(prepared, record, { args, parallel, cwd: resolve('.'), image: options.image });
   process.stdout.write(plan.table);
@@ -123,6 +128,8 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const parent = experimentId ? await findParentRun(client, experimentId, prepared.id) : null;
   if (!parent)
     throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
+  const trialIds = prepared.trials.map((t) => t.id);
+  for (const line of await completeLostTrials(trialIds, record, client, parent)) say(line);
   const outcomes = outcomesFromChildren(prepared, await childRuns(client, parent));
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };
@@ -148,47 +155,26 @@ async function runOneTrial(
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
   }
+  const uploaded = tracking ? await completeLostTrials([trial.id], record, tracking.client, tracking.parent) : [];
+  for (const line of uploaded) say(line);
+  if (uploaded.length > 0) return;
   const resumeDir = resumableRun(record.outcomes().get(trial.id));
   say(
     `trial ${index} (${trial.id}): ${trial.overrides.join(' ')}${resumeDir ? `, resuming ${resumeDir}` : ''} -> ${record.logPath(trial.id)}`,
   );
-  // The trial runs in its own process group, so a signal to this process alone (Kubernetes stopping the pod, a kill
-  // from a shell, a Ctrl-C) reaches it only through here, once: it then saves its checkpoint and ends as KILLED. As a
-  // container's first process, node would even ignore SIGTERM without this handler.
-  let stopping: NodeJS.Signals | undefined;
-  let kill: ((signal: NodeJS.Signals) => void) | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = signal;
-    say(`${signal}: stopping trial ${index}; it saves what it has`);
-    kill?.(signal);
+  const signals = passSignalsToTrial(say);
+  const launch = {
+    ...launchOf(prepared, tracking, options),
+    logFile: record.logPath(trial.id),
+    locationFile: record.runLocationPath(trial.id),
   };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  try {
-    const launch = {
-      ...launchOf(prepared, tracking, options),
-      logFile: record.logPath(trial.id),
-      locationFile: record.runLocationPath(trial.id),
-    };
-    const outcome = await runTrial(
-      trial,
-      {
-        ...launch,
-        onSpawn: (k) => {
-          kill = k;
-          if (stopping) k(stopping);
-        },
-      },
-      resumeDir,
-    );
-    record.appendOutcome(outcome);
-    say(`trial ${index} ${outcome.status.toLowerCase()}`);
-    if (outcome.status !== 'FINISHED') say(`see ${record.logPath(trial.id)}`);
-    if (stopping) process.exitCode = exitCodeForSignal(stopping);
-    else if (outcome.status !== 'FINISHED') process.exitCode = 1;
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  }
+  const outcome = await runTrial(trial, { ...launch, onSpawn: signals.onSpawn }, resumeDir).finally(signals.stop);
+  record.appendOutcome(outcome);
+  say(`trial ${index} ${outcome.status.toLowerCase()}`);
+  const stopping = signals.received();
+  if (outcome.status !== 'FINISHED') say(`see ${record.logPath(trial.id)}`);
+  if (stopping) process.exitCode = exitCodeForSignal(stopping);
+  else if (outcome.status !== 'FINISHED') process.exitCode = 1;
 }
 
 async function connect(prepared: PreparedSweep, runsDir: string): Promise<Tracking | null> {

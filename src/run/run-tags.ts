@@ -21,7 +21,19 @@ export function runTags(loaded: LoadedSpec, backend: BackendChoice): Record<stri
   if (loaded.spec.description) tags['mlflow.note.content'] = loaded.spec.description;
   const commit = gitCommit(dirname(loaded.file));
   if (commit) tags['mlflow.source.git.commit'] = commit;
-  return tags;
+  return { ...tags, ...slurmTags() };
+}
+
+// Slurm's names for the job a run ran in, so MLflow leads to the job's log and accounting (sacct -j <job id>).
+const SLURM_TAGS = {
+  'slurm.job_id': 'SLURM_JOB_ID',
+  'slurm.array_job_id': 'SLURM_ARRAY_JOB_ID',
+  'slurm.array_task_id': 'SLURM_ARRAY_TASK_ID',
+} as const;
+
+/** The Slurm job (and array task) this process runs in; nothing outside Slurm. */
+export function slurmTags(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(SLURM_TAGS).flatMap(([tag, variable]) => (env[variable] ? [[tag, env[variable]]] : [])));
 }
 
 function gitCommit(dir: string): string | undefined {

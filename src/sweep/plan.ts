@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
+import { VAE_BIN } from './run-trial.ts';
 
 /** Where the Dockerfile puts this checkout in the image. */
 export const IMAGE_CHECKOUT = '/app';
@@ -52,9 +53,6 @@ export function writePlan(prepared: PreparedSweep, record: SweepRecord, options:
   };
 }
 
-// Every task runs the same sweep; which trial comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
-const taskCommand = (options: PlanOptions) => ['npx', 'vae', 'sweep', ...options.args];
-
 function slurmScript(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): string {
   return [
     '#!/bin/bash',
@@ -66,7 +64,9 @@ function slurmScript(prepared: PreparedSweep, record: SweepRecord, options: Plan
     `#SBATCH --output=${record.path('logs')}/slurm-%A_%a.log`,
     'set -euo pipefail',
     `cd ${shellQuote(options.cwd)}`,
-    `${taskCommand(options).map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
+    // exec, and node rather than npx: scancel signals every process of the task, and the task ends when its first process
+    // does, so that process must be the one that waits for the trial to record what it has.
+    `exec node ${shellQuote(VAE_BIN)} sweep ${options.args.map(shellQuote).join(' ')} --trial-index "$SLURM_ARRAY_TASK_ID"`,
     `# When every task is done: npx vae sweep summarize ${options.args.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');

@@ -12,7 +12,8 @@ import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { completeTrialInMlflow } from './complete-in-mlflow.ts';
 import { recordKilledOutright } from './trial-runs.ts';
 
-const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
+/** The `vae` command of this checkout, run with node directly: no npm in between to swallow signals. */
+export const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
 export interface TrialLaunch {
   base: string;
