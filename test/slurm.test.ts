@@ -1,11 +1,12 @@
 // `vae sweep plan` on a real one-node Slurm cluster (test/support/slurm-cluster.ts) against a real MLflow server: the
 // array job runs every trial as a task under one parent run; a task cancelled mid-trial ends KILLED and is the only one
-// a resubmission reruns; a task whose node loses MLflow finishes on its own and `vae sweep summarize` uploads it.
+// a resubmission runs again, resuming it; a task whose node loses MLflow finishes on its own and `vae sweep summarize` uploads it.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readRunLocation } from '../src/record/run-location.ts';
 import { RunRecord } from '../src/record/run-record.ts';
 import { slurmTags } from '../src/run/run-tags.ts';
 import { SweepRecord, type TrialOutcome } from '../src/sweep/record.ts';
@@ -14,7 +15,7 @@ import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
-import { pauseWhenLogged } from './support/pause-process.ts';
+import { pauseWhen, pauseWhenLogged } from './support/pause-process.ts';
 import { markedProcesses, slurmUnavailable, startSlurmCluster, type SlurmCluster } from './support/slurm-cluster.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
@@ -90,6 +91,12 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
   const outcome = (index: number): TrialOutcome => sweep.outcomes().get(trials[index].id)!;
   const slurmLog = (job: string, index: number) => join(sweep.dir, 'logs', `slurm-${job}_${index}.log`);
   const trialLog = (index: number) => sweep.logPath(trials[index].id);
+  const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+  /** Whether the trial's run folder has the MLflow identity its tracker writes once MLflow created the run. */
+  const inMlflow = (index: number) => {
+    const runDir = readRunLocation(sweep.runLocationPath(trials[index].id))?.run_dir;
+    return runDir !== undefined && new RunRecord(runDir).readMlflow() !== null;
+  };
   const everyLog = () =>
     readdirSync(join(sweep.dir, 'logs'))
       .filter((name) => name.endsWith('.log'))
@@ -106,7 +113,7 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
 
     firstJob = await cluster.sbatch([sweep.path('slurm.sbatch')], env);
     console.log(`Slurm array job ${firstJob}: ${trials.length} tasks of sweep ${sweepId}`);
-    // Each trial is caught as its training starts (after its MLflow run exists), however fast or slow the machine is.
+    // Each trial is caught as its training starts, however fast or slow the machine is.
     const training = (index: number) =>
       pauseWhenLogged(['run', `vae.trial_id=${trials[index].id}`], trialLog(index), /^training step:/m, 120_000);
 
@@ -114,8 +121,15 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
     // scancel sends SIGCONT, then SIGTERM to every process of the task: the trial saves what it has.
     await cluster.command('scancel', [`${firstJob}_${KILLED_TRIAL}`]);
 
-    // The last task, and tasks run one at a time: cutting the proxy takes MLflow from this one only.
-    const offline = await training(OFFLINE_TRIAL);
+    // The last task, and tasks run one at a time: cutting the proxy takes MLflow from this one only. It is caught
+    // training once MLflow has its run (runs are created in the background, so the log's line can come first).
+    const offline = await pauseWhen(
+      ['run', `vae.trial_id=${trials[OFFLINE_TRIAL].id}`],
+      () => /^training step:/m.test(readIfThere(trialLog(OFFLINE_TRIAL))) && inMlflow(OFFLINE_TRIAL),
+      'its training with its MLflow run created',
+      () => readIfThere(trialLog(OFFLINE_TRIAL)),
+      120_000,
+    );
     proxy.cut();
     process.kill(offline, 'SIGCONT');
     await cluster.waitForJob(firstJob, ARRAY_TIMEOUT_MS);
@@ -176,19 +190,21 @@ describe('a planned sweep on a real Slurm cluster', { skip: unavailable, timeout
     assert.ok(uploaded[0].data.metrics.some((m) => m.key === 'test/neg_elbo'));
   });
 
-  it('resubmitting the plan reruns only the cancelled trial; summarize builds the table from every child, once each', async () => {
+  it('resubmitting the plan resumes only the cancelled trial, from its checkpoint; summarize builds the table from every child, once each', async () => {
     const job = await cluster.sbatch([sweep.path('slurm.sbatch')], env);
     console.log(`Slurm array job ${job}: the same plan again`);
     await cluster.waitForJob(job, ARRAY_TIMEOUT_MS);
     for (const index of [0, 2, 3]) assert.match(readFileSync(slurmLog(job, index), 'utf8'), /already finished in MLflow; nothing to do/);
-    assert.match(readFileSync(slurmLog(job, KILLED_TRIAL), 'utf8'), /trial 1 finished/, everyLog());
+    const resumed = readFileSync(slurmLog(job, KILLED_TRIAL), 'utf8');
+    assert.match(resumed, /trial 1 \(.*\): .*, resuming .* ->/, everyLog());
+    assert.match(resumed, /trial 1 finished/, everyLog());
 
     const runs = await children();
     for (const { index } of trials) {
       const finished = childrenOf(runs, index).filter((r) => r.info.status === 'FINISHED');
       assert.equal(finished.length, 1, `trial ${index} finished exactly once in MLflow`);
     }
-    assert.equal(runs.length, 5, 'the four trials and the cancelled attempt');
+    assert.equal(runs.length, 4, 'the cancelled trial went on from its checkpoint in its own MLflow run');
 
     const summary = await vae(['sweep', 'summarize', ...SWEEP, '--runs-dir', runsDir], { env });
     assert.equal(summary.code, 0, summary.stderr);

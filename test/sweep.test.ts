@@ -1,6 +1,6 @@
 // End-to-end sweeps: real `vae sweep` processes, real tiny MNIST trials, a real MLflow server.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -268,6 +268,13 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal(completed?.runId, uploaded.runId, 'the same MLflow run, not a second one');
     assert.equal((await client.getRun(uploaded.runId)).info.status, 'FINISHED');
     assert.equal(await completeTrialInMlflow(runDir, client), undefined, 'nothing to do once MLflow has it as it ended');
+
+    // A process killed after MLflow created its run but before it wrote the run's identity into its folder: the
+    // run's vae.local_run_id tag leads the upload back to it.
+    rmSync(join(runDir, 'mlflow.json'));
+    await client.updateRun(uploaded.runId, 'RUNNING');
+    assert.equal((await completeTrialInMlflow(runDir, client))?.runId, uploaded.runId, 'found by its tag, not created again');
+    assert.equal((await client.getRun(uploaded.runId)).info.status, 'FINISHED');
     assert.equal((await runsOf('vae-lost', '')).length, 1);
   });
 });

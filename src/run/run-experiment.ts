@@ -19,6 +19,7 @@ import type { MetricPoint } from '../record/entries.ts';
 import { RUN_ARTIFACTS, type RunRecord, type RunSummary } from '../record/run-record.ts';
 import { steppedImage, steppedImagePaths } from '../tracking/images.ts';
 import { flattenParams } from '../tracking/params.ts';
+import { LOCAL_RUN_TAG } from '../tracking/sync.ts';
 import type { Tracker } from '../tracking/tracker.ts';
 import { saveCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import type { ProgressReporter } from '../train/progress.ts';
@@ -77,7 +78,7 @@ async function startRecord(loaded: LoadedSpec, data: RunData, ctx: RunContext, s
     runName: spec.name,
     // The description is the run's note (mlflow.note.content); as a param it would only repeat it.
     params: flattenParams(Object.fromEntries(Object.entries(spec).filter(([key]) => key !== 'description'))),
-    tags: { ...runTags(loaded, ctx.backend), ...ctx.extraTags },
+    tags: { ...runTags(loaded, ctx.backend), [LOCAL_RUN_TAG]: ctx.record.runId, ...ctx.extraTags },
     startTime: started,
     resume: ctx.resume !== undefined,
   });

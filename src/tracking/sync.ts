@@ -43,7 +43,16 @@ export async function syncRun(runDir: string, client: MlflowClient): Promise<Syn
   return { runId, experimentId: run.info.experiment_id, created, params: newParams.length, metricPoints: newPoints.length, artifacts };
 }
 
-/** The run the record's MLflow identity names, when this server still has it; otherwise a new one, recorded there. */
+/**
+ * The tag every MLflow run of vae-lab carries from its creation: the id of its local run folder. It finds the run even
+ * when the process that created it died before it could write the MLflow identity into the folder.
+ */
+export const LOCAL_RUN_TAG = 'vae.local_run_id';
+
+/**
+ * The run the record's MLflow identity names, when this server still has it; else the one created for this folder
+ * whose identity never reached it; otherwise a new one, recorded there.
+ */
 async function findOrCreateRun(
   folder: RunRecord,
   record: RunJson,
@@ -56,6 +65,12 @@ async function findOrCreateRun(
     if (run && run.info.lifecycle_stage !== 'deleted') return { run, created: false };
   }
   const experimentId = await client.getOrCreateExperiment(record.experiment, EXPERIMENT_KIND_TAGS);
+  const filter = `tags.\`${LOCAL_RUN_TAG}\` = '${folder.runId}'`;
+  const [orphan] = (await client.searchRuns({ experimentIds: [experimentId], filter })).runs;
+  if (orphan) {
+    folder.writeMlflow({ tracking_uri: client.trackingUri, experiment_id: experimentId, run_id: orphan.info.run_id });
+    return { run: orphan, created: false };
+  }
   const info = await client.createRun({ experimentId, runName: record.run_name, startTime: record.start_time, tags });
   folder.writeMlflow({ tracking_uri: client.trackingUri, experiment_id: experimentId, run_id: info.run_id });
   return { run: await client.getRun(info.run_id), created: true };

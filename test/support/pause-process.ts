@@ -21,9 +21,21 @@ export function findProcess(words: string[]): number | undefined {
 }
 
 /** Waits for the process, then stops it as soon as `logFile` matches `pattern`; its pid (stopped: SIGCONT it). */
-export async function pauseWhenLogged(words: string[], logFile: string, pattern: RegExp, timeoutMs: number): Promise<number> {
+export function pauseWhenLogged(words: string[], logFile: string, pattern: RegExp, timeoutMs: number): Promise<number> {
+  const logged = () => existsSync(logFile) && pattern.test(readFileSync(logFile, 'utf8'));
+  return pauseWhen(words, logged, `${pattern} in ${logFile}`, () => tail(logFile), timeoutMs);
+}
+
+/** Waits for the process, then stops it as soon as `ready()` holds, checked while it is stopped; its pid. */
+export async function pauseWhen(
+  words: string[],
+  ready: () => boolean,
+  what: string,
+  context: () => string,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  const timedOut = (what: string) => new Error(`gave up after ${timeoutMs / 1000} s waiting for ${what}`);
+  const timedOut = (waitingFor: string) => new Error(`gave up after ${timeoutMs / 1000} s waiting for ${waitingFor}`);
   let pid: number | undefined;
   while ((pid = findProcess(words)) === undefined) {
     if (Date.now() > deadline) throw timedOut(`a process with ${words.join(' ')}`);
@@ -33,11 +45,11 @@ export async function pauseWhenLogged(words: string[], logFile: string, pattern:
     try {
       process.kill(pid, 'SIGSTOP');
     } catch {
-      throw new Error(`process ${pid} (${words.join(' ')}) ended before its log matched ${pattern}:\n${tail(logFile)}`);
+      throw new Error(`process ${pid} (${words.join(' ')}) ended before ${what}:\n${context()}`);
     }
-    if (existsSync(logFile) && pattern.test(readFileSync(logFile, 'utf8'))) return pid;
+    if (ready()) return pid;
     process.kill(pid, 'SIGCONT');
-    if (Date.now() > deadline) throw timedOut(`${pattern} in ${logFile}:\n${tail(logFile)}`);
+    if (Date.now() > deadline) throw timedOut(`${what}:\n${context()}`);
     await sleep(SLICE_MS);
   }
 }
