@@ -186,6 +186,30 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
     }
   }
 
+  // β-TCVAE: its per-example MI, TC and dimension-wise KL come from every pair of the batch (minibatch-weighted
+  // sampling), through log-sum-exps; TensorFlow's gradients against tfjs's.
+  const betaTc = { kind: 'beta_tc', mi: 1, tc: 6, dimKl: 1, datasetSize: 60_000 } as const;
+  for (const [name, spec, overrides] of [
+    ['MLP', MLP, []],
+    ['conv, tanh', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
+  ] as const) {
+    it(`${name}, β-TCVAE objective: the same loss terms and gradients, and after 6 Adam steps the same weights`, () => {
+      assertSameLossAndGradients(twins(spec, [...overrides])[0], BATCHES as tf.Tensor2D[], betaTc);
+      const [a, b] = twins(spec, [...overrides]);
+      const graph = new GraphStep(a, 1e-3, 'beta_tc');
+      const autodiff = new AutodiffStep(b, 1e-3);
+      const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, betaTc), trainSteps(autodiff, b, 6, betaTc)];
+      assert.ok(
+        relativeGap(graphTotals, autodiffTotals) < 1e-4,
+        `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
+      );
+      assert.ok(weightGap(a, b) < 1e-4, `weights differ by up to ${weightGap(a, b)}`);
+      assert.ok(graphTotals[4][0] < graphTotals[0][0], `loss ${graphTotals[0][0]} -> ${graphTotals[4][0]}`);
+      graph.dispose();
+      autodiff.dispose();
+    });
+  }
+
   for (const spec of [MLP, CONV]) {
     it(`${spec}: Adam's state moves between the two through a checkpoint's encoding and training goes on identically`, async () => {
       const [a, b] = twins(spec, []);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { conv2dBackpropFilter } from '../src/kernels/conv2d-backprop-filter.ts';
-import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from '../src/model/loss.ts';
+import { bernoulliNll, betaTcTerms, gaussianNll, klToStandardNormal, reparameterize } from '../src/model/loss.ts';
 import { loadLayersModel, saveLayersModel } from '../src/model/persist.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { klPartValue, klWeightAt, objectiveAt } from '../src/model/objective.ts';
@@ -72,6 +72,32 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
     assert.equal(klWeightAt(0, { kl_weight: 1, kl_warmup_epochs: 0 }), 1);
   });
 
+  it("β-TCVAE's MI, TC and dimension-wise KL add up to the KL estimated from the sample, log q(z|x) - log p(z)", () => {
+    const mu = tf.tensor2d([
+      [0.3, -1],
+      [1.2, 0.4],
+      [-0.5, 0.1],
+    ]);
+    const logvar = tf.tensor2d([
+      [-1, 0.2],
+      [0.5, -0.3],
+      [0, -2],
+    ]);
+    const eps = tf.tensor2d([
+      [0.1, -0.7],
+      [1.5, 0.3],
+      [-0.2, 0.9],
+    ]);
+    const z = reparameterize(mu, logvar, eps);
+    const { mi, tc, dimKl } = betaTcTerms(z, mu, logvar, 1000);
+    // log q(z|x) - log p(z) = sum_j -0.5 (logvar_j + eps_j^2) + 0.5 z_j^2: the normalisers cancel.
+    const sampled = tf.mean(tf.sum(tf.add(logvar, tf.square(eps)).mul(-0.5).add(tf.square(z).mul(0.5)), 1)).dataSync()[0];
+    close([mi.add(tc).add(dimKl).dataSync()[0]], [sampled], 1e-5);
+    // A batch of one: the estimate of q(z) is that one posterior over N, so MI is log N and TC is (2 - 1) log N.
+    const one = betaTcTerms(z.slice([0, 0], [1, 2]), mu.slice([0, 0], [1, 2]), logvar.slice([0, 0], [1, 2]), 1000);
+    close([one.mi.dataSync()[0], one.tc.dataSync()[0]], [Math.log(1000), Math.log(1000)], 1e-4);
+  });
+
   it('controlled capacity raises C linearly to max_nats over anneal_steps, and costs gamma * |KL - C|', () => {
     const loss = {
       ...loadSpec('experiments/vae-mnist.yaml').spec.loss,
@@ -79,12 +105,12 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
       capacity: { gamma: 100, max_nats: 20, anneal_steps: 1000 },
     };
     assert.deepEqual(
-      [0, 250, 1000, 5000].map((step) => objectiveAt(loss, 0, step)),
+      [0, 250, 1000, 5000].map((step) => objectiveAt(loss, 0, step, 60000)),
       [0, 5, 20, 20].map((capacity) => ({ kind: 'capacity', gamma: 100, capacity })),
     );
     assert.equal(klPartValue({ kind: 'capacity', gamma: 100, capacity: 5 }, 3), 200);
     assert.equal(klPartValue({ kind: 'capacity', gamma: 100, capacity: 5 }, 7), 200);
-    assert.deepEqual(objectiveAt(loadSpec('experiments/vae-mnist.yaml').spec.loss, 1, 0), { kind: 'elbo', beta: 1 });
+    assert.deepEqual(objectiveAt(loadSpec('experiments/vae-mnist.yaml').spec.loss, 1, 0, 60000), { kind: 'elbo', beta: 1 });
   });
 });
 

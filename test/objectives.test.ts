@@ -34,4 +34,21 @@ describe('training objectives', () => {
     assert.ok(Math.abs(summary.metrics['test/kl'] - 10) < 1.5, `test/kl ${summary.metrics['test/kl']}`);
     assert.ok(summary.metrics['test/neg_elbo'] > summary.metrics['test/recon'], 'the test metric is the plain negative ELBO');
   });
+  it('β-TCVAE trains through the graph step; its test metric is the plain negative ELBO', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'vae-beta-tc-'));
+    const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir];
+    const result = await vae(['run', 'experiments/vae-mnist.yaml', 'loss.objective=beta_tc', ...budget]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /\| bce \+ 1 x MI \+ 6 x TC \+ 1 x dimension-wise KL \(β-TCVAE\) \|/);
+    assert.match(result.stderr, /training step: one TensorFlow graph per step/);
+    const experiment = join(runsDir, readdirSync(runsDir)[0]);
+    const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
+    const loss = record
+      .readMetrics()
+      .filter((m) => m.key === 'train/loss')
+      .map((m) => m.value);
+    assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
+    const metrics = record.readSummary()!.metrics;
+    assert.ok(Math.abs(metrics['test/neg_elbo'] - metrics['test/recon'] - metrics['test/kl']) < 1e-3);
+  });
 });

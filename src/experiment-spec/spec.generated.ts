@@ -108,9 +108,9 @@ export interface Experiment {
    */
   loss: {
     /**
-     * elbo: reconstruction + kl_weight * KL, with kl_warmup_epochs (kl_weight 1 is the ELBO, other values β-VAE). capacity: reconstruction + gamma * |KL - C|, C raised linearly from 0 to capacity.max_nats over capacity.anneal_steps steps (Burgess et al. 2018). Test metrics are the plain negative ELBO either way, so runs compare.
+     * elbo: reconstruction + kl_weight * KL, with kl_warmup_epochs (kl_weight 1 is the ELBO, other values β-VAE). capacity: reconstruction + gamma * |KL - C|, C raised linearly from 0 to capacity.max_nats over capacity.anneal_steps steps (Burgess et al. 2018). beta_tc: β-TCVAE (Chen et al. 2018), reconstruction + mi_weight * index-code MI + tc_weight * total correlation + dim_kl_weight * dimension-wise KL, estimated on each batch by minibatch-weighted sampling. Test metrics are the plain negative ELBO whatever the objective, so runs compare.
      */
-    objective: "elbo" | "capacity";
+    objective: "elbo" | "capacity" | "beta_tc";
     /**
      * bce: Bernoulli likelihood, cross-entropy from the decoder's logits; mse: Gaussian likelihood with fixed standard deviation, squared error on the decoder's means.
      */
@@ -143,6 +143,23 @@ export interface Experiment {
        * Training steps (batches) over which C rises linearly from 0 to max_nats.
        */
       anneal_steps: number;
+    };
+    /**
+     * β-TCVAE's weights (objective: beta_tc); with all three 1 the objective is the ELBO.
+     */
+    beta_tc: {
+      /**
+       * alpha: weight of the index-code mutual information I(x; z).
+       */
+      mi_weight: number;
+      /**
+       * beta: weight of the total correlation of q(z), the term that rewards independent latents.
+       */
+      tc_weight: number;
+      /**
+       * gamma: weight of the dimension-wise KL of q(z_j) to the prior.
+       */
+      dim_kl_weight: number;
     };
   };
   /**

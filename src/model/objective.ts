@@ -2,15 +2,25 @@
 // Both parts are means over the batch of per-example sums, in nats.
 import type * as tf from '@tensorflow/tfjs';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
+import { betaTcTerms } from './loss.ts';
 
 export type KlObjective =
   /** beta * KL: the ELBO for beta = 1 (Kingma & Welling 2014), β-VAE otherwise (Higgins et al. 2017). */
   | { kind: 'elbo'; beta: number }
   /** gamma * |KL - C|: controlled capacity increase (Burgess et al. 2018), C in nats. */
-  | { kind: 'capacity'; gamma: number; capacity: number };
+  | { kind: 'capacity'; gamma: number; capacity: number }
+  /** mi * MI + tc * TC + dimKl * dimension-wise KL (β-TCVAE, Chen et al. 2018), over a training set of datasetSize. */
+  | { kind: 'beta_tc'; mi: number; tc: number; dimKl: number; datasetSize: number };
 
-/** The objective at a point of training: `progressEpochs` for the warm-up, `step` (from 0) for the capacity schedule. */
-export function objectiveAt(loss: ResolvedSpec['loss'], progressEpochs: number, step: number): KlObjective {
+/**
+ * The objective at a point of training: `progressEpochs` for the warm-up, `step` (from 0) for the capacity schedule,
+ * `datasetSize` (training examples) for β-TCVAE's estimate of q(z).
+ */
+export function objectiveAt(loss: ResolvedSpec['loss'], progressEpochs: number, step: number, datasetSize: number): KlObjective {
+  if (loss.objective === 'beta_tc') {
+    const { mi_weight, tc_weight, dim_kl_weight } = loss.beta_tc;
+    return { kind: 'beta_tc', mi: mi_weight, tc: tc_weight, dimKl: dim_kl_weight, datasetSize };
+  }
   if (loss.objective === 'capacity') {
     const { gamma, max_nats, anneal_steps } = loss.capacity;
     return { kind: 'capacity', gamma, capacity: max_nats * Math.min(1, step / anneal_steps) };
@@ -24,14 +34,22 @@ export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss
   return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
 }
 
-/** The KL part of the loss for a batch whose mean KL is `meanKl`, as a tensor to differentiate... */
-export function klPart(objective: KlObjective, meanKl: tf.Scalar): tf.Scalar {
-  if (objective.kind === 'capacity') return meanKl.sub(objective.capacity).abs().mul(objective.gamma);
-  return meanKl.mul(objective.beta);
+/** The KL part of the loss for a batch: its sample z from q(z|x) = N(mu, exp(logvar)), and its mean analytic KL. */
+export function klPart(
+  objective: KlObjective,
+  batch: { z: tf.Tensor2D; mu: tf.Tensor2D; logvar: tf.Tensor2D; meanKl: tf.Scalar },
+): tf.Scalar {
+  if (objective.kind === 'beta_tc') {
+    const { mi, tc, dimKl } = betaTcTerms(batch.z, batch.mu, batch.logvar, objective.datasetSize);
+    return mi.mul(objective.mi).add(tc.mul(objective.tc)).add(dimKl.mul(objective.dimKl));
+  }
+  if (objective.kind === 'capacity') return batch.meanKl.sub(objective.capacity).abs().mul(objective.gamma);
+  return batch.meanKl.mul(objective.beta);
 }
 
-/** ...and as a number, for a loss reported on a whole set (val/loss). */
+/** ...and as a number, for a loss reported on a whole set (val/loss); β-TCVAE's estimate needs batches, so its KL is analytic. */
 export function klPartValue(objective: KlObjective, meanKl: number): number {
+  if (objective.kind === 'beta_tc') return meanKl;
   if (objective.kind === 'capacity') return objective.gamma * Math.abs(meanKl - objective.capacity);
   return objective.beta * meanKl;
 }
@@ -42,11 +60,16 @@ export function describeKlPart(loss: ResolvedSpec['loss']): string {
     const { gamma, max_nats, anneal_steps } = loss.capacity;
     return `${gamma} x |KL - C|, C up to ${max_nats} nats over ${anneal_steps} steps`;
   }
+  if (loss.objective === 'beta_tc') {
+    const { mi_weight, tc_weight, dim_kl_weight } = loss.beta_tc;
+    return `${mi_weight} x MI + ${tc_weight} x TC + ${dim_kl_weight} x dimension-wise KL (β-TCVAE)`;
+  }
   return `${loss.kl_weight} x KL${loss.kl_warmup_epochs > 0 ? ` (warm-up over ${loss.kl_warmup_epochs} epochs)` : ''}`;
 }
 
 /** The objective's own numbers for an epoch's metrics (train/kl_weight, or the capacity reached). */
 export function objectiveMetrics(objective: KlObjective): Record<string, number> {
   if (objective.kind === 'capacity') return { 'train/capacity_nats': objective.capacity, 'train/capacity_gamma': objective.gamma };
+  if (objective.kind === 'beta_tc') return { 'train/tc_weight': objective.tc };
   return { 'train/kl_weight': objective.beta };
 }

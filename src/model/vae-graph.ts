@@ -153,6 +153,8 @@ export function reparameterize(g: GraphBuilder, mu: Ref, logvar: Ref, eps: Ref):
 export interface VaeGraph {
   mu: Ref;
   logvar: Ref;
+  /** The reparameterised sample. */
+  z: Ref;
   /** The reconstruction NLL and the KL of each example. */
   recon: SummedTerm;
   kl: SummedTerm;
@@ -173,6 +175,30 @@ export function decoderGraph(g: GraphBuilder, vae: Vae, z: Ref, batch: Ref, weig
 export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
   const { mu, logvar } = encoderGraph(g, vae, x, weight);
   // The batch size from eps, a fed tensor, so no gradient path runs through a shape.
-  const params = decoderGraph(g, vae, reparameterize(g, mu, logvar, eps), g.leadingDim(eps), weight);
-  return { mu, logvar, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klToStandardNormal(g, mu, logvar) };
+  const z = reparameterize(g, mu, logvar, eps);
+  const params = decoderGraph(g, vae, z, g.leadingDim(eps), weight);
+  return { mu, logvar, z, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klToStandardNormal(g, mu, logvar) };
+}
+
+/**
+ * β-TCVAE's KL part of each example, [batch], as loss.ts's betaTcTerms computes its batch means: `weights` holds
+ * [mi, tc, dimKl, log(N M)] for a training set of N and a batch of M.
+ */
+export function betaTcPerExample(g: GraphBuilder, z: Ref, mu: Ref, logvar: Ref, weights: Ref): Ref {
+  const [mi, tc, dimKl, logNM] = g.unstack(weights, 4);
+  const log2pi = g.scalar(Math.log(2 * Math.PI));
+  const logNormal = (x: Ref, mean: Ref, lv: Ref) =>
+    g.op(
+      'Mul',
+      g.scalar(-0.5),
+      g.op('AddV2', g.op('AddV2', log2pi, lv), g.op('Mul', g.op('Square', g.op('Sub', x, mean)), g.op('Exp', g.op('Neg', lv)))),
+    );
+  // [i, m, j]: log q(z_ij | x_m), each sample against each example's posterior.
+  const pairs = logNormal(g.expandDims(z, 1), g.expandDims(mu, 0), g.expandDims(logvar, 0));
+  const logQz = g.op('Sub', g.logSumExp(g.sum(pairs, [2]), 1), logNM);
+  const logQzProduct = g.sum(g.op('Sub', g.logSumExp(pairs, 1), logNM), [1]);
+  const logQzx = g.sum(logNormal(z, mu, logvar), [1]);
+  const logPz = g.sum(g.op('Mul', g.scalar(-0.5), g.op('AddV2', log2pi, g.op('Square', z))), [1]);
+  const weighted = (weight: Ref, a: Ref, b: Ref) => g.op('Mul', weight, g.op('Sub', a, b));
+  return g.op('AddV2', g.op('AddV2', weighted(mi, logQzx, logQz), weighted(tc, logQz, logQzProduct)), weighted(dimKl, logQzProduct, logPz));
 }

@@ -44,19 +44,26 @@ export class Vae {
   /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
   perExampleTerms(x: tf.Tensor2D, eps: tf.Tensor2D): { recon: tf.Tensor1D; kl: tf.Tensor1D } {
     return tf.tidy(() => {
-      const { mu, logvar } = this.encode(x);
-      const params = this.decode(reparameterize(mu, logvar, eps));
-      const recon = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
-      return { recon, kl: klToStandardNormal(mu, logvar) };
+      const { recon, kl } = this.forward(x, eps);
+      return { recon, kl };
     });
+  }
+
+  /** The posterior, its sample and the per-example terms. */
+  private forward(x: tf.Tensor2D, eps: tf.Tensor2D) {
+    const { mu, logvar } = this.encode(x);
+    const z = reparameterize(mu, logvar, eps);
+    const params = this.decode(z);
+    const recon = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
+    return { mu, logvar, z, recon, kl: klToStandardNormal(mu, logvar) };
   }
 
   /** The batch's loss terms, per example: every term is a mean over the batch of per-example sums. */
   batchLoss(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): ElboTerms {
     return tf.tidy(() => {
-      const { recon, kl } = this.perExampleTerms(x, eps);
+      const { mu, logvar, z, recon, kl } = this.forward(x, eps);
       const [meanRecon, meanKl] = [tf.mean(recon) as tf.Scalar, tf.mean(kl) as tf.Scalar];
-      return { loss: meanRecon.add(klPart(objective, meanKl)) as tf.Scalar, recon: meanRecon, kl: meanKl };
+      return { loss: meanRecon.add(klPart(objective, { z, mu, logvar, meanKl })) as tf.Scalar, recon: meanRecon, kl: meanKl };
     });
   }
 

@@ -69,6 +69,35 @@ export class GraphBuilder {
     });
   }
 
+  /** `x` with a new axis of size 1 at `axis`, to broadcast against another tensor. */
+  expandDims(x: Ref, axis: number): Ref {
+    return this.node('expand_dims', 'ExpandDims', [x, this.constant([axis], [], 'int32')], {
+      T: this.type('float32'),
+      Tdim: this.type('int32'),
+    });
+  }
+
+  /**
+   * log(sum(exp(x))) over `axis`, which drops out of the shape, computed stably: the maximum is taken out first. It
+   * goes through StopGradient, since the result does not depend on it (its gradient would be zero, in rounding).
+   */
+  logSumExp(x: Ref, axis: number): Ref {
+    const max = (keepDims: boolean) =>
+      this.node(
+        'stop_gradient',
+        'StopGradient',
+        [
+          this.node('max', 'Max', [x, this.constant([axis], [1], 'int32')], {
+            T: this.type('float32'),
+            Tidx: this.type('int32'),
+            keep_dims: this.bool(keepDims),
+          }),
+        ],
+        { T: this.type('float32') },
+      );
+    return this.op('AddV2', this.op('Log', this.sum(this.op('Exp', this.op('Sub', x, max(true))), [axis])), max(false));
+  }
+
   /** `shape` may hold one -1, as in tf.reshape. */
   reshape(x: Ref, shape: number[] | Ref): Ref {
     const target = typeof shape === 'string' ? shape : this.constant(shape, [shape.length], 'int32');

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KlObjective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
-import { perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { betaTcPerExample, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
@@ -24,7 +24,7 @@ export class GraphStep implements TrainingStep {
   private readonly params: tf.Variable[];
   private readonly session: GraphSession;
   /** The graph's inputs for a step. */
-  private readonly input: Record<'x' | 'eps' | 'klFactor' | 'klTarget' | 'weights' | 'adam', Ref>;
+  private readonly input: Record<'x' | 'eps' | 'klFactor' | 'klTarget' | 'tcWeights' | 'weights' | 'adam', Ref>;
   /** Each term's factor in the batch's loss (before its batch size and the KL part's factor): its scale. */
   private readonly termScales: [number, number];
   /** What a run can fetch: the step (Adam included), the loss and gradients alone, the weights, the moments. */
@@ -54,6 +54,8 @@ export class GraphStep implements TrainingStep {
       klFactor: g.placeholder('kl_factor', []),
       // The capacity C times the batch size: the batch's KL sum that capacity aims for.
       klTarget: g.placeholder('kl_target', []),
+      // β-TCVAE's weights of MI, TC and dimension-wise KL, and log(N M) for its estimate of q(z).
+      tcWeights: g.placeholder('tc_weights', [4]),
       // What one element of the reconstruction and of the KL weighs in the batch's loss.
       weights: g.placeholder('term_weights', [2]),
       // beta1^t, beta2^t and epsilon, which change every step, as one feed.
@@ -69,12 +71,9 @@ export class GraphStep implements TrainingStep {
     // no gradient), each weighted by d loss / d element.
     this.termScales = [terms.recon.scale, terms.kl.scale];
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
-    const klTerm = this.klPart(g, kl, klWeight);
+    const klTerm = this.klPart(g, terms, kl, klWeight);
     const totals = g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl]);
-    const grads = g.gradients([terms.recon.elements, terms.kl.elements], weights, [
-      g.fillLike(terms.recon.elements, reconWeight),
-      g.fillLike(terms.kl.elements, klTerm.elementWeight),
-    ]);
+    const grads = g.gradients([terms.recon.elements, klTerm.ys], weights, [g.fillLike(terms.recon.elements, reconWeight), klTerm.dy]);
     const [beta1Power, beta2Power, epsilon] = g.unstack(this.input.adam, 3);
     const scalars = [beta1Power, beta2Power, g.scalar(learningRate), g.scalar(BETA1), g.scalar(BETA2), epsilon];
     const updates = grads.map((grad, i) => g.applyAdam(w[i], m[i], v[i], scalars, grad));
@@ -166,27 +165,39 @@ export class GraphStep implements TrainingStep {
   }
 
   /**
-   * The batch's KL part, summed over its examples, and the weight of each KL element in the mean loss.
-   * elbo: beta * KL. capacity: gamma * |KL - C|, whose derivative in KL is gamma times the sign of KL - C; as a
-   * weight of the elements that sign carries no gradient of its own, which is exactly the derivative.
+   * The batch's KL part, summed over its examples, and what TensorFlow differentiates for it: `ys`, each element
+   * weighted by `dy`, d loss / d element. elbo: beta * KL. capacity: gamma * |KL - C|, whose derivative in KL is
+   * gamma times the sign of KL - C; as a weight of the elements that sign carries no gradient of its own, which is
+   * exactly the derivative. beta_tc: each example's weighted MI, TC and dimension-wise KL, each weighing 1 / batch.
    */
-  private klPart(g: GraphBuilder, klSum: Ref, klWeight: Ref): { sum: Ref; elementWeight: Ref } {
-    if (this.kind === 'elbo') return { sum: g.op('Mul', this.input.klFactor, klSum), elementWeight: klWeight };
+  private klPart(g: GraphBuilder, terms: VaeGraph, klSum: Ref, klWeight: Ref): { sum: Ref; ys: Ref; dy: Ref } {
+    const elements = terms.kl.elements;
+    if (this.kind === 'beta_tc') {
+      const perExample = betaTcPerExample(g, terms.z, terms.mu, terms.logvar, this.input.tcWeights);
+      return { sum: g.sum(perExample, [0]), ys: perExample, dy: g.fillLike(perExample, klWeight) };
+    }
+    if (this.kind === 'elbo') return { sum: g.op('Mul', this.input.klFactor, klSum), ys: elements, dy: g.fillLike(elements, klWeight) };
     const gap = g.op('Sub', klSum, this.input.klTarget);
-    return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), elementWeight: g.op('Mul', klWeight, g.op('Sign', gap)) };
+    const elementWeight = g.op('Mul', klWeight, g.op('Sign', gap));
+    return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), ys: elements, dy: g.fillLike(elements, elementWeight) };
   }
 
   private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): [Ref, tf.Tensor][] {
     if (objective.kind !== this.kind) throw new Error(`this graph step was built for the ${this.kind} objective, not ${objective.kind}`);
     const n = x.shape[0];
     const [reconScale, klScale] = this.termScales;
-    const factor = objective.kind === 'capacity' ? objective.gamma : objective.beta;
-    return [
+    const feeds: [Ref, tf.Tensor][] = [
       [this.input.x, x],
       [this.input.eps, eps],
-      [this.input.klFactor, tf.scalar(factor)],
-      [this.input.weights, tf.tensor1d([reconScale / n, (factor * klScale) / n])],
-      ...(objective.kind === 'capacity' ? [[this.input.klTarget, tf.scalar(n * objective.capacity)] as [Ref, tf.Tensor]] : []),
     ];
+    if (objective.kind === 'beta_tc') {
+      const { mi, tc, dimKl, datasetSize } = objective;
+      feeds.push([this.input.tcWeights, tf.tensor1d([mi, tc, dimKl, Math.log(datasetSize * n)])]);
+      return [...feeds, [this.input.weights, tf.tensor1d([reconScale / n, 1 / n])]];
+    }
+    const factor = objective.kind === 'capacity' ? objective.gamma : objective.beta;
+    feeds.push([this.input.klFactor, tf.scalar(factor)], [this.input.weights, tf.tensor1d([reconScale / n, (factor * klScale) / n])]);
+    if (objective.kind === 'capacity') feeds.push([this.input.klTarget, tf.scalar(n * objective.capacity)]);
+    return feeds;
   }
 }

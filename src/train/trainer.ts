@@ -176,7 +176,7 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     if (hooks.shouldStop()) {
       return { stoppedAt: await stopInsideEpoch(trainingStep, { steps: i, sums, seen, binarizeRng, noiseRng, started }) };
     }
-    const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i);
+    const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i, data.train.count);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
     const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
     const batchTotals = trainingStep.run(x, eps, objective);
@@ -238,7 +238,7 @@ async function epochMetrics(
 ): Promise<Record<string, number>> {
   const { vae, data, spec } = training;
   // The objective as the epoch's last step had it.
-  const objective = objectiveAt(spec.loss, epoch, epoch * training.stepsPerEpoch - 1);
+  const objective = objectiveAt(spec.loss, epoch, epoch * training.stepsPerEpoch - 1, data.train.count);
   const metrics: Record<string, number> = {
     'train/loss': ran.loss,
     'train/recon': ran.recon,
