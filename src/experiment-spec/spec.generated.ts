@@ -145,7 +145,7 @@ export interface Experiment {
       anneal_steps: number;
     };
     /**
-     * β-TCVAE's weights (objective: beta_tc); with all three 1 the objective is the ELBO.
+     * β-TCVAE's weights (objective: beta_tc); with all three 1 the objective is the negative ELBO, its KL estimated from the sample.
      */
     beta_tc: {
       /**
