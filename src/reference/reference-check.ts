@@ -67,9 +67,14 @@ export function describeCheck(check: ReferenceCheck): string {
     at_most: `passing at most ${formatValue(value + tolerance)}`,
     at_least: `passing at least ${formatValue(value - tolerance)}`,
   }[check.passes];
-  const difference = Number.isFinite(check.difference) ? `${check.difference >= 0 ? '+' : ''}${formatValue(check.difference)}` : '–';
+  const difference = formatDifference(check.difference);
   const verdict = check.verdict === 'one seed' ? 'one seed: not a result, run more seeds' : check.verdict;
   return `${check.metric} ${obtained} against ${formatValue(value)}, ${bound} (${check.source}): ${difference}, ${verdict}`;
+}
+
+/** A difference with its sign, e.g. +0.42 or -0.206. */
+export function formatDifference(x: number): string {
+  return Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${formatValue(x)}` : '–';
 }
 
 /** Two decimals for numbers like nats, three significant digits for scores below 1. */

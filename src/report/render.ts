@@ -1,8 +1,8 @@
 // `vae report`'s table as Markdown, CSV and a picture: per setting, the obtained mean ± std over seeds as a point
 // with an error bar, the reference as a tick, and the band of numbers that pass.
 import type { VegaLiteSpec } from '../artifacts/plot.ts';
-import { csvTable } from '../artifacts/csv.ts';
-import { describeCheck, formatValue, type ReferenceCheck } from '../reference/reference-check.ts';
+import { csvNumber, csvTable } from '../artifacts/csv.ts';
+import { describeCheck, formatDifference, formatValue, type ReferenceCheck } from '../reference/reference-check.ts';
 import type { ReportRow } from './table.ts';
 
 const HEADER = [
@@ -27,12 +27,12 @@ export function reportCsv(rows: readonly ReportRow[]): string {
       r.label,
       c.metric,
       String(c.n),
-      num(c.obtained),
-      num(c.std),
-      num(c.reference),
-      num(c.tolerance),
+      csvNumber(c.obtained),
+      csvNumber(c.std),
+      csvNumber(c.reference),
+      csvNumber(c.tolerance),
       c.passes,
-      num(c.difference),
+      csvNumber(c.difference),
       c.verdict,
       c.source,
     ];
@@ -59,7 +59,7 @@ export function reportMarkdown(rows: readonly ReportRow[]): string {
       c.metric,
       `${formatValue(c.obtained)}${spread} (n=${c.n})${unfinished}`,
       `${formatValue(c.reference)} (passes ${bound})`,
-      signed(c.difference),
+      formatDifference(c.difference),
       verdict,
       c.source,
     ];
@@ -132,12 +132,4 @@ function plotLayers(settings: string[]) {
       },
     },
   ];
-}
-
-function signed(x: number): string {
-  return Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${formatValue(x)}` : '–';
-}
-
-function num(x: number): string {
-  return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : '';
 }

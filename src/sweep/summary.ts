@@ -1,5 +1,5 @@
 // The sweep's result: one row per setting (the swept values without the seed), mean and std over its seeds.
-import { csvTable } from '../artifacts/csv.ts';
+import { csvNumber, csvTable } from '../artifacts/csv.ts';
 import { checkReference, describeCheck, type Reference, type ReferenceCheck } from '../reference/reference-check.ts';
 import type { TrialOutcome } from './record.ts';
 
@@ -92,7 +92,7 @@ export function summaryCsv(s: SweepSummary): string {
     ...s.keys.map((k) => r.values[k] ?? ''),
     r.finished,
     r.failed,
-    ...s.metrics.flatMap((m) => [num(r.stats[m].mean), num(r.stats[m].std)]),
+    ...s.metrics.flatMap((m) => [csvNumber(r.stats[m].mean), csvNumber(r.stats[m].std)]),
     ...(withReference ? referenceCells(r.reference) : []),
   ]);
   return csvTable([header, ...lines]);
@@ -129,7 +129,7 @@ function settingLabel(s: SweepSummary, r: SettingRow): string {
 
 function referenceCells(check: ReferenceCheck | undefined): string[] {
   if (!check) return ['', '', '', '', ''];
-  return [check.metric, num(check.reference), num(check.tolerance), num(check.difference), check.verdict];
+  return [check.metric, csvNumber(check.reference), csvNumber(check.tolerance), csvNumber(check.difference), check.verdict];
 }
 
 function settingValues(o: TrialOutcome): [string, string][] {
@@ -143,10 +143,6 @@ function meanStd(values: number[]): MetricStats {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : NaN;
   return { mean, std };
-}
-
-function num(x: number): string {
-  return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : '';
 }
 
 function meanPlusMinus({ mean, std }: MetricStats): string {
