@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { resolveTrackingUri } from '../tracking/mlflow-server.ts';
 import { mlflowLinks } from '../tracking/mlflow-ui.ts';
-import { childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
+import { childPerTrial, childRuns, hasFinishedChild, outcomesFromChildren } from '../sweep/children.ts';
 import { completeLostTrials } from '../sweep/complete-in-mlflow.ts';
 import { ensureParentRun, findParentRun, type ParentRun } from '../sweep/parent.ts';
 import { planWarnings } from '../sweep/plan-checks.ts';
@@ -128,9 +128,13 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const parent = experimentId ? await findParentRun(client, experimentId, prepared.id) : null;
   if (!parent)
     throw new UsageError(`sweep ${prepared.id}: no parent run in MLflow experiment ${prepared.experiment} at ${uri}; run the sweep first`);
-  const trialIds = prepared.trials.map((t) => t.id);
-  for (const line of await completeLostTrials(trialIds, record, client, parent)) say(line);
-  const outcomes = outcomesFromChildren(prepared, await childRuns(client, parent));
+  let children = await childRuns(client, parent);
+  const finishedInMlflow = new Set([...childPerTrial(children)].filter(([, run]) => run.info.status === 'FINISHED').map(([id]) => id));
+  const unfinished = prepared.trials.map((t) => t.id).filter((id) => !finishedInMlflow.has(id));
+  const uploads = await completeLostTrials(unfinished, record, client);
+  for (const line of uploads) say(line);
+  if (uploads.length > 0) children = await childRuns(client, parent);
+  const outcomes = outcomesFromChildren(prepared, children);
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };
   record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
@@ -155,7 +159,8 @@ async function runOneTrial(
     say(`trial ${index} (${trial.id}) already finished in MLflow; nothing to do`);
     return;
   }
-  const uploaded = tracking ? await completeLostTrials([trial.id], record, tracking.client, tracking.parent) : [];
+  // MLflow lacks this trial as finished (checked above); the runs folder may have it.
+  const uploaded = tracking ? await completeLostTrials([trial.id], record, tracking.client) : [];
   for (const line of uploaded) say(line);
   if (uploaded.length > 0) return;
   const resumeDir = resumableRun(record.outcomes().get(trial.id));

@@ -4,14 +4,12 @@
 import { RunRecord } from '../record/run-record.ts';
 import type { MlflowClient } from '../tracking/mlflow-client.ts';
 import { syncRun } from '../tracking/sync.ts';
-import { hasFinishedChild } from './children.ts';
-import type { ParentRun } from './parent.ts';
 import type { SweepRecord } from './record.ts';
 
 export interface Completion {
   /** The trial's MLflow run after the upload (a new one when the server had never heard of it). */
   runId: string;
-  /** One line for the trial's log. */
+  /** What was done, in one line. */
   line: string;
 }
 
@@ -26,32 +24,24 @@ export async function completeTrialInMlflow(runDir: string, client: MlflowClient
   const synced = await syncRun(runDir, client);
   return {
     runId: synced.runId,
-    line: `[sweep] MLflow had this run as ${inMlflow?.info.status ?? 'missing'}; uploaded the local record to run ${synced.runId} (${synced.metricPoints} metric points, ${synced.artifacts} artifacts were missing)`,
+    line: `MLflow had this run as ${inMlflow?.info.status ?? 'missing'}; uploaded the local record to run ${synced.runId} (${synced.metricPoints} metric points, ${synced.artifacts} artifacts were missing)`,
   };
 }
 
 /**
- * Trials this runs folder saw finish that MLflow lacks as finished: their task lost the tracking server and could not
- * upload when it ended. `vae sweep summarize`, or a task of the same trial submitted again, uploads them from their
- * local records, so such a trial is neither missing from the table nor run twice. One line per trial uploaded.
+ * Of `unfinishedInMlflow`, the trials MLflow lacks as finished, those this runs folder saw finish: their task lost the
+ * tracking server and could not upload when it ended. `vae sweep summarize`, or a task of the same trial submitted
+ * again, uploads them from their local records, so such a trial is neither missing from the table nor run twice. One
+ * line per trial uploaded.
  */
-export async function completeLostTrials(
-  trialIds: string[],
-  sweep: SweepRecord,
-  client: MlflowClient,
-  parent: ParentRun,
-): Promise<string[]> {
+export async function completeLostTrials(unfinishedInMlflow: string[], sweep: SweepRecord, client: MlflowClient): Promise<string[]> {
   const outcomes = sweep.outcomes();
   const lines: string[] = [];
-  for (const id of trialIds) {
+  for (const id of unfinishedInMlflow) {
     const outcome = outcomes.get(id);
     if (outcome?.status !== 'FINISHED' || !outcome.run_dir || !new RunRecord(outcome.run_dir).exists()) continue;
-    if (await hasFinishedChild(client, parent, id)) continue;
     const completion = await completeTrialInMlflow(outcome.run_dir, client);
-    if (completion)
-      lines.push(
-        `trial ${outcome.index} (${id}) finished on its node while MLflow was out of reach: ${completion.line.replace(/^\[sweep\] /, '')}`,
-      );
+    if (completion) lines.push(`trial ${outcome.index} (${id}) finished on its node while MLflow was out of reach: ${completion.line}`);
   }
   return lines;
 }

@@ -100,7 +100,7 @@ async function completeInMlflow(runDir: string, trackingUri: string, logFile: st
   try {
     const client = MlflowClient.fromEnv(trackingUri, process.env, { timeoutMs: 30_000, retry: { retries: 1 } });
     const completion = await completeTrialInMlflow(runDir, client);
-    if (completion) appendFileSync(logFile, `${completion.line}\n`);
+    if (completion) appendFileSync(logFile, `[sweep] ${completion.line}\n`);
   } catch (err) {
     appendFileSync(
       logFile,
