@@ -156,57 +156,52 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
     });
   }
 
+  /**
+   * `objective`'s loss terms and gradients on the digits, then 6 Adam steps of each step from the same weights: the
+   * same totals and weights, to `weightTolerance`. Returns the graph step's totals, for what the objective should do.
+   */
+  function assertTrainAlike(spec: string, overrides: string[], objective: KlObjective, weightTolerance: number): number[][] {
+    assertSameLossAndGradients(twins(spec, overrides)[0], BATCHES as tf.Tensor2D[], objective);
+    const [a, b] = twins(spec, overrides);
+    const graph = new GraphStep(a, 1e-3, objective.kind);
+    const autodiff = new AutodiffStep(b, 1e-3);
+    const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, objective), trainSteps(autodiff, b, 6, objective)];
+    assert.ok(
+      relativeGap(graphTotals, autodiffTotals) < 1e-4,
+      `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
+    );
+    assert.ok(weightGap(a, b) < weightTolerance, `weights differ by up to ${weightGap(a, b)}`);
+    graph.dispose();
+    autodiff.dispose();
+    return graphTotals;
+  }
+  const objectiveCases = [
+    ['MLP', MLP, []],
+    ['conv, tanh', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
+  ] as const;
+
   // Controlled capacity: gamma * |KL - C|, its gradient TensorFlow's through the sign of the gap. An untrained
   // VAE's KL is under a nat on these digits, so C = 5 pushes the KL up and C = 0 pulls it down. gamma multiplies
   // the KL's gradients, and their float32 rounding with them: after 6 steps the weights are held to 3e-4, under a
   // third of one Adam step (measured: up to 1.1e-4 for the MLP with C = 0).
   for (const capacity of [5, 0]) {
-    const objective = { kind: 'capacity', gamma: 30, capacity } as const;
-    for (const [name, spec, overrides] of [
-      ['MLP', MLP, []],
-      ['conv, tanh', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
-    ] as const) {
+    for (const [name, spec, overrides] of objectiveCases) {
       it(`${name}, capacity objective with C = ${capacity}: the same loss terms and gradients, and after 6 Adam steps the same weights`, () => {
-        assertSameLossAndGradients(twins(spec, [...overrides])[0], BATCHES as tf.Tensor2D[], objective);
-        const [a, b] = twins(spec, [...overrides]);
-        const graph = new GraphStep(a, 1e-3, 'capacity');
-        const autodiff = new AutodiffStep(b, 1e-3);
-        const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, objective), trainSteps(autodiff, b, 6, objective)];
-        assert.ok(
-          relativeGap(graphTotals, autodiffTotals) < 1e-4,
-          `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
-        );
-        assert.ok(weightGap(a, b) < 3e-4, `weights differ by up to ${weightGap(a, b)}`);
+        const graphTotals = assertTrainAlike(spec, [...overrides], { kind: 'capacity', gamma: 30, capacity }, 3e-4);
         // The KL moves toward C: up from under a nat for C = 5, down for C = 0.
         const [first, last] = [graphTotals[0][2], graphTotals[4][2]];
         assert.ok(capacity > 0 ? last > first : last < first, `KL of batch 0: ${first} -> ${last}`);
-        graph.dispose();
-        autodiff.dispose();
       });
     }
   }
 
   // β-TCVAE: its per-example MI, TC and dimension-wise KL come from every pair of the batch (minibatch-weighted
   // sampling), through log-sum-exps; TensorFlow's gradients against tfjs's.
-  const betaTc = { kind: 'beta_tc', mi: 1, tc: 6, dimKl: 1, datasetSize: 60_000 } as const;
-  for (const [name, spec, overrides] of [
-    ['MLP', MLP, []],
-    ['conv, tanh', CONV, [...small('encoder', '[8,16]', 'tanh'), ...small('decoder', '[16,8]', 'tanh')]],
-  ] as const) {
+  for (const [name, spec, overrides] of objectiveCases) {
     it(`${name}, β-TCVAE objective: the same loss terms and gradients, and after 6 Adam steps the same weights`, () => {
-      assertSameLossAndGradients(twins(spec, [...overrides])[0], BATCHES as tf.Tensor2D[], betaTc);
-      const [a, b] = twins(spec, [...overrides]);
-      const graph = new GraphStep(a, 1e-3, 'beta_tc');
-      const autodiff = new AutodiffStep(b, 1e-3);
-      const [graphTotals, autodiffTotals] = [trainSteps(graph, a, 6, betaTc), trainSteps(autodiff, b, 6, betaTc)];
-      assert.ok(
-        relativeGap(graphTotals, autodiffTotals) < 1e-4,
-        `totals ${JSON.stringify(graphTotals)} vs ${JSON.stringify(autodiffTotals)}`,
-      );
-      assert.ok(weightGap(a, b) < 1e-4, `weights differ by up to ${weightGap(a, b)}`);
+      const betaTc = { kind: 'beta_tc', mi: 1, tc: 6, dimKl: 1, datasetSize: 60_000 } as const;
+      const graphTotals = assertTrainAlike(spec, [...overrides], betaTc, 1e-4);
       assert.ok(graphTotals[4][0] < graphTotals[0][0], `loss ${graphTotals[0][0]} -> ${graphTotals[4][0]}`);
-      graph.dispose();
-      autodiff.dispose();
     });
   }
 
