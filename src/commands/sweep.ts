@@ -12,7 +12,7 @@ import { writePlan } from '../sweep/plan.ts';
 import { exitCodeForSignal, UsageError } from '../errors.ts';
 import { defaultParallel, prepareSweep, recordOf, type PreparedSweep } from '../sweep/prepare.ts';
 import { publishSummary } from '../sweep/publish.ts';
-import type { SweepRecord, TrialOutcome } from '../sweep/record.ts';
+import type { SweepDefinition, SweepRecord, TrialOutcome } from '../sweep/record.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { runTrials } from '../sweep/run-trials.ts';
 import { passSignalsToTrial } from '../sweep/trial-signals.ts';
@@ -45,7 +45,7 @@ export async function sweepCommand(file: string, overrides: string[], options: S
     throw new UsageError(`--trial-index ${trialIndex}: sweep ${prepared.id} has trials 0 to ${prepared.trials.length - 1}`);
   }
   const tracking = options.mlflow ? await connect(prepared, options.runsDir) : null;
-  record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
+  record.writeDefinition(sweepJson(prepared, tracking));
 
   if (trialIndex !== undefined) return runOneTrial(prepared, record, trialIndex, tracking, options);
 
@@ -98,7 +98,7 @@ function tallyOutcomes(total: number, outcomes: TrialOutcome[]) {
 export async function planCommand(file: string, overrides: string[], options: SweepOptions & { image: string }): Promise<void> {
   const prepared = prepareSweep(file, overrides, { grid: options.grid, seeds: options.seeds });
   const record = recordOf(prepared, options.runsDir);
-  record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, null), null, 2)}\n`);
+  record.writeDefinition(sweepJson(prepared, null));
   const parallel = options.parallel ?? (prepared.sweep.parallel || prepared.trials.length);
   const args = [
     file,
@@ -137,7 +137,7 @@ export async function summarizeCommand(file: string, overrides: string[], option
   const outcomes = outcomesFromChildren(prepared, children);
   const finished = outcomes.filter((o) => o.status === 'FINISHED').length;
   const tracking = { client, parent, uri };
-  record.write('sweep.json', `${JSON.stringify(sweepJson(prepared, tracking), null, 2)}\n`);
+  record.writeDefinition(sweepJson(prepared, tracking));
   await summarizeInto(prepared, record, outcomes, tracking);
   if (finished === prepared.trials.length) await client.updateRun(parent.runId, 'FINISHED', Date.now());
   say(
@@ -239,7 +239,7 @@ function latestOutcomes(prepared: PreparedSweep, record: SweepRecord): TrialOutc
   return prepared.trials.flatMap((t) => latest.get(t.id) ?? []);
 }
 
-function sweepJson(prepared: PreparedSweep, tracking: Tracking | null) {
+function sweepJson(prepared: PreparedSweep, tracking: Tracking | null): SweepDefinition {
   return {
     sweep_id: prepared.id,
     file: prepared.file,

@@ -1,6 +1,6 @@
 // What `vae report` reads: runs, from local records (a run folder, an experiment folder, a sweep folder) or from
 // MLflow (a run id, or a sweep's parent run id for all its children), each as its params and final metrics.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { RunRecord } from '../record/run-record.ts';
@@ -44,11 +44,11 @@ export async function readReportInputs(inputs: readonly string[], client: () => 
 }
 
 function readLocal(dir: string, read: ReportInputs): void {
-  const sweepJson = join(dir, 'sweep.json');
-  if (existsSync(sweepJson)) {
-    const sweep = JSON.parse(readFileSync(sweepJson, 'utf8')) as { mlflow?: { tracking_uri: string; parent_run_id: string } };
-    if (sweep.mlflow) read.parents.push({ trackingUri: sweep.mlflow.tracking_uri, runId: sweep.mlflow.parent_run_id });
-    for (const outcome of new SweepRecord(dir).outcomes().values()) if (outcome.run_dir) read.runs.push(localRun(outcome.run_dir));
+  const sweep = new SweepRecord(dir);
+  if (sweep.exists()) {
+    const parent = sweep.parentRun();
+    if (parent) read.parents.push({ trackingUri: parent.tracking_uri, runId: parent.parent_run_id });
+    for (const outcome of sweep.outcomes().values()) if (outcome.run_dir) read.runs.push(localRun(outcome.run_dir));
     return;
   }
   if (new RunRecord(dir).exists()) {

@@ -9,6 +9,18 @@ import { writeFileAtomic } from '../record/atomic-write.ts';
 
 export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 
+const DEFINITION = 'sweep.json';
+
+/** sweep.json: what the sweep is, and where its MLflow parent run is once it has one. */
+export interface SweepDefinition {
+  sweep_id: string;
+  file: string;
+  definition: unknown;
+  experiment: string;
+  trials: unknown[];
+  mlflow?: { tracking_uri: string; experiment_id: string; parent_run_id: string };
+}
+
 export interface TrialOutcome {
   trial_id: string;
   index: number;
@@ -29,6 +41,20 @@ export class SweepRecord {
 
   static at(runsDir: string, experiment: string, sweepId: string): SweepRecord {
     return new SweepRecord(join(runsDir, experiment, 'sweeps', sweepId));
+  }
+
+  /** Whether this folder holds a sweep record: its sweep.json. */
+  exists(): boolean {
+    return existsSync(join(this.dir, DEFINITION));
+  }
+
+  writeDefinition(definition: SweepDefinition): void {
+    this.write(DEFINITION, `${JSON.stringify(definition, null, 2)}\n`);
+  }
+
+  /** The sweep's MLflow parent run, as sweep.json names it, when the sweep has one. */
+  parentRun(): SweepDefinition['mlflow'] {
+    return (JSON.parse(readFileSync(join(this.dir, DEFINITION), 'utf8')) as SweepDefinition).mlflow;
   }
 
   logPath(trialId: string): string {
