@@ -34,7 +34,7 @@ const FILES = {
 };
 const RECORD_FILES: string[] = Object.values(FILES);
 const CHECKPOINT = 'checkpoint';
-// checkpoint.old-<pid>/ is what older versions left after a crash mid-save: state to resume from too, never an artifact.
+// checkpoint.old-<pid>/ is what older versions left after a crash mid-save: never an artifact (resumes no longer read it).
 const CHECKPOINT_PATH = new RegExp(`^${CHECKPOINT}(\\.previous|\\.(old|tmp)-\\d+)?/`);
 /** The tfjs files of each saved network: what a finished run needs for `vae sample`, `encode` and the rest. */
 const MODEL_PARTS = ['encoder', 'decoder'] as const;
