@@ -1,29 +1,21 @@
 // Damaged checkpoints: the checksums in a checkpoint's state, the one line a resume gives when a file is damaged, and
 // the way back through the checkpoint saved before it. Real runs on small slices of real MNIST.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
 import { checkpointDamage, describeFiles, firstDamagedFile } from '../src/train/checkpoint-files.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
 import { onlyRunDir } from './support/run-record.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 // 48 steps an epoch: long enough that a kill sent once epoch 2's checkpoint is down lands inside epoch 3.
 const RUN = ['data.limit=3000', 'train.batch_size=50', 'train.epochs=4', 'eval.iwae_samples=0'];
 
-const scratch: string[] = [];
-after(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-damage-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchFolders('vae-damage-');
 
 /** A run under runsDir killed outright (SIGKILL) once its checkpoint of `epoch` is saved. */
 async function killedAfterCheckpoint(runsDir: string, epoch: number): Promise<string> {

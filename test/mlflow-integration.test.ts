@@ -15,7 +15,7 @@ import type { Run } from '../src/tracking/mlflow-records.ts';
 import { MlflowTracker } from '../src/tracking/mlflow-tracker.ts';
 import { syncRun } from '../src/tracking/sync.ts';
 import { TrackerFanout, type Tracker } from '../src/tracking/tracker.ts';
-import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { freePort, startTestMlflow, testClient, type TestMlflow } from './support/mlflow-server.ts';
 
 let server: TestMlflow;
 let client: MlflowClient;
@@ -24,7 +24,7 @@ const fastRetry = { retries: 1, backoffMs: 10, maxBackoffMs: 10, jitterMs: 0 };
 
 before(async () => {
   server = await startTestMlflow();
-  client = new MlflowClient({ trackingUri: server.url, retry: { retries: 3, backoffMs: 200, maxBackoffMs: 1000, jitterMs: 100 } });
+  client = testClient(server);
   scratch = mkdtempSync(join(tmpdir(), 'vae-mlflow-runs-'));
 });
 

@@ -1,8 +1,7 @@
 // `vae run` and `vae sync` as a user runs them (real CLI, real MNIST, one real MLflow server for this file): what
 // reaches MLflow live, after SIGTERM, with no server at all, and with a server that goes away mid-run.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MetricPoint } from '../src/record/entries.ts';
@@ -10,7 +9,8 @@ import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Metric, Run } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
-import { freePort, startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { scratchFolders } from './support/scratch.ts';
+import { freePort, startTestMlflow, testClient, type TestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
@@ -18,23 +18,17 @@ const OFF_LINE = /^\[mlflow\] .*MLflow logging is off.*$/gm;
 
 let server: TestMlflow;
 let client: MlflowClient;
-const scratch: string[] = [];
 
 before(async () => {
   server = await startTestMlflow();
-  client = new MlflowClient({ trackingUri: server.url, retry: { retries: 3, backoffMs: 200, maxBackoffMs: 1000, jitterMs: 100 } });
+  client = testClient(server);
 });
 
 after(async () => {
   await server?.dispose();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
-function runsDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-mlflow-run-'));
-  scratch.push(dir);
-  return dir;
-}
+const runsDir = scratchFolders('vae-mlflow-run-');
 
 const tags = (run: Run) => Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
 const byStepThenTime = (a: MetricPoint | Metric, b: MetricPoint | Metric) =>

@@ -1,15 +1,15 @@
 // Checkpoints, `vae run --resume`, signals and numeric blow-ups, with the real CLI on small slices of real MNIST.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadLayersModel } from '../src/model/persist.ts';
 import type { MetricPoint } from '../src/record/entries.ts';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
 import { startTestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir } from './support/run-record.ts';
 
@@ -18,15 +18,7 @@ const TINY = ['data.limit=600', 'train.batch_size=50', 'eval.iwae_samples=10', '
 /** tfjs-node is bit-identical across processes for one seed; the bound allows for float32 summation order only. */
 const RELATIVE_TOLERANCE = 1e-6;
 
-const scratch: string[] = [];
-after(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-function runsDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-resume-'));
-  scratch.push(dir);
-  return dir;
-}
+const runsDir = scratchFolders('vae-resume-');
 
 const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
 

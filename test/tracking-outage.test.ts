@@ -2,10 +2,7 @@
 // with fake sends), then real `vae run`s against a server that accepts connections and never answers, completed
 // afterwards by `vae sync` (real CLI, real MNIST, a real MLflow server behind a proxy that can start swallowing).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MetricPoint } from '../src/record/entries.ts';
 import { RunRecord } from '../src/record/run-record.ts';
@@ -14,7 +11,8 @@ import { LOG_BATCH_LIMITS } from '../src/tracking/mlflow-log-batch.ts';
 import { LoggingQueue } from '../src/tracking/mlflow-queue.ts';
 import type { Metric } from '../src/tracking/mlflow-records.ts';
 import { vae } from './support/cli.ts';
-import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { scratchFolders } from './support/scratch.ts';
+import { startTestMlflow, testClient, type TestMlflow } from './support/mlflow-server.ts';
 import { startSwallowingProxy } from './support/swallowing-proxy.ts';
 import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
 
@@ -105,13 +103,7 @@ const SHORT_DRAIN = { VAE_MLFLOW_DRAIN_SECONDS: '2' };
 
 let server: TestMlflow;
 let client: MlflowClient;
-const scratch: string[] = [];
-
-function runsDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-outage-'));
-  scratch.push(dir);
-  return dir;
-}
+const runsDir = scratchFolders('vae-outage-');
 
 /** Every local metric point is in the MLflow run exactly once, and the run ended as its record says. */
 async function assertCompletedOnce(runDir: string, runId: string): Promise<void> {
@@ -163,12 +155,11 @@ function assertFinishedLocally(result: { code: number | null; stderr: string }, 
 describe('a tracking server that stops answering', { timeout: 300_000 }, () => {
   before(async () => {
     server = await startTestMlflow();
-    client = new MlflowClient({ trackingUri: server.url, retry: { retries: 3, backoffMs: 200, maxBackoffMs: 1000, jitterMs: 100 } });
+    client = testClient(server);
   });
 
   after(async () => {
     await server?.dispose();
-    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
   it('after the run was created: training runs to its end, the process exits, and vae sync completes the run once', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MlflowClient } from '../../src/tracking/mlflow-client.ts';
 import { mlflowExecutable, SETUP_HINT, startServer, type MlflowServer } from '../../src/tracking/mlflow-server.ts';
 
 export interface TestMlflow {
@@ -14,6 +15,11 @@ export interface TestMlflow {
   start(): Promise<void>;
   /** Stops an owned server and deletes its store. */
   dispose(): Promise<void>;
+}
+
+/** A client of the test server that gives up within seconds, not minutes, when a test has stopped the server. */
+export function testClient(server: TestMlflow): MlflowClient {
+  return new MlflowClient({ trackingUri: server.url, retry: { retries: 3, backoffMs: 200, maxBackoffMs: 1000, jitterMs: 100 } });
 }
 
 export async function startTestMlflow(): Promise<TestMlflow> {
