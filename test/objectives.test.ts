@@ -51,4 +51,33 @@ describe('training objectives', () => {
     const metrics = record.readSummary()!.metrics;
     assert.ok(Math.abs(metrics['test/neg_elbo'] - metrics['test/recon'] - metrics['test/kl']) < 1e-3);
   });
+
+  it('IWAE trains on its bound: train/loss and val/loss are the k-sample bound, below the mean ELBO of the draws', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'vae-iwae-'));
+    const iwae = ['loss.objective=iwae', 'loss.iwae.samples=5'];
+    const budget = ['data.limit=2000', 'data.split.train=0.8', 'data.split.val=0.2', 'train.epochs=3', 'eval.iwae_samples=5'];
+    const result = await vae(['run', 'experiments/vae-mnist.yaml', ...iwae, ...budget, '--no-mlflow', '--runs-dir', runsDir]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /model 784-400-20 \| bce, importance-weighted bound with k = 5 \(IWAE\) \|/);
+    assert.match(result.stderr, /training step: one TensorFlow graph per step/);
+    const experiment = join(runsDir, readdirSync(runsDir)[0]);
+    const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
+    const series = (key: string) =>
+      record
+        .readMetrics()
+        .filter((m) => m.key === key)
+        .map((m) => m.value);
+    assert.deepEqual(series('train/iwae_samples'), [5, 5, 5]);
+    const [loss, recon, kl] = [series('train/loss'), series('train/recon'), series('train/kl')];
+    loss.forEach((l, i) => assert.ok(l < recon[i] + kl[i], `epoch ${i + 1}: bound ${l}, mean ELBO ${recon[i] + kl[i]}`));
+    assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
+    const [valLoss, valRecon, valKl] = [series('val/loss'), series('val/recon'), series('val/kl')];
+    assert.equal(valLoss.length, 3);
+    valLoss.forEach((l, i) => assert.ok(l < valRecon[i] + valKl[i], `epoch ${i + 1}: val bound ${l}, val ELBO ${valRecon[i] + valKl[i]}`));
+    const metrics = record.readSummary()!.metrics;
+    assert.ok(
+      metrics['test/iwae_nll'] < metrics['test/neg_elbo'],
+      `test/iwae_nll ${metrics['test/iwae_nll']}, test/neg_elbo ${metrics['test/neg_elbo']}`,
+    );
+  });
 });

@@ -3,13 +3,10 @@
 // model has no graph translation, tfjs ops (vae.ts, loss.ts). Weights are fed at every call, so one session serves
 // a model while it trains.
 import * as tf from '@tensorflow/tfjs';
-import { bernoulliNll, gaussianNll } from '../model/loss.ts';
 import type { Vae } from '../model/vae.ts';
-import { decoderGraph, perExample, reconstructionNll, reparameterize, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { importanceWeightsGraph, perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 export interface VaeForward {
   /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
@@ -56,23 +53,7 @@ class EagerForward implements VaeForward {
   }
 
   logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D {
-    const { vae } = this;
-    return tf.tidy(() => {
-      const { mu, logvar } = vae.encode(x);
-      const b = mu.shape[0];
-      const repeat = (t: tf.Tensor2D) => tf.reshape(tf.tile(tf.expandDims(t, 1), [1, c, 1]), [b * c, t.shape[1]]) as tf.Tensor2D;
-      const [muR, logvarR] = [repeat(mu), repeat(logvar)];
-      const z = muR.add(tf.exp(logvarR.mul(0.5)).mul(eps)) as tf.Tensor2D;
-      const params = vae.decode(z);
-      const xR = repeat(x);
-      const logPxGivenZ = tf.neg(
-        vae.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, vae.likelihood.std),
-      );
-      const logPz = tf.sum(tf.square(z).add(LOG_2PI), 1).mul(-0.5);
-      // (z - mu) / sigma is eps itself, so log q needs no division.
-      const logQz = tf.sum(tf.square(eps).add(logvarR).add(LOG_2PI), 1).mul(-0.5);
-      return tf.reshape(logPxGivenZ.add(logPz).sub(logQz), [b, c]) as tf.Tensor2D;
-    });
+    return tf.tidy(() => this.vae.importanceWeights(x, eps, c).logW);
   }
 }
 
@@ -87,34 +68,17 @@ class GraphForward implements VaeForward {
     this.params = vae.trainableVariables;
     const g = new GraphBuilder();
     const pixels = vae.encoder.inputs[0].shape[1]!;
-    const latent = vae.latentDim;
-    this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, latent]) };
+    this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, vae.latentDim]) };
     this.weights = this.params.map((p, i) => g.placeholder(`w${i}`, p.shape));
     const weight = weightRefs(this.params, this.weights);
     const { x, eps } = this.input;
     const one = vaeGraph(g, vae, x, eps, pixels, weight);
-    const { mu, logvar } = one;
-
-    // The importance weights: every example's c samples side by side, [b, c, ...], without copying x or q's moments.
-    const b = g.leadingDim(x);
-    const bc = g.leadingDim(eps);
-    const byExample = (t: Ref, width: number) => g.reshape(t, g.concat([b, g.constant([-1, width], [2], 'int32')], 0, 'int32'));
-    const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
-    const z3 = reparameterize(g, mu3, logvar3, eps3);
-    const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), bc, weight);
-    const logPxGivenZ = g.op(
-      'Neg',
-      perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels)),
-    );
-    const minusHalfSum = (t: Ref) => g.op('Mul', g.sum(g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
-    const logPz = minusHalfSum(g.op('Square', z3));
-    const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
     this.output = {
       recon: perExample(g, one.recon),
       kl: perExample(g, one.kl),
-      mu,
-      logvar,
-      logW: g.op('Sub', g.op('AddV2', logPxGivenZ, logPz), logQz),
+      mu: one.mu,
+      logvar: one.logvar,
+      logW: importanceWeightsGraph(g, vae, x, eps, pixels, weight).logW,
     };
     this.session = g.load();
   }

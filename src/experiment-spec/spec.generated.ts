@@ -104,13 +104,13 @@ export interface Experiment {
     latent_dim: number;
   };
   /**
-   * What training minimises, per example, in nats: the reconstruction NLL plus a KL part, kl_weight * KL(q(z|x) || N(0, I)) for the ELBO, or gamma * |KL - C| for controlled capacity.
+   * What training minimises, per example, in nats: the reconstruction NLL plus a KL part, kl_weight * KL(q(z|x) || N(0, I)) for the ELBO, or gamma * |KL - C| for controlled capacity; or the importance-weighted bound.
    */
   loss: {
     /**
-     * elbo: reconstruction + kl_weight * KL, with kl_warmup_epochs (kl_weight 1 is the ELBO, other values β-VAE). capacity: reconstruction + gamma * |KL - C|, C raised linearly from 0 to capacity.max_nats over capacity.anneal_steps steps (Burgess et al. 2018). beta_tc: β-TCVAE (Chen et al. 2018), reconstruction + mi_weight * index-code MI + tc_weight * total correlation + dim_kl_weight * dimension-wise KL, estimated on each batch by minibatch-weighted sampling. Test metrics are the plain negative ELBO whatever the objective, so runs compare.
+     * elbo: reconstruction + kl_weight * KL, with kl_warmup_epochs (kl_weight 1 is the ELBO, other values β-VAE). capacity: reconstruction + gamma * |KL - C|, C raised linearly from 0 to capacity.max_nats over capacity.anneal_steps steps (Burgess et al. 2018). beta_tc: β-TCVAE (Chen et al. 2018), reconstruction + mi_weight * index-code MI + tc_weight * total correlation + dim_kl_weight * dimension-wise KL, estimated on each batch by minibatch-weighted sampling. iwae: the importance-weighted bound of Burda et al. (2015), -log (1/k) sum_i p(x, z_i) / q(z_i|x) over iwae.samples draws of z per example (k = 1 is the ELBO); train/recon and train/kl are then means over the k draws. Test metrics are the plain negative ELBO and test/iwae_nll whatever the objective, so runs compare.
      */
-    objective: "elbo" | "capacity" | "beta_tc";
+    objective: "elbo" | "capacity" | "beta_tc" | "iwae";
     /**
      * bce: Bernoulli likelihood, cross-entropy from the decoder's logits; mse: Gaussian likelihood with fixed standard deviation, squared error on the decoder's means.
      */
@@ -160,6 +160,15 @@ export interface Experiment {
        * gamma: weight of the dimension-wise KL of q(z_j) to the prior.
        */
       dim_kl_weight: number;
+    };
+    /**
+     * The importance-weighted bound as the training objective (objective: iwae).
+     */
+    iwae: {
+      /**
+       * k: draws of z per example in every training step; each step costs about k decoder passes. Burda et al. report k = 5 and k = 50.
+       */
+      samples: number;
     };
   };
   /**

@@ -1,22 +1,33 @@
-// What training minimises, per example: the reconstruction NLL plus a KL part, which the spec's objective chooses.
-// Both parts are means over the batch of per-example sums, in nats.
+// What training minimises, per example: the reconstruction NLL plus a KL part, which the spec's objective chooses
+// (both means over the batch of per-example sums, in nats), or the importance-weighted bound.
 import type * as tf from '@tensorflow/tfjs';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { betaTcTerms } from './loss.ts';
 
-export type KlObjective =
+export type Objective =
   /** beta * KL: the ELBO for beta = 1 (Kingma & Welling 2014), β-VAE otherwise (Higgins et al. 2017). */
   | { kind: 'elbo'; beta: number }
   /** gamma * |KL - C|: controlled capacity increase (Burgess et al. 2018), C in nats. */
   | { kind: 'capacity'; gamma: number; capacity: number }
   /** mi * MI + tc * TC + dimKl * dimension-wise KL (β-TCVAE, Chen et al. 2018), over a training set of datasetSize. */
-  | { kind: 'beta_tc'; mi: number; tc: number; dimKl: number; datasetSize: number };
+  | { kind: 'beta_tc'; mi: number; tc: number; dimKl: number; datasetSize: number }
+  /** -log (1/k) sum_i p(x, z_i) / q(z_i|x) over k draws of z (IWAE, Burda et al. 2015): no separate KL part. */
+  | { kind: 'iwae'; samples: number };
+
+/** The objectives made of the reconstruction and a KL part. */
+export type KlObjective = Exclude<Objective, { kind: 'iwae' }>;
+
+/** Draws of z per example that a training step of this objective takes. */
+export function samplesPerExample(objective: Objective): number {
+  return objective.kind === 'iwae' ? objective.samples : 1;
+}
 
 /**
  * The objective at a point of training: `progressEpochs` for the warm-up, `step` (from 0) for the capacity schedule,
  * `datasetSize` (training examples) for β-TCVAE's estimate of q(z).
  */
-export function objectiveAt(loss: ResolvedSpec['loss'], progressEpochs: number, step: number, datasetSize: number): KlObjective {
+export function objectiveAt(loss: ResolvedSpec['loss'], progressEpochs: number, step: number, datasetSize: number): Objective {
+  if (loss.objective === 'iwae') return { kind: 'iwae', samples: loss.iwae.samples };
   if (loss.objective === 'beta_tc') {
     const { mi_weight, tc_weight, dim_kl_weight } = loss.beta_tc;
     return { kind: 'beta_tc', mi: mi_weight, tc: tc_weight, dimKl: dim_kl_weight, datasetSize };
@@ -54,22 +65,28 @@ export function klPartValue(objective: KlObjective, meanKl: number): number {
   return objective.beta * meanKl;
 }
 
-/** The KL part as the run's log names it, e.g. `1 x KL` or `1000 x |KL - C|, C up to 25 nats over 100000 steps`. */
-export function describeKlPart(loss: ResolvedSpec['loss']): string {
+/**
+ * The objective as the run's log names it, e.g. `bce + 1 x KL`, `bce + 1000 x |KL - C|, C up to 25 nats over 100000
+ * steps` or `bce, importance-weighted bound with k = 5 (IWAE)`.
+ */
+export function describeObjective(loss: ResolvedSpec['loss']): string {
+  const recon = loss.reconstruction;
+  if (loss.objective === 'iwae') return `${recon}, importance-weighted bound with k = ${loss.iwae.samples} (IWAE)`;
   if (loss.objective === 'capacity') {
     const { gamma, max_nats, anneal_steps } = loss.capacity;
-    return `${gamma} x |KL - C|, C up to ${max_nats} nats over ${anneal_steps} steps`;
+    return `${recon} + ${gamma} x |KL - C|, C up to ${max_nats} nats over ${anneal_steps} steps`;
   }
   if (loss.objective === 'beta_tc') {
     const { mi_weight, tc_weight, dim_kl_weight } = loss.beta_tc;
-    return `${mi_weight} x MI + ${tc_weight} x TC + ${dim_kl_weight} x dimension-wise KL (β-TCVAE)`;
+    return `${recon} + ${mi_weight} x MI + ${tc_weight} x TC + ${dim_kl_weight} x dimension-wise KL (β-TCVAE)`;
   }
-  return `${loss.kl_weight} x KL${loss.kl_warmup_epochs > 0 ? ` (warm-up over ${loss.kl_warmup_epochs} epochs)` : ''}`;
+  return `${recon} + ${loss.kl_weight} x KL${loss.kl_warmup_epochs > 0 ? ` (warm-up over ${loss.kl_warmup_epochs} epochs)` : ''}`;
 }
 
 /** The objective's own numbers for an epoch's metrics (train/kl_weight, or the capacity reached). */
-export function objectiveMetrics(objective: KlObjective): Record<string, number> {
+export function objectiveMetrics(objective: Objective): Record<string, number> {
   if (objective.kind === 'capacity') return { 'train/capacity_nats': objective.capacity, 'train/capacity_gamma': objective.gamma };
   if (objective.kind === 'beta_tc') return { 'train/tc_weight': objective.tc };
+  if (objective.kind === 'iwae') return { 'train/iwae_samples': objective.samples };
   return { 'train/kl_weight': objective.beta };
 }

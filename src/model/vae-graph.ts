@@ -5,6 +5,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { GraphBuilder, Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { Likelihood, Vae } from './vae.ts';
 
+const LOG_2PI = Math.log(2 * Math.PI);
+
 /** A model has a layer or setting the graph translation does not cover: the caller falls back to tfjs autodiff. */
 export class GraphUnsupportedError extends Error {}
 
@@ -178,6 +180,47 @@ export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: nu
   const z = reparameterize(g, mu, logvar, eps);
   const params = decoderGraph(g, vae, z, g.leadingDim(eps), weight);
   return { mu, logvar, z, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klToStandardNormal(g, mu, logvar) };
+}
+
+/** k samples of z per example, as Vae.importanceWeights computes them, for `eps` of [batch * k, latent]. */
+export interface ImportanceWeightsGraph {
+  /** log p(x|z_i) + log p(z_i) - log q(z_i|x), [batch, k]. */
+  logW: Ref;
+  /** The reconstruction NLL of each example, the mean over its k samples, [batch]. */
+  recon: Ref;
+  /** KL(q(z|x) || N(0, I)) of each example, [batch]. */
+  kl: Ref;
+}
+
+/**
+ * The importance weights of k samples per example: every example's samples side by side, [b, k, ...], without
+ * copying x or q's moments; k is known only when the graph runs.
+ */
+export function importanceWeightsGraph(
+  g: GraphBuilder,
+  vae: Vae,
+  x: Ref,
+  eps: Ref,
+  pixels: number,
+  weight: WeightRefs,
+): ImportanceWeightsGraph {
+  const latent = vae.latentDim;
+  const { mu, logvar } = encoderGraph(g, vae, x, weight);
+  const b = g.leadingDim(x);
+  const byExample = (t: Ref, width: number) => g.reshape(t, g.concat([b, g.constant([-1, width], [2], 'int32')], 0, 'int32'));
+  const [mu3, logvar3, eps3] = [byExample(mu, latent), byExample(logvar, latent), byExample(eps, latent)];
+  const z3 = reparameterize(g, mu3, logvar3, eps3);
+  const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), g.leadingDim(eps), weight);
+  const recon = perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels));
+  const minusHalfSum = (t: Ref) => g.op('Mul', g.sum(g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
+  const logPz = minusHalfSum(g.op('Square', z3));
+  // (z - mu) / sigma is eps itself, so log q needs no division.
+  const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
+  return {
+    logW: g.op('Sub', g.op('AddV2', g.op('Neg', recon), logPz), logQz),
+    recon: g.mean(recon, 1),
+    kl: perExample(g, klToStandardNormal(g, mu, logvar)),
+  };
 }
 
 /**

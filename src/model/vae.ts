@@ -1,18 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
-import { klPart, type KlObjective } from './objective.ts';
+import { klPart, type Objective } from './objective.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
 import type { ImageShape } from '../data/images.ts';
 import { buildDecoder, buildEncoder, convShapeProblem } from './networks.ts';
 import { UserError } from '../errors.ts';
+
+const LOG_2PI = Math.log(2 * Math.PI);
 
 /** How the decoder's outputs are read: Bernoulli logits (bce) or Gaussian means with a fixed std (mse). */
 export type Likelihood = { kind: 'bernoulli' } | { kind: 'gaussian'; std: number };
 
 /** Per-example means over a batch, as scalars. */
 export type ElboTerms = {
-  /** recon + the objective's KL part: what the optimiser minimises. */
+  /** recon + the objective's KL part, or the negative importance-weighted bound: what the optimiser minimises. */
   loss: tf.Scalar;
   recon: tf.Scalar;
   kl: tf.Scalar;
@@ -49,6 +51,32 @@ export class Vae {
     });
   }
 
+  /**
+   * k samples of z per example: log p(x|z_i) + log p(z_i) - log q(z_i|x) as a [batch, k] tensor, and the
+   * per-example reconstruction NLL (its mean over the k samples) and KL. `eps` is [batch * k, latent], the draws of
+   * example i in rows i * k to i * k + k - 1.
+   */
+  importanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, k: number): { logW: tf.Tensor2D; recon: tf.Tensor1D; kl: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const { mu, logvar } = this.encode(x);
+      const b = mu.shape[0];
+      const repeat = (t: tf.Tensor2D) => tf.reshape(tf.tile(tf.expandDims(t, 1), [1, k, 1]), [b * k, t.shape[1]]) as tf.Tensor2D;
+      const [muR, logvarR] = [repeat(mu), repeat(logvar)];
+      const z = reparameterize(muR, logvarR, eps);
+      const params = this.decode(z);
+      const xR = repeat(x);
+      const reconR = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, this.likelihood.std);
+      const logPz = tf.sum(tf.square(z).add(LOG_2PI), 1).mul(-0.5);
+      // (z - mu) / sigma is eps itself, so log q needs no division.
+      const logQz = tf.sum(tf.square(eps).add(logvarR).add(LOG_2PI), 1).mul(-0.5);
+      return {
+        logW: tf.reshape(tf.neg(reconR).add(logPz).sub(logQz), [b, k]) as tf.Tensor2D,
+        recon: tf.mean(tf.reshape(reconR, [b, k]), 1) as tf.Tensor1D,
+        kl: klToStandardNormal(mu, logvar),
+      };
+    });
+  }
+
   /** The posterior, its sample and the per-example terms. */
   private forward(x: tf.Tensor2D, eps: tf.Tensor2D) {
     const { mu, logvar } = this.encode(x);
@@ -58,9 +86,18 @@ export class Vae {
     return { mu, logvar, z, recon, kl: klToStandardNormal(mu, logvar) };
   }
 
-  /** The batch's loss terms, per example: every term is a mean over the batch of per-example sums. */
-  batchLoss(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): ElboTerms {
+  /**
+   * The batch's loss terms, per example: every term is a mean over the batch of per-example sums. For IWAE, `eps`
+   * holds k draws per example and recon is the mean over them.
+   */
+  batchLoss(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): ElboTerms {
     return tf.tidy(() => {
+      if (objective.kind === 'iwae') {
+        const k = objective.samples;
+        const { logW, recon, kl } = this.importanceWeights(x, eps, k);
+        const bound = tf.mean(tf.logSumExp(logW, 1).sub(Math.log(k))) as tf.Scalar;
+        return { loss: tf.neg(bound), recon: tf.mean(recon) as tf.Scalar, kl: tf.mean(kl) as tf.Scalar };
+      }
       const { mu, logvar, z, recon, kl } = this.forward(x, eps);
       const [meanRecon, meanKl] = [tf.mean(recon) as tf.Scalar, tf.mean(kl) as tf.Scalar];
       return { loss: meanRecon.add(klPart(objective, { z, mu, logvar, meanKl })) as tf.Scalar, recon: meanRecon, kl: meanKl };

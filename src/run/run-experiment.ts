@@ -12,7 +12,7 @@ import { testMetrics } from '../eval/test-metrics.ts';
 import { describeDisentanglement, vaeDisentanglement } from '../eval/vae-disentanglement.ts';
 import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { withAbsoluteDataPaths } from '../experiment-spec/paths.ts';
-import { describeKlPart } from '../model/objective.ts';
+import { describeObjective } from '../model/objective.ts';
 import { saveLayersModel } from '../model/persist.ts';
 import { buildVae, type Vae } from '../model/vae.ts';
 import type { MetricPoint } from '../record/entries.ts';
@@ -109,7 +109,7 @@ function buildModel(loaded: LoadedSpec, data: RunData, ctx: RunContext): Vae {
     model.architecture === 'mlp'
       ? [pixelsPerImage(data.image), ...model.encoder.hidden, model.latent_dim].join('-')
       : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
-  ctx.say(`model ${layers} | ${loss.reconstruction} + ${describeKlPart(loss)} | ${ctx.backend.reason}`);
+  ctx.say(`model ${layers} | ${describeObjective(loss)} | ${ctx.backend.reason}`);
   return vae;
 }
 

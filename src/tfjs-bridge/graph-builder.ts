@@ -69,6 +69,15 @@ export class GraphBuilder {
     });
   }
 
+  /** The mean over `axis`, which drops out of the shape. */
+  mean(x: Ref, axis: number): Ref {
+    return this.node('mean', 'Mean', [x, this.constant([axis], [1], 'int32')], {
+      T: this.type('float32'),
+      Tidx: this.type('int32'),
+      keep_dims: this.bool(false),
+    });
+  }
+
   /** `x` with a new axis of size 1 at `axis`, to broadcast against another tensor. */
   expandDims(x: Ref, axis: number): Ref {
     return this.node('expand_dims', 'ExpandDims', [x, this.constant([axis], [], 'int32')], {

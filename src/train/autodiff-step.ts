@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KlObjective } from '../model/objective.ts';
+import type { Objective } from '../model/objective.ts';
 import type { Vae } from '../model/vae.ts';
 import { adamBetaPowers } from '../tfjs-bridge/tfjs-adam.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -19,7 +19,7 @@ export class AutodiffStep implements TrainingStep {
     this.description = why ? `tfjs autodiff + tf.train.adam (${why})` : 'tfjs autodiff + tf.train.adam';
   }
 
-  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): tf.Tensor1D {
+  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): tf.Tensor1D {
     let totals: tf.Tensor1D | undefined;
     this.optimizer.minimize(() => {
       const terms = this.vae.batchLoss(x, eps, objective);

@@ -6,9 +6,9 @@
 // of JavaScript; in the graph the session runs independent ops on both cores with no JavaScript between them.
 // test/graph-step.test.ts compares it with tfjs autodiff + tf.train.adam on real MNIST.
 import * as tf from '@tensorflow/tfjs';
-import type { KlObjective } from '../model/objective.ts';
+import type { Objective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
-import { betaTcPerExample, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
+import { betaTcPerExample, importanceWeightsGraph, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
@@ -26,7 +26,7 @@ export class GraphStep implements TrainingStep {
   /** The graph's inputs for a step. */
   private readonly input: Record<'x' | 'eps' | 'klFactor' | 'klTarget' | 'tcWeights' | 'weights' | 'adam', Ref>;
   /** Each term's factor in the batch's loss (before its batch size and the KL part's factor): its scale. */
-  private readonly termScales: [number, number];
+  private termScales: [number, number] = [1, 1];
   /** What a run can fetch: the step (Adam included), the loss and gradients alone, the weights, the moments. */
   private readonly output: { step: Ref; totals: Ref; grads: Ref[]; weights: Ref[]; m: Ref[]; v: Ref[] };
   /** Placeholders, and the fetch that assigns them to the weights and both moments. */
@@ -41,7 +41,7 @@ export class GraphStep implements TrainingStep {
   constructor(
     vae: Vae,
     learningRate: number,
-    readonly kind: KlObjective['kind'] = 'elbo',
+    readonly kind: Objective['kind'] = 'elbo',
     loadSession: SessionLoader = loadGraphSession,
   ) {
     this.params = vae.trainableVariables;
@@ -56,7 +56,8 @@ export class GraphStep implements TrainingStep {
       klTarget: g.placeholder('kl_target', []),
       // β-TCVAE's weights of MI, TC and dimension-wise KL, and log(N M) for its estimate of q(z).
       tcWeights: g.placeholder('tc_weights', [4]),
-      // What one element of the reconstruction and of the KL weighs in the batch's loss.
+      // What one element of the reconstruction and of the KL weighs in the batch's loss; for IWAE, what one
+      // example weighs, and log k.
       weights: g.placeholder('term_weights', [2]),
       // beta1^t, beta2^t and epsilon, which change every step, as one feed.
       adam: g.placeholder('adam', [3]),
@@ -64,16 +65,7 @@ export class GraphStep implements TrainingStep {
     const variables = (suffix: string) => this.params.map((p, i) => g.variable(`p${i}${suffix}`, p.shape));
     const [w, m, v] = [variables(''), variables('_m'), variables('_v')];
     const weights = w.map((handle) => g.read(handle));
-    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
-    // The batch's [loss, recon, kl], each summed over its examples, as every step returns them.
-    const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
-    // loss = mean recon + the KL part over the batch, differentiated from the terms' elements (their offsets have
-    // no gradient), each weighted by d loss / d element.
-    this.termScales = [terms.recon.scale, terms.kl.scale];
-    const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
-    const klTerm = this.klPart(g, terms, kl, klWeight);
-    const totals = g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl]);
-    const grads = g.gradients([terms.recon.elements, klTerm.ys], weights, [g.fillLike(terms.recon.elements, reconWeight), klTerm.dy]);
+    const { totals, grads } = this.kind === 'iwae' ? this.iwaeLoss(g, vae, pixels, weights) : this.klLoss(g, vae, pixels, weights);
     const [beta1Power, beta2Power, epsilon] = g.unstack(this.input.adam, 3);
     const scalars = [beta1Power, beta2Power, g.scalar(learningRate), g.scalar(BETA1), g.scalar(BETA2), epsilon];
     const updates = grads.map((grad, i) => g.applyAdam(w[i], m[i], v[i], scalars, grad));
@@ -103,7 +95,7 @@ export class GraphStep implements TrainingStep {
     });
   }
 
-  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): tf.Tensor1D {
+  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): tf.Tensor1D {
     this.iterations += 1;
     const t = this.iterations;
     return tf.tidy(() => {
@@ -118,7 +110,7 @@ export class GraphStep implements TrainingStep {
    * The batch's [loss, recon, kl] summed over examples, and the gradients of the mean loss in the order of
    * vae.trainableVariables, at the weights being trained; no update.
    */
-  lossAndGradients(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): { totals: tf.Tensor1D; grads: tf.Tensor[] } {
+  lossAndGradients(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): { totals: tf.Tensor1D; grads: tf.Tensor[] } {
     const [totals, ...grads] = tf.tidy(() =>
       this.session.run(this.batchFeeds(x, eps, objective), [this.output.totals, ...this.output.grads]),
     );
@@ -165,6 +157,37 @@ export class GraphStep implements TrainingStep {
   }
 
   /**
+   * The batch's [loss, recon, kl], each summed over its examples, as every step returns them, and the gradients of
+   * the mean loss: recon + the KL part, differentiated from the terms' elements (their offsets have no gradient),
+   * each weighted by d loss / d element.
+   */
+  private klLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
+    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
+    const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
+    this.termScales = [terms.recon.scale, terms.kl.scale];
+    const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
+    const klTerm = this.klPart(g, terms, kl, klWeight);
+    return {
+      totals: g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl]),
+      grads: g.gradients([terms.recon.elements, klTerm.ys], weights, [g.fillLike(terms.recon.elements, reconWeight), klTerm.dy]),
+    };
+  }
+
+  /**
+   * The same for IWAE: each example's loss is log k - log sum_i w_i over its k draws (`eps` holds batch * k rows),
+   * weighing 1 / batch in the mean; recon and kl are the means over the draws and the analytic KL.
+   */
+  private iwaeLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
+    const terms = importanceWeightsGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
+    const [exampleWeight, logK] = g.unstack(this.input.weights, 2);
+    const loss = g.op('Sub', logK, g.logSumExp(terms.logW, 1));
+    return {
+      totals: g.stack([g.sum(loss, [0]), g.sum(terms.recon, [0]), g.sum(terms.kl, [0])]),
+      grads: g.gradients([loss], weights, [g.fillLike(loss, exampleWeight)]),
+    };
+  }
+
+  /**
    * The batch's KL part, summed over its examples, and what TensorFlow differentiates for it: `ys`, each element
    * weighted by `dy`, d loss / d element. elbo: beta * KL. capacity: gamma * |KL - C|, whose derivative in KL is
    * gamma times the sign of KL - C; as a weight of the elements that sign carries no gradient of its own, which is
@@ -182,7 +205,7 @@ export class GraphStep implements TrainingStep {
     return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), ys: elements, dy: g.fillLike(elements, elementWeight) };
   }
 
-  private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): [Ref, tf.Tensor][] {
+  private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): [Ref, tf.Tensor][] {
     if (objective.kind !== this.kind) throw new Error(`this graph step was built for the ${this.kind} objective, not ${objective.kind}`);
     const n = x.shape[0];
     const [reconScale, klScale] = this.termScales;
@@ -190,6 +213,11 @@ export class GraphStep implements TrainingStep {
       [this.input.x, x],
       [this.input.eps, eps],
     ];
+    if (objective.kind === 'iwae') {
+      if (eps.shape[0] !== n * objective.samples)
+        throw new Error(`IWAE step: ${eps.shape[0]} draws for ${n} examples x ${objective.samples}`);
+      return [...feeds, [this.input.weights, tf.tensor1d([1 / n, Math.log(objective.samples)])]];
+    }
     if (objective.kind === 'beta_tc') {
       const { mi, tc, dimKl, datasetSize } = objective;
       feeds.push([this.input.tcWeights, tf.tensor1d([mi, tc, dimKl, Math.log(datasetSize * n)])]);

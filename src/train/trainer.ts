@@ -1,4 +1,4 @@
-import { klPartValue, objectiveAt, objectiveMetrics, type KlObjective } from '../model/objective.ts';
+import { klPartValue, objectiveAt, objectiveMetrics, samplesPerExample, type Objective } from '../model/objective.ts';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { batchRanges, batchTensor } from '../data/batches.ts';
@@ -9,6 +9,7 @@ import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import type { MetricPoint } from '../record/entries.ts';
 import type { Tracker } from '../tracking/tracker.ts';
 import { evaluateElbo } from '../eval/evaluate.ts';
+import { importanceWeightedNll } from '../eval/iwae.ts';
 import { AutodiffStep } from './autodiff-step.ts';
 import { GraphStep } from './graph-step.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -19,7 +20,9 @@ import { RuntimeFailure } from '../errors.ts';
  * What training reads from the spec: the schema's own sections, as the spec holds them (the project's one convention
  * for configuration: a function takes the spec sections it reads, and run-time context separately, as hooks).
  */
-export type TrainSpec = Pick<ResolvedSpec, 'seed' | 'train' | 'loss' | 'tracking'> & { data: Pick<ResolvedSpec['data'], 'binarize'> };
+export type TrainSpec = Pick<ResolvedSpec, 'seed' | 'train' | 'loss' | 'tracking' | 'eval'> & {
+  data: Pick<ResolvedSpec['data'], 'binarize'>;
+};
 
 /** What the run around training provides: where metrics go, and what to do at an epoch's end or on a signal. */
 export interface TrainHooks {
@@ -178,7 +181,8 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     }
     const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i, data.train.count);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
-    const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+    const draws = indices.length * samplesPerExample(objective);
+    const eps = tf.randomNormal([draws, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
     const batchTotals = trainingStep.run(x, eps, objective);
     const next = sums.add(batchTotals);
     tf.dispose([sums, x, eps, batchTotals]);
@@ -253,7 +257,17 @@ async function epochMetrics(
       binarize: spec.data.binarize,
       seed: `${spec.seed}:val`,
     });
-    Object.assign(metrics, { 'val/loss': val.recon + klPartValue(objective, val.kl), 'val/recon': val.recon, 'val/kl': val.kl });
+    // IWAE's val/loss is its own bound at the training k, as train/loss is.
+    const valLoss =
+      objective.kind === 'iwae'
+        ? await importanceWeightedNll(vae, data.val, {
+            samples: objective.samples,
+            binarize: spec.data.binarize,
+            seed: `${spec.seed}:val`,
+            memoryBytes: spec.eval.iwae_memory_mb * 2 ** 20,
+          })
+        : val.recon + klPartValue(objective, val.kl);
+    Object.assign(metrics, { 'val/loss': valLoss, 'val/recon': val.recon, 'val/kl': val.kl });
   }
   return metrics;
 }
@@ -266,7 +280,7 @@ export function createTrainingStep(
   vae: Vae,
   learningRate: number,
   choice: TrainingStepChoice,
-  objective: KlObjective['kind'] = 'elbo',
+  objective: Objective['kind'] = 'elbo',
 ): TrainingStep {
   if (choice === 'autodiff' || tf.getBackend() !== 'tensorflow') return new AutodiffStep(vae, learningRate);
   try {

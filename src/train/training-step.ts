@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KlObjective } from '../model/objective.ts';
+import type { Objective } from '../model/objective.ts';
 
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -8,7 +8,7 @@ export interface TrainingStep {
   /** Which implementation runs, for the run's log. */
   readonly description: string;
   /** One Adam step on the batch's loss; returns the batch's loss, recon and KL, each summed over its examples. */
-  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: KlObjective): tf.Tensor1D;
+  run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): tf.Tensor1D;
   /**
    * Makes the VAE's own variables hold the weights trained so far. A step may train copies of them (the native
    * step does, to update them in place), so the trainer calls this before anything else reads the model.
