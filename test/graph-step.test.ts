@@ -63,7 +63,7 @@ function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[], objective:
     const expected = tf.variableGrads(() => vae.batchLoss(x, eps, objective).loss, vae.trainableVariables);
     const terms = vae.batchLoss(x, eps, objective);
     const n = x.shape[0];
-    const expectedTotals = [terms.loss, terms.recon, terms.kl].map((t) => t.dataSync()[0] * n);
+    const expectedTotals = [terms.loss, terms.recon, terms.kl, ...terms.terms].map((t) => t.dataSync()[0] * n);
     assert.ok(relativeGap([Array.from(totals.dataSync())], [expectedTotals]) < 1e-5, `${totals.dataSync()} vs ${expectedTotals}`);
     assert.equal(grads.length, vae.trainableVariables.length);
     vae.trainableVariables.forEach((variable, i) => {
@@ -73,7 +73,17 @@ function assertSameLossAndGradients(vae: Vae, batches: tf.Tensor2D[], objective:
       const gap = tf.max(tf.abs(tf.sub(grads[i], want))).dataSync()[0];
       assert.ok(scale > 0 && gap <= 1e-4 * scale, `${variable.name}: gradients differ by ${gap} (largest entry ${scale})`);
     });
-    tf.dispose([eps, totals, ...grads, expected.value, ...Object.values(expected.grads), terms.loss, terms.recon, terms.kl]);
+    tf.dispose([
+      eps,
+      totals,
+      ...grads,
+      expected.value,
+      ...Object.values(expected.grads),
+      terms.loss,
+      terms.recon,
+      terms.kl,
+      ...terms.terms,
+    ]);
   }
   graph.dispose();
 }

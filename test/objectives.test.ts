@@ -43,11 +43,17 @@ describe('training objectives', () => {
     assert.match(result.stderr, /training step: one TensorFlow graph per step/);
     const experiment = join(runsDir, readdirSync(runsDir)[0]);
     const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
-    const loss = record
-      .readMetrics()
-      .filter((m) => m.key === 'train/loss')
-      .map((m) => m.value);
+    const series = (key: string) =>
+      record
+        .readMetrics()
+        .filter((m) => m.key === key)
+        .map((m) => m.value);
+    const loss = series('train/loss');
     assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
+    // Its three terms each epoch, which with weights 1, 6 and 1 make up train/loss beside the reconstruction.
+    const [mi, tc, dimKl, recon] = ['train/mi', 'train/tc', 'train/dim_kl', 'train/recon'].map(series);
+    assert.equal(tc.length, 3);
+    loss.forEach((l, i) => assert.ok(Math.abs(recon[i] + mi[i] + 6 * tc[i] + dimKl[i] - l) < 1e-3 * l, `epoch ${i + 1}: ${l}`));
     const metrics = record.readSummary()!.metrics;
     assert.ok(Math.abs(metrics['test/neg_elbo'] - metrics['test/recon'] - metrics['test/kl']) < 1e-3);
   });

@@ -45,17 +45,28 @@ export function klWeightAt(progressEpochs: number, loss: Pick<ResolvedSpec['loss
   return loss.kl_weight * Math.min(1, progressEpochs / loss.kl_warmup_epochs);
 }
 
-/** The KL part of the loss for a batch: its sample z from q(z|x) = N(mu, exp(logvar)), and its mean analytic KL. */
+/**
+ * The terms an objective logs per epoch besides loss, recon and kl, as `train/<name>`: β-TCVAE's three parts of the
+ * KL. Every step returns their batch sums after [loss, recon, kl], in this order.
+ */
+export function objectiveTerms(kind: Objective['kind']): string[] {
+  return kind === 'beta_tc' ? ['mi', 'tc', 'dim_kl'] : [];
+}
+
+/**
+ * The KL part of the loss for a batch, from its sample z from q(z|x) = N(mu, exp(logvar)) and its mean analytic KL,
+ * with the objective's own terms (objectiveTerms), each a mean over the batch.
+ */
 export function klPart(
   objective: KlObjective,
   batch: { z: tf.Tensor2D; mu: tf.Tensor2D; logvar: tf.Tensor2D; meanKl: tf.Scalar },
-): tf.Scalar {
+): { part: tf.Scalar; terms: tf.Scalar[] } {
   if (objective.kind === 'beta_tc') {
     const { mi, tc, dimKl } = betaTcTerms(batch.z, batch.mu, batch.logvar, objective.datasetSize);
-    return mi.mul(objective.mi).add(tc.mul(objective.tc)).add(dimKl.mul(objective.dimKl));
+    return { part: mi.mul(objective.mi).add(tc.mul(objective.tc)).add(dimKl.mul(objective.dimKl)), terms: [mi, tc, dimKl] };
   }
-  if (objective.kind === 'capacity') return batch.meanKl.sub(objective.capacity).abs().mul(objective.gamma);
-  return batch.meanKl.mul(objective.beta);
+  if (objective.kind === 'capacity') return { part: batch.meanKl.sub(objective.capacity).abs().mul(objective.gamma), terms: [] };
+  return { part: batch.meanKl.mul(objective.beta), terms: [] };
 }
 
 /** ...and as a number, for a loss reported on a whole set (val/loss); β-TCVAE's estimate needs batches, so its KL is analytic. */

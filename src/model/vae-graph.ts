@@ -224,11 +224,10 @@ export function importanceWeightsGraph(
 }
 
 /**
- * β-TCVAE's KL part of each example, [batch], as loss.ts's betaTcTerms computes its batch means: `weights` holds
- * [mi, tc, dimKl, log(N M)] for a training set of N and a batch of M.
+ * β-TCVAE's three parts of the KL of each example, [batch] each, as loss.ts's betaTcTerms computes their batch
+ * means, for a training set and batch whose log(N M) is `logNM` (a scalar).
  */
-export function betaTcPerExample(g: GraphBuilder, z: Ref, mu: Ref, logvar: Ref, weights: Ref): Ref {
-  const [mi, tc, dimKl, logNM] = g.unstack(weights, 4);
+export function betaTcPerExample(g: GraphBuilder, z: Ref, mu: Ref, logvar: Ref, logNM: Ref): { mi: Ref; tc: Ref; dimKl: Ref } {
   const log2pi = g.scalar(Math.log(2 * Math.PI));
   const logNormal = (x: Ref, mean: Ref, lv: Ref) =>
     g.op(
@@ -242,6 +241,5 @@ export function betaTcPerExample(g: GraphBuilder, z: Ref, mu: Ref, logvar: Ref, 
   const logQzProduct = g.sum(g.op('Sub', g.logSumExp(pairs, 1), logNM), [1]);
   const logQzx = g.sum(logNormal(z, mu, logvar), [1]);
   const logPz = g.sum(g.op('Mul', g.scalar(-0.5), g.op('AddV2', log2pi, g.op('Square', z))), [1]);
-  const weighted = (weight: Ref, a: Ref, b: Ref) => g.op('Mul', weight, g.op('Sub', a, b));
-  return g.op('AddV2', g.op('AddV2', weighted(mi, logQzx, logQz), weighted(tc, logQz, logQzProduct)), weighted(dimKl, logQzProduct, logPz));
+  return { mi: g.op('Sub', logQzx, logQz), tc: g.op('Sub', logQz, logQzProduct), dimKl: g.op('Sub', logQzProduct, logPz) };
 }

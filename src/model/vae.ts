@@ -18,6 +18,8 @@ export type ElboTerms = {
   loss: tf.Scalar;
   recon: tf.Scalar;
   kl: tf.Scalar;
+  /** The objective's own terms (objectiveTerms), e.g. β-TCVAE's MI, TC and dimension-wise KL. */
+  terms: tf.Scalar[];
 };
 
 export class Vae {
@@ -96,11 +98,12 @@ export class Vae {
         const k = objective.samples;
         const { logW, recon, kl } = this.importanceWeights(x, eps, k);
         const bound = tf.mean(tf.logSumExp(logW, 1).sub(Math.log(k))) as tf.Scalar;
-        return { loss: tf.neg(bound), recon: tf.mean(recon) as tf.Scalar, kl: tf.mean(kl) as tf.Scalar };
+        return { loss: tf.neg(bound), recon: tf.mean(recon) as tf.Scalar, kl: tf.mean(kl) as tf.Scalar, terms: [] };
       }
       const { mu, logvar, z, recon, kl } = this.forward(x, eps);
       const [meanRecon, meanKl] = [tf.mean(recon) as tf.Scalar, tf.mean(kl) as tf.Scalar];
-      return { loss: meanRecon.add(klPart(objective, { z, mu, logvar, meanKl })) as tf.Scalar, recon: meanRecon, kl: meanKl };
+      const { part, terms } = klPart(objective, { z, mu, logvar, meanKl });
+      return { loss: meanRecon.add(part) as tf.Scalar, recon: meanRecon, kl: meanKl, terms };
     });
   }
 

@@ -23,7 +23,7 @@ export class AutodiffStep implements TrainingStep {
     let totals: tf.Tensor1D | undefined;
     this.optimizer.minimize(() => {
       const terms = this.vae.batchLoss(x, eps, objective);
-      totals = tf.keep(tf.stack([terms.loss, terms.recon, terms.kl]).mul(x.shape[0]) as tf.Tensor1D);
+      totals = tf.keep(tf.stack([terms.loss, terms.recon, terms.kl, ...terms.terms]).mul(x.shape[0]) as tf.Tensor1D);
       return terms.loss;
     });
     return totals!;

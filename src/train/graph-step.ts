@@ -157,9 +157,9 @@ export class GraphStep implements TrainingStep {
   }
 
   /**
-   * The batch's [loss, recon, kl], each summed over its examples, as every step returns them, and the gradients of
-   * the mean loss: recon + the KL part, differentiated from the terms' elements (their offsets have no gradient),
-   * each weighted by d loss / d element.
+   * The batch's [loss, recon, kl, ...the objective's own terms], each summed over its examples, as every step
+   * returns them, and the gradients of the mean loss: recon + the KL part, differentiated from the terms' elements
+   * (their offsets have no gradient), each weighted by d loss / d element.
    */
   private klLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
     const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
@@ -168,7 +168,7 @@ export class GraphStep implements TrainingStep {
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
     const klTerm = this.klPart(g, terms, kl, klWeight);
     return {
-      totals: g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl]),
+      totals: g.stack([g.op('AddV2', recon, klTerm.sum), recon, kl, ...klTerm.terms]),
       grads: g.gradients([terms.recon.elements, klTerm.ys], weights, [g.fillLike(terms.recon.elements, reconWeight), klTerm.dy]),
     };
   }
@@ -191,18 +191,28 @@ export class GraphStep implements TrainingStep {
    * The batch's KL part, summed over its examples, and what TensorFlow differentiates for it: `ys`, each element
    * weighted by `dy`, d loss / d element. elbo: beta * KL. capacity: gamma * |KL - C|, whose derivative in KL is
    * gamma times the sign of KL - C; as a weight of the elements that sign carries no gradient of its own, which is
-   * exactly the derivative. beta_tc: each example's weighted MI, TC and dimension-wise KL, each weighing 1 / batch.
+   * exactly the derivative. beta_tc: each example's weighted MI, TC and dimension-wise KL, each weighing 1 / batch;
+   * `terms` are their batch sums, unweighted.
    */
-  private klPart(g: GraphBuilder, terms: VaeGraph, klSum: Ref, klWeight: Ref): { sum: Ref; ys: Ref; dy: Ref } {
+  private klPart(g: GraphBuilder, terms: VaeGraph, klSum: Ref, klWeight: Ref): { sum: Ref; ys: Ref; dy: Ref; terms: Ref[] } {
     const elements = terms.kl.elements;
     if (this.kind === 'beta_tc') {
-      const perExample = betaTcPerExample(g, terms.z, terms.mu, terms.logvar, this.input.tcWeights);
-      return { sum: g.sum(perExample, [0]), ys: perExample, dy: g.fillLike(perExample, klWeight) };
+      const [miWeight, tcWeight, dimKlWeight, logNM] = g.unstack(this.input.tcWeights, 4);
+      const { mi, tc, dimKl } = betaTcPerExample(g, terms.z, terms.mu, terms.logvar, logNM);
+      const weighted = g.op('AddV2', g.op('AddV2', g.op('Mul', miWeight, mi), g.op('Mul', tcWeight, tc)), g.op('Mul', dimKlWeight, dimKl));
+      return {
+        sum: g.sum(weighted, [0]),
+        ys: weighted,
+        dy: g.fillLike(weighted, klWeight),
+        terms: [mi, tc, dimKl].map((t) => g.sum(t, [0])),
+      };
     }
-    if (this.kind === 'elbo') return { sum: g.op('Mul', this.input.klFactor, klSum), ys: elements, dy: g.fillLike(elements, klWeight) };
+    if (this.kind === 'elbo') {
+      return { sum: g.op('Mul', this.input.klFactor, klSum), ys: elements, dy: g.fillLike(elements, klWeight), terms: [] };
+    }
     const gap = g.op('Sub', klSum, this.input.klTarget);
     const elementWeight = g.op('Mul', klWeight, g.op('Sign', gap));
-    return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), ys: elements, dy: g.fillLike(elements, elementWeight) };
+    return { sum: g.op('Mul', this.input.klFactor, g.op('Abs', gap)), ys: elements, dy: g.fillLike(elements, elementWeight), terms: [] };
   }
 
   private batchFeeds(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): [Ref, tf.Tensor][] {

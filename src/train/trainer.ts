@@ -1,4 +1,4 @@
-import { klPartValue, objectiveAt, objectiveMetrics, samplesPerExample, type Objective } from '../model/objective.ts';
+import { klPartValue, objectiveAt, objectiveMetrics, objectiveTerms, samplesPerExample, type Objective } from '../model/objective.ts';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { batchRanges, batchTensor } from '../data/batches.ts';
@@ -58,7 +58,7 @@ export interface TrainingState {
 /** An epoch stopped between two steps: its finished steps, running sums and the states of its random streams. */
 export interface PartialEpoch {
   steps: number;
-  /** Running sums of loss, recon and KL, each times the batch size, as the device held them. */
+  /** Running sums of loss, recon, KL and the objective's own terms, each times the batch size, as the device held them. */
   sums: number[];
   seen: number;
   binarizeRng: seedrandom.State.Arc4;
@@ -167,7 +167,7 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     seedrandom(saved ? '' : `${spec.seed}:${name}:${epoch}`, { state: saved ?? true });
   const binarizeRng = stream('binarize', partial?.binarizeRng);
   const noiseRng = stream('noise', partial?.noiseRng);
-  let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3]);
+  let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3 + objectiveTerms(spec.loss.objective).length]);
   let seen = partial?.seen ?? 0;
   const started = performance.now() - (partial?.seconds ?? 0) * 1000;
   let lastReadLoss = Number.NaN;
@@ -202,12 +202,12 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     hooks.progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond: seen / ((performance.now() - started) / 1000) });
   }
   trainingStep.syncModel();
-  const [loss, recon, kl] = (await sums.data()).map((v) => v / seen);
+  const [loss, recon, kl, ...terms] = (await sums.data()).map((v) => v / seen);
   sums.dispose();
   const diverged = divergence(loss, vae, spec, epoch, epoch * stepsPerEpoch);
   if (diverged) throw diverged;
   const seconds = (performance.now() - started) / 1000;
-  return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, seen, seconds }), seconds };
+  return { metrics: await epochMetrics(training, epoch, { loss, recon, kl, terms, seen, seconds }), seconds };
 }
 
 /** Where a signal stopped an epoch, between two steps: all a resume needs to go on from the next step exactly. */
@@ -238,7 +238,7 @@ async function stopInsideEpoch(
 async function epochMetrics(
   training: Training,
   epoch: number,
-  ran: { loss: number; recon: number; kl: number; seen: number; seconds: number },
+  ran: { loss: number; recon: number; kl: number; terms: number[]; seen: number; seconds: number },
 ): Promise<Record<string, number>> {
   const { vae, data, spec } = training;
   // The objective as the epoch's last step had it.
@@ -247,6 +247,7 @@ async function epochMetrics(
     'train/loss': ran.loss,
     'train/recon': ran.recon,
     'train/kl': ran.kl,
+    ...Object.fromEntries(objectiveTerms(objective.kind).map((name, i) => [`train/${name}`, ran.terms[i]])),
     ...objectiveMetrics(objective),
     'perf/examples_per_s': ran.seen / ran.seconds,
     'perf/epoch_seconds': ran.seconds,

@@ -7,7 +7,10 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
 export interface TrainingStep {
   /** Which implementation runs, for the run's log. */
   readonly description: string;
-  /** One Adam step on the batch's loss; returns the batch's loss, recon and KL, each summed over its examples. */
+  /**
+   * One Adam step on the batch's loss; returns the batch's loss, recon and KL, then the objective's own terms
+   * (objectiveTerms), each summed over its examples.
+   */
   run(x: tf.Tensor2D, eps: tf.Tensor2D, objective: Objective): tf.Tensor1D;
   /**
    * Makes the VAE's own variables hold the weights trained so far. A step may train copies of them (the native
