@@ -53,6 +53,12 @@ describe('commands on a finished run', () => {
     await ok(['sample', runDir, '--n', '16', '--seed', '3', '--out', join(out, 'samples.png')]);
     const png = PNG.sync.read(readFileSync(join(out, 'samples.png')));
     assert.deepEqual([png.width, png.height], [4 * 58 + 2, 4 * 58 + 2]);
+    // The same seed draws the same images, 0 included (tfjs takes a seed of 0 as none).
+    for (const seed of ['0', '3']) {
+      await ok(['sample', runDir, '--n', '4', '--seed', seed, '--out', join(out, `a${seed}.png`)]);
+      await ok(['sample', runDir, '--n', '4', '--seed', seed, '--out', join(out, `b${seed}.png`)]);
+      assert.ok(readFileSync(join(out, `a${seed}.png`)).equals(readFileSync(join(out, `b${seed}.png`))), `seed ${seed}`);
+    }
   });
 
   it('reconstruct takes IDX or PNG input', async () => {

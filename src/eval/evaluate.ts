@@ -4,6 +4,7 @@ import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts'
 import { pixelsPerImage, type ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import { vaeForward } from './vae-forward.ts';
+import { seededNormal } from '../model/noise.ts';
 
 export interface ElboAverages {
   /** The negative ELBO, recon + kl, per example. */
@@ -31,7 +32,7 @@ export async function evaluateElbo(
   for (const indices of batchRanges(order, options.batchSize)) {
     const next = tf.tidy(() => {
       const x = batchTensor(set, indices, buffer, options.binarize, binarizeRng);
-      const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+      const eps = seededNormal(indices.length, vae.latentDim, noiseRng.int32());
       const { recon, kl } = forward.terms(x, eps);
       return sums.add(tf.stack([tf.sum(recon), tf.sum(kl)]));
     });
@@ -64,7 +65,7 @@ export async function perExampleNegElbo(
     let total = tf.zeros([indices.length]);
     for (let s = 0; s < options.samples; s++) {
       const next = tf.tidy(() => {
-        const eps = tf.randomNormal([indices.length, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+        const eps = seededNormal(indices.length, vae.latentDim, noiseRng.int32());
         const { recon, kl } = forward.terms(x, eps);
         return total.add(recon.add(kl));
       });

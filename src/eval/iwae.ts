@@ -4,6 +4,7 @@ import { batchRanges, batchTensor, type Binarization } from '../data/batches.ts'
 import { pixelsPerImage, type ImageSet } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import { vaeForward, type VaeForward } from './vae-forward.ts';
+import { seededNormal } from '../model/noise.ts';
 
 export interface IwaeOptions {
   /** Importance samples per example (Burda et al. report k = 5000). */
@@ -42,7 +43,7 @@ export async function importanceWeightedNll(vae: Vae, set: ImageSet, options: Iw
     for (let done = 0; done < options.samples; done += samplesPerChunk) {
       const c = Math.min(samplesPerChunk, options.samples - done);
       const [nextMax, nextSum] = tf.tidy(() => {
-        const eps = tf.randomNormal([b * c, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+        const eps = seededNormal(b * c, vae.latentDim, noiseRng.int32());
         const logW = forward.logImportanceWeights(x, eps, c); // [b, c]
         const m = tf.maximum(runningMax, tf.max(logW, 1));
         const s = runningSum.mul(tf.exp(runningMax.sub(m))).add(tf.sum(tf.exp(logW.sub(m.expandDims(1))), 1));

@@ -15,6 +15,7 @@ import { GraphStep } from './graph-step.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { TrainingStep } from './training-step.ts';
 import { RuntimeFailure } from '../errors.ts';
+import { seededNormal } from '../model/noise.ts';
 
 /**
  * What training reads from the spec: the schema's own sections, as the spec holds them (the project's one convention
@@ -182,7 +183,7 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i, data.train.count);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
     const draws = indices.length * samplesPerExample(objective);
-    const eps = tf.randomNormal([draws, vae.latentDim], 0, 1, 'float32', noiseRng.int32()) as tf.Tensor2D;
+    const eps = seededNormal(draws, vae.latentDim, noiseRng.int32());
     const batchTotals = trainingStep.run(x, eps, objective);
     const next = sums.add(batchTotals);
     tf.dispose([sums, x, eps, batchTotals]);
