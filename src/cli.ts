@@ -190,7 +190,8 @@ function positiveInt(text: string): number {
 // --- vae sweep (issue 5): sweeps, one trial of one (array jobs), their plan, their summary ---
 const sweepHelp = `
 A sweep is a sweep file (experiments/sweep-latent.yaml: base, grid, random, seeds, metric; see schemas/sweep.schema.json)
-or an experiment file with --grid/--seeds. Overrides apply to every trial. Every trial's spec is validated before any
+or an experiment file with --grid/--seeds; a sweep file's base may be a list of specs, each crossed with the rest
+(experiments/sweep-burda-table.yaml). Overrides apply to every trial. Every trial's spec is validated before any
 starts. Running the same sweep again skips trials that finished and reruns the others.
 
 Examples:

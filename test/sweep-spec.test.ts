@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SpecError } from '../src/experiment-spec/problems.ts';
-import { expandTrials, formatOverride, sweepId } from '../src/sweep/expand.ts';
+import { expandTrials, formatOverride, readBases, sweepId } from '../src/sweep/expand.ts';
 import { loadSweepFile, sweepFromCommandLine } from '../src/sweep/spec.ts';
 import type { Sweep } from '../src/sweep/sweep.generated.ts';
 import { validateTrials } from '../src/sweep/validate-trials.ts';
@@ -10,7 +11,7 @@ import { validateTrials } from '../src/sweep/validate-trials.ts';
 const BAD = 'test/fixtures/bad-sweeps';
 
 function trialsOf(sweep: Sweep) {
-  return expandTrials(sweep, sweepId(sweep, readFileSync(sweep.base, 'utf8')));
+  return expandTrials(sweep, sweepId(sweep, readFileSync(sweep.base as string, 'utf8')));
 }
 
 function problemsOf(action: () => unknown): string[] {
@@ -55,7 +56,7 @@ describe('sweep specs', () => {
     assert.deepEqual(a, b);
     const reordered = expandTrials(
       { ...sweep, grid: { 'model.latent_dim': [50, 20, 10, 5, 2] } },
-      sweepId(sweep, readFileSync(sweep.base, 'utf8')),
+      sweepId(sweep, readFileSync(sweep.base as string, 'utf8')),
     );
     assert.equal(reordered.find((t) => t.setting === 'model.latent_dim=2' && t.overrides.includes('seed=1'))?.id, a[0].id);
   });
@@ -121,6 +122,80 @@ describe('sweep specs', () => {
   });
 });
 
+describe('a list of base specs (issue #12: one row per spec)', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  it('experiments/sweep-burda-table.yaml: every spec crossed with the seeds, each trial on its own spec', () => {
+    const sweep = loadSweepFile('experiments/sweep-burda-table.yaml');
+    assert.deepEqual(sweep.base, ['experiments/iwae-mnist.yaml', 'experiments/iwae-k5-mnist.yaml']);
+    const trials = expandTrials(sweep, sweepId(sweep, readBases(sweep)));
+    assert.deepEqual(
+      trials.map((t) => [t.index, t.base, t.spec, t.setting, t.overrides.join(' ')]),
+      [
+        [0, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=1'],
+        [1, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=2'],
+        [2, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=3'],
+        [3, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=1'],
+        [4, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=2'],
+        [5, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=3'],
+      ],
+    );
+    assert.equal(new Set(trials.map((t) => t.id)).size, 6, 'the same seed on two specs is two trials');
+    const specs = validateTrials(sweep, trials);
+    assert.deepEqual(
+      specs.map((s) => [s.spec.name, s.spec.loss.objective, s.spec.seed, s.spec.reference?.value, s.spec.tracking.experiment]),
+      [
+        ['iwae-mnist', 'elbo', 1, 86.76, 'sweep-burda-table'],
+        ['iwae-mnist', 'elbo', 2, 86.76, 'sweep-burda-table'],
+        ['iwae-mnist', 'elbo', 3, 86.76, 'sweep-burda-table'],
+        ['iwae-k5-mnist', 'iwae', 1, 85.54, 'sweep-burda-table'],
+        ['iwae-k5-mnist', 'iwae', 2, 85.54, 'sweep-burda-table'],
+        ['iwae-k5-mnist', 'iwae', 3, 85.54, 'sweep-burda-table'],
+      ],
+    );
+  });
+
+  it('the spec is the first axis, before the grid; settings are per spec and grid point', () => {
+    const sweep: Sweep = { ...loadSweepFile('experiments/sweep-burda-table.yaml'), grid: { 'model.latent_dim': [2, 5] }, seeds: [1, 2] };
+    const trials = expandTrials(sweep, sweepId(sweep, readBases(sweep)));
+    assert.equal(trials.length, 8);
+    assert.deepEqual(
+      [...new Set(trials.map((t) => t.setting))],
+      [
+        'spec=iwae-mnist.yaml model.latent_dim=2',
+        'spec=iwae-mnist.yaml model.latent_dim=5',
+        'spec=iwae-k5-mnist.yaml model.latent_dim=2',
+        'spec=iwae-k5-mnist.yaml model.latent_dim=5',
+      ],
+    );
+    assert.equal(new Set(trials.map((t) => t.id)).size, 8);
+  });
+
+  it('the sweep id hashes every base file, in order', () => {
+    const sweep = loadSweepFile('experiments/sweep-burda-table.yaml');
+    const [a, b] = readBases(sweep) as string[];
+    const id = sweepId(sweep, [a, b]);
+    assert.notEqual(sweepId(sweep, [a, `${b}\n# changed`]), id);
+    assert.notEqual(sweepId({ ...sweep, base: [...sweep.base].reverse() }, [b, a]), id);
+  });
+
+  it('one base given as a string: the ids, labels and trials of before', () => {
+    const sweep = loadSweepFile('experiments/sweep-latent.yaml');
+    const text = readFileSync('experiments/vae-mnist.yaml', 'utf8');
+    const { name, overrides, grid, seeds } = sweep;
+    // The sweep id and trial ids as computed before lists of bases existed.
+    const oldId = `${name}-${sha256(JSON.stringify({ name, base: sha256(text), overrides, grid, random: null, seeds, seed: null })).slice(0, 8)}`;
+    assert.equal(sweepId(sweep, readBases(sweep)), oldId);
+    const trials = expandTrials(sweep, oldId);
+    for (const t of trials) {
+      assert.equal(t.id, sha256([oldId, ...[...t.overrides].sort()].join('\n')).slice(0, 12));
+      assert.equal(t.base, 'experiments/vae-mnist.yaml');
+      assert.equal(t.spec, undefined);
+      assert.equal(t.setting, t.overrides.filter((o) => !o.startsWith('seed=')).join(' '));
+    }
+  });
+});
+
 describe('bad sweep specs: one positioned line per problem', () => {
   const expectations: Record<string, string[]> = {
     '01-typos.yaml': [
@@ -139,7 +214,12 @@ describe('bad sweep specs: one positioned line per problem', () => {
       "{file}:6:51 random.params['train.optimizer.learning_rate'].log_uniform: lo must be less than hi (got [0.01, 0.001])",
     ],
     '04-no-base.yaml': [
-      "{file}:1:1 missing required field 'base' (The experiment spec every trial starts from, relative to the sweep file.)",
+      "{file}:1:1 missing required field 'base' (The experiment spec every trial starts from, relative to the sweep file; or a list of specs, each crossed with the grid, the random draws and the seeds (one summary row per spec and setting).)",
+    ],
+    '06-base-list-entry.yaml': ['{file}:2:46 base[1]: must be string (at least 1 character) (got 3)'],
+    '07-base-list-files.yaml': [
+      '{file}:5:5 base[2]: no such spec file: experiments/iwae-kk5-mnist.yaml',
+      '{file}:6:5 base[3]: is item 0 again (../../../experiments/iwae-mnist.yaml); list each spec once',
     ],
     '05-bad-combination.yaml': [
       "trial 0 (model.latent_dim=2 model.latnt=3 seed=1; and 3 more trials): override 'model.latnt=3': model.latnt: unknown field; did you mean 'latent_dim'?",

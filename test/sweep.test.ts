@@ -278,3 +278,58 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     assert.equal((await runsOf('vae-lost', '')).length, 1);
   });
 });
+
+describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
+  it('crosses each spec with the seeds and summarizes one row per spec, each against its own reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vae-sweep-specs-'));
+    const runsDir = join(dir, 'runs');
+    const file = join(dir, 'two-specs.yaml');
+    const [vaeSpec, iwaeSpec] = ['iwae-mnist.yaml', 'iwae-k5-mnist.yaml'].map((f) => join(ROOT, 'experiments', f));
+    writeFileSync(
+      file,
+      [
+        'name: two-specs',
+        `base: [${vaeSpec}, ${iwaeSpec}]`,
+        `overrides: [tracking.experiment=two-specs, ${TINY.join(', ')}]`,
+        'seeds: [1]',
+      ].join('\n'),
+    );
+    const result = await vae(['sweep', file, '--no-mlflow', '--parallel', '2', '--runs-dir', runsDir]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /2 finished, 0 failed/);
+    assert.match(result.stderr, /trial 1 started: spec=iwae-k5-mnist\.yaml seed=1/);
+    assert.match(result.stderr, /^reference, spec=iwae-mnist\.yaml: test\/iwae_nll – against 86\.76, /m);
+    assert.match(result.stderr, /^reference, spec=iwae-k5-mnist\.yaml: test\/iwae_nll – against 85\.54, /m);
+
+    const record = join(runsDir, 'two-specs', 'sweeps', readdirSync(join(runsDir, 'two-specs', 'sweeps'))[0]);
+    const csv = readFileSync(join(record, 'summary.csv'), 'utf8').trim().split('\n');
+    assert.match(csv[0], /^spec,finished,failed,test\/neg_elbo mean,/);
+    assert.deepEqual(
+      csv
+        .slice(1)
+        .map((line) => line.split(',').slice(0, 3).join(','))
+        .sort(),
+      ['iwae-k5-mnist.yaml,1,0', 'iwae-mnist.yaml,1,0'],
+    );
+    const trials = readFileSync(join(record, 'trials.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { spec: string; run_dir: string });
+    // Each trial ran its own spec: the IWAE objective only on the k = 5 spec.
+    const objectives = trials.map((t) => [t.spec, JSON.parse(readFileSync(join(t.run_dir, 'params.json'), 'utf8'))['loss.objective']]);
+    assert.deepEqual(objectives.sort(), [
+      ['iwae-k5-mnist.yaml', 'iwae'],
+      ['iwae-mnist.yaml', 'elbo'],
+    ]);
+
+    const report = await vae(['report', record, '--out', join(dir, 'report'), '--runs-dir', runsDir]);
+    assert.match(report.stderr, /^iwae-mnist .*against 86\.76/m);
+    assert.match(report.stderr, /^iwae-k5-mnist .*against 85\.54/m);
+    assert.equal(
+      readFileSync(join(dir, 'report', 'report.csv'), 'utf8')
+        .trim()
+        .split('\n').length,
+      3,
+    );
+  });
+});

@@ -13,6 +13,7 @@ import { exitCodeForSignal, UsageError } from '../errors.ts';
 import { defaultParallel, prepareSweep, recordOf, type PreparedSweep } from '../sweep/prepare.ts';
 import { publishSummary } from '../sweep/publish.ts';
 import type { SweepDefinition, SweepRecord, TrialOutcome } from '../sweep/record.ts';
+import { describeTrial } from '../sweep/expand.ts';
 import { runTrial } from '../sweep/run-trial.ts';
 import { runTrials } from '../sweep/run-trials.ts';
 import { passSignalsToTrial } from '../sweep/trial-signals.ts';
@@ -164,9 +165,7 @@ async function runOneTrial(
   for (const line of uploaded) say(line);
   if (uploaded.length > 0) return;
   const resumeDir = resumableRun(record.outcomes().get(trial.id));
-  say(
-    `trial ${index} (${trial.id}): ${trial.overrides.join(' ')}${resumeDir ? `, resuming ${resumeDir}` : ''} -> ${record.logPath(trial.id)}`,
-  );
+  say(`trial ${index} (${trial.id}): ${describeTrial(trial)}${resumeDir ? `, resuming ${resumeDir}` : ''} -> ${record.logPath(trial.id)}`);
   const signals = passSignalsToTrial(say);
   const launch = {
     ...launchOf(prepared, tracking, options),
@@ -205,7 +204,6 @@ function sayParentLink(prepared: PreparedSweep, tracking: Tracking): void {
 
 function launchOf(prepared: PreparedSweep, tracking: Tracking | null, options: SweepOptions) {
   return {
-    base: prepared.sweep.base,
     overrides: prepared.sweep.overrides,
     runsDir: options.runsDir,
     trackingUri: tracking?.uri ?? null,

@@ -22,11 +22,13 @@ export type SchemaNode = {
   description?: string;
   default?: unknown;
   $ref?: string;
+  anyOf?: SchemaNode[];
 };
 
 /** What a value must be, e.g. `integer >= 1 and <= 1024`, `one of bce, mse`, `list of integer >= 1`. */
 export function describeExpected(schema: SchemaNode): string {
   if (schema.enum) return `one of ${schema.enum.map((v) => String(v)).join(', ')}`;
+  if (schema.anyOf) return schema.anyOf.map(describeExpected).join(', or ');
   const type = Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type;
   if (type === 'integer' || type === 'number') return [type, ...bounds(schema)].join(' ');
   if (type === 'string') {
@@ -65,7 +67,7 @@ function bounds(s: SchemaNode): string[] {
 /** A short rendering of what the user wrote, for `(got ...)`. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   if (typeof value === 'object') return 'a mapping';
   // YAML reads 1e400 as Infinity and .nan as NaN: say why such a number is refused, whatever the schema allows.
   if (typeof value === 'number' && !Number.isFinite(value)) return `${String(value)}, which is not a finite number`;

@@ -37,7 +37,7 @@ export const validateExperiment: Validator = schemaValidator(EXPERIMENT_SCHEMA);
 
 function toViolations(errors: ErrorObject[], data: unknown): Violation[] {
   const byPath = new Map<string, Violation>();
-  for (const error of errors) {
+  for (const error of withoutOtherBranches(errors)) {
     // The error inside `propertyNames` names the bad key; the summary error after it adds nothing.
     if (error.keyword === 'propertyNames') continue;
     const v = toViolation(error, data);
@@ -46,6 +46,27 @@ function toViolations(errors: ErrorObject[], data: unknown): Violation[] {
     if (!byPath.has(key)) byPath.set(key, v);
   }
   return [...byPath.values()];
+}
+
+/**
+ * A field that is one of several kinds (`anyOf`, e.g. a sweep's base: a file or a list of files) gets the errors of
+ * the branch of the kind the user wrote, not of every branch; with no branch of that kind, the anyOf error says all.
+ */
+function withoutOtherBranches(errors: ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<string>();
+  for (const error of errors) {
+    if (error.keyword !== 'anyOf') continue;
+    const branches = error.schema as SchemaNode[];
+    const kind = Array.isArray(error.data) ? 'array' : error.data === null ? 'null' : typeof error.data;
+    const chosen = branches.findIndex((b) => b.type === kind || (kind === 'number' && b.type === 'integer'));
+    branches.forEach((_, i) => {
+      if (i !== chosen) dropped.add(`${error.schemaPath}/${i}/`);
+    });
+    if (chosen >= 0) dropped.add(error.schemaPath);
+  }
+  return errors.filter(
+    (e) => !dropped.has(e.schemaPath) && ![...dropped].some((prefix) => prefix.endsWith('/') && e.schemaPath.startsWith(prefix)),
+  );
 }
 
 function toViolation(error: ErrorObject, root: unknown): Violation {
@@ -76,6 +97,10 @@ function toViolation(error: ErrorObject, root: unknown): Violation {
       const guess = typeof error.data === 'string' ? closestMatch(error.data, allowed) : undefined;
       const hint = guess ? `; did you mean '${guess}'?` : '';
       return { path, atKey: false, message: `must be ${describeExpected(parentSchema)} (got ${describeValue(error.data)})${hint}` };
+    }
+    case 'uniqueItems': {
+      const [first, again] = [error.params.i, error.params.j].map(Number).sort((a, b) => a - b);
+      return { path: [...path, again], atKey: false, message: `repeats item ${first}; list each once` };
     }
     case 'minProperties':
     case 'maxProperties': {

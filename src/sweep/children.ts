@@ -48,6 +48,7 @@ export function outcomesFromChildren(prepared: PreparedSweep, runs: Run[]): Tria
         index: trial.index,
         overrides: trial.overrides,
         setting: trial.setting,
+        ...(trial.spec ? { spec: trial.spec } : {}),
         status,
         mlflow_run_id: run.info.run_id,
         metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),

@@ -1,5 +1,7 @@
-// A sweep as a list of trials: grid combinations x random draws x seeds, each with a stable id.
+// A sweep as a list of trials: base specs x grid combinations x random draws x seeds, each with a stable id.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
 import seedrandom from 'seedrandom';
 import { parse } from 'yaml';
 import type { Distribution, Sweep } from './sweep.generated.ts';
@@ -9,22 +11,37 @@ export interface Trial {
   index: number;
   /** Hash of the sweep id and the sorted overrides, so a rerun of the same sweep finds the same trial. */
   id: string;
+  /** The experiment spec the trial starts from. */
+  base: string;
+  /** With a list of base specs: the trial's spec as its setting names it (its path beside the others), e.g. iwae-mnist.yaml. */
+  spec?: string;
   /** The swept values as dotted.path=value overrides, in the sweep's order (seed last). */
   overrides: string[];
-  /** The overrides without the seed: trials that differ only in seed share a setting. */
+  /** The overrides without the seed (after `spec=<spec>` with a list of bases): trials that differ only in seed share a setting. */
   setting: string;
+}
+
+/** The sweep's base specs: its one base, or its list. */
+export function baseFiles(sweep: Sweep): string[] {
+  return Array.isArray(sweep.base) ? sweep.base : [sweep.base];
+}
+
+/** The contents of the base spec, or of each in a list of them, for sweepId. */
+export function readBases(sweep: Sweep): string | string[] {
+  return Array.isArray(sweep.base) ? sweep.base.map((f) => readFileSync(f, 'utf8')) : readFileSync(sweep.base, 'utf8');
 }
 
 /**
  * `<name>-<hash>`: the same definition (and base file contents) always gives the same id, so running a sweep
  * again, or on other machines, joins the same record and parent run. `parallel` and `metric` change how it runs
- * and is ranked, not its trials, so they are left out.
+ * and is ranked, not its trials, so they are left out. With a list of bases, every base's contents count, in order.
  */
-export function sweepId(sweep: Sweep, baseText: string): string {
+export function sweepId(sweep: Sweep, baseText: string | readonly string[]): string {
   const { name, overrides, grid, random, seeds, seed } = sweep;
+  if (Array.isArray(sweep.base) !== Array.isArray(baseText)) throw new Error('sweepId: one base text per base file');
   const definition = JSON.stringify({
     name,
-    base: sha256(baseText),
+    base: typeof baseText === 'string' ? sha256(baseText) : baseText.map(sha256),
     overrides,
     grid,
     random: random ?? null,
@@ -37,19 +54,44 @@ export function sweepId(sweep: Sweep, baseText: string): string {
 export function expandTrials(sweep: Sweep, id: string): Trial[] {
   const settings = cartesian(Object.entries(sweep.grid)).flatMap((point) => drawRandom(sweep).map((draw) => [...point, ...draw]));
   const seeds = sweep.seeds.length > 0 ? sweep.seeds : [undefined];
-  return settings
-    .flatMap((setting) =>
-      seeds.map((seed) => {
-        const overrides = setting.map(([path, value]) => formatOverride(path, value));
-        const all = seed === undefined ? overrides : [...overrides, `seed=${seed}`];
-        return { id: trialId(id, all), overrides: all, setting: overrides.join(' ') };
-      }),
+  const bases = baseFiles(sweep);
+  const labels = Array.isArray(sweep.base) ? specLabels(bases) : [];
+  return bases
+    .flatMap((base, b) =>
+      settings.flatMap((setting) =>
+        seeds.map((seed) => {
+          const overrides = setting.map(([path, value]) => formatOverride(path, value));
+          const all = seed === undefined ? overrides : [...overrides, `seed=${seed}`];
+          const spec: string | undefined = labels[b];
+          const named = spec === undefined ? overrides : [`spec=${spec}`, ...overrides];
+          return { id: trialId(id, all, spec), base, ...(spec === undefined ? {} : { spec }), overrides: all, setting: named.join(' ') };
+        }),
+      ),
     )
     .map((t, index) => ({ index, ...t }));
 }
 
-export function trialId(sweepId: string, overrides: readonly string[]): string {
-  return sha256([sweepId, ...[...overrides].sort()].join('\n')).slice(0, 12);
+/** `spec` (a list of bases only) sets trials of one setting on different specs apart; a single base's ids leave it out. */
+/** What the trial runs, for people: `spec=<spec>` with a list of bases, then its overrides. */
+export function describeTrial(trial: Pick<Trial, 'spec' | 'overrides'>): string {
+  return [...(trial.spec === undefined ? [] : [`spec=${trial.spec}`]), ...trial.overrides].join(' ');
+}
+
+export function trialId(sweepId: string, overrides: readonly string[], spec?: string): string {
+  const named = spec === undefined ? [] : [`spec=${spec}`];
+  return sha256([sweepId, ...named, ...[...overrides].sort()].join('\n')).slice(0, 12);
+}
+
+/**
+ * Each spec's path from the folder all of them are in: the file name when they sit together (iwae-mnist.yaml), so
+ * labels and trial ids do not depend on the working directory.
+ */
+function specLabels(files: readonly string[]): string[] {
+  const paths = files.map((f) => resolve(f));
+  let dir = dirname(paths[0]);
+  const inside = (p: string) => p.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+  while (!paths.every(inside) && dirname(dir) !== dir) dir = dirname(dir);
+  return paths.map((p) => relative(dir, p));
 }
 
 /** `path=value` with the value written so that reading it back as YAML gives the same value. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { PreparedSweep } from './prepare.ts';
 import type { SweepRecord } from './record.ts';
+import { describeTrial } from './expand.ts';
 import { VAE_BIN } from './run-trial.ts';
 
 /** Where the Dockerfile puts this checkout in the image. */
@@ -31,10 +32,9 @@ export interface PlanOptions {
 
 export function writePlan(prepared: PreparedSweep, record: SweepRecord, options: PlanOptions): SweepPlan {
   const table =
-    [
-      'index  trial id      overrides',
-      ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${t.overrides.join(' ')}`),
-    ].join('\n') + '\n';
+    ['index  trial id      overrides', ...prepared.trials.map((t) => `${String(t.index).padStart(5)}  ${t.id}  ${describeTrial(t)}`)].join(
+      '\n',
+    ) + '\n';
   // Slurm does not create the folder of --output: without it every array task dies before it starts, silently.
   mkdirSync(record.path('logs'), { recursive: true });
   const spec = specInImage(options);

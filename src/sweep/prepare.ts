@@ -1,8 +1,7 @@
 // From what the user typed to a sweep ready to run: definition, id, trials, every trial's spec validated.
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
-import { expandTrials, sweepId, type Trial } from './expand.ts';
+import { expandTrials, readBases, sweepId, type Trial } from './expand.ts';
 import { SweepRecord } from './record.ts';
 import { isSweepFile, loadSweepFile, sweepFromCommandLine, type CommandLineSweep } from './spec.ts';
 import type { Sweep } from './sweep.generated.ts';
@@ -33,17 +32,23 @@ export function prepareSweep(file: string, overrides: readonly string[], cli: Co
   } else {
     sweep = sweepFromCommandLine(file, loadSpec(file, overrides).spec.name, cli, overrides);
   }
-  const id = sweepId(sweep, readFileSync(sweep.base, 'utf8'));
+  const id = sweepId(sweep, readBases(sweep));
   const trials = expandTrials(sweep, id);
   const specs = validateTrials(sweep, trials);
   const experiments = new Set(specs.map((s) => s.spec.tracking.experiment));
   if (experiments.size > 1)
     throw new UsageError(
-      `sweep ${sweep.name}: all trials must log to one experiment (a parent run has its children beside it); got ${[...experiments].join(', ')}`,
+      `sweep ${sweep.name}: all trials must log to one experiment (a parent run has its children beside it); got ${[...experiments].join(', ')}${Array.isArray(sweep.base) ? `; add tracking.experiment=<name> to the sweep's overrides:` : ''}`,
     );
-  const swept = [...Object.keys(sweep.grid), ...Object.keys(sweep.random?.params ?? {}), ...(sweep.seeds.length > 0 ? ['seed'] : [])];
+  const listed = Array.isArray(sweep.base);
+  const swept = [
+    ...(listed ? ['spec'] : []),
+    ...Object.keys(sweep.grid),
+    ...Object.keys(sweep.random?.params ?? {}),
+    ...(sweep.seeds.length > 0 ? ['seed'] : []),
+  ];
   const params: Record<string, string> = {
-    'sweep.base': sweep.base,
+    'sweep.base': Array.isArray(sweep.base) ? sweep.base.join(', ') : sweep.base,
     'sweep.trials': String(trials.length),
     'sweep.overrides': sweep.overrides.join(' '),
     ...Object.fromEntries(Object.entries(sweep.grid).map(([k, v]) => [`grid.${k}`, JSON.stringify(v)])),

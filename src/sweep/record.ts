@@ -26,6 +26,8 @@ export interface TrialOutcome {
   index: number;
   overrides: string[];
   setting: string;
+  /** With a list of base specs: the trial's spec, as Trial.spec. */
+  spec?: string;
   status: TrialStatus;
   /** The trial's run record (runs/<experiment>/<run-id>), when `vae run` got as far as creating it. */
   run_dir?: string;

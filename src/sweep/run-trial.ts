@@ -16,7 +16,6 @@ import { recordKilledOutright } from './trial-runs.ts';
 export const VAE_BIN = fileURLToPath(new URL('../../bin/vae.js', import.meta.url));
 
 export interface TrialLaunch {
-  base: string;
   /** The sweep's overrides for every trial; the trial's own follow. */
   overrides: string[];
   runsDir: string;
@@ -45,7 +44,7 @@ export function trialArgs(trial: Trial, launch: Omit<TrialLaunch, 'logFile' | 'l
   const tags = { ...launch.tags, 'vae.trial_id': trial.id };
   return [
     'run',
-    launch.base,
+    trial.base,
     ...launch.overrides,
     ...trial.overrides,
     ...where,
@@ -83,6 +82,7 @@ export async function runTrial(trial: Trial, launch: TrialLaunch, resumeDir?: st
     index: trial.index,
     overrides: trial.overrides,
     setting: trial.setting,
+    ...(trial.spec ? { spec: trial.spec } : {}),
     status,
     ...(runDir ? { run_dir: runDir } : {}),
     ...(mlflowRunId ? { mlflow_run_id: mlflowRunId } : {}),

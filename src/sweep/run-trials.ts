@@ -1,7 +1,7 @@
 // Runs a sweep's trials `parallel` at a time; a trial whose last attempt left a run to go on with is resumed. A signal
 // stops starting new trials and passes itself on, once, to each running one, which then records what it has (KILLED,
 // with its checkpoint).
-import type { Trial } from './expand.ts';
+import { describeTrial, type Trial } from './expand.ts';
 import { sweepProgress, type SweepCounts } from './progress.ts';
 import type { SweepRecord } from './record.ts';
 import { runTrial, type TrialLaunch } from './run-trial.ts';
@@ -38,7 +38,7 @@ export async function runTrials(pool: TrialPool): Promise<NodeJS.Signals | undef
         const trial = todo[next++];
         const resumeDir = pool.resumeDirs.get(trial.id);
         counts.running += 1;
-        progress.update(counts, `trial ${trial.index} ${resumeDir ? 'resumed' : 'started'}: ${trial.overrides.join(' ')}`);
+        progress.update(counts, `trial ${trial.index} ${resumeDir ? 'resumed' : 'started'}: ${describeTrial(trial)}`);
         let kill: ((s: NodeJS.Signals) => void) | undefined;
         const launch = {
           ...pool.launch,

@@ -1,6 +1,6 @@
 // A sweep spec: from a sweep file (schemas/sweep.schema.json), or from an experiment file plus --grid/--seeds.
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, normalize, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadDocument, MAX_SPEC_BYTES } from '../experiment-spec/load.ts';
 import { SpecError, type Problem } from '../experiment-spec/problems.ts';
@@ -29,11 +29,13 @@ export function isSweepFile(file: string): boolean {
 export function loadSweepFile(file: string, overrides: readonly string[] = []): Sweep {
   const { data } = loadDocument<Sweep>(file, [], {
     validate: validateSweep,
-    check: checkSweep,
+    check: (sweep) => [...checkSweep(sweep), ...missingBases(sweep, dirname(file))],
     fieldsHint: 'name:, base:, grid:, seeds:, ...',
   });
   // The base is written relative to the sweep file; trials load it from the working directory.
-  return { ...data, base: relative(process.cwd(), resolve(dirname(file), data.base)), overrides: [...data.overrides, ...overrides] };
+  const fromHere = (base: string) => relative(process.cwd(), resolve(dirname(file), base));
+  const base = Array.isArray(data.base) ? data.base.map(fromHere) : fromHere(data.base);
+  return { ...data, base, overrides: [...data.overrides, ...overrides] };
 }
 
 export interface CommandLineSweep {
@@ -98,9 +100,28 @@ function readList(text: string): unknown[] | undefined {
   }
 }
 
+/** Each base spec that is not a file, said at its place in the sweep file rather than when the sweep reads it. */
+function missingBases(sweep: Sweep, dir: string): Violation[] {
+  const bases = Array.isArray(sweep.base) ? sweep.base : [sweep.base];
+  return bases.flatMap((base, i) => {
+    const path = resolve(dir, base);
+    if (existsSync(path) && statSync(path).isFile()) return [];
+    const where = Array.isArray(sweep.base) ? ['base', i] : ['base'];
+    return [{ path: where, atKey: false, message: `no such spec file: ${relative(process.cwd(), path)}` }];
+  });
+}
+
 /** Rules across fields of a sweep that the schema cannot put in words. */
 function checkSweep(sweep: Sweep): Violation[] {
   const found: Violation[] = [];
+  if (Array.isArray(sweep.base)) {
+    const seen = sweep.base.map((b) => normalize(b));
+    seen.forEach((b, i) => {
+      const first = seen.indexOf(b);
+      if (first < i)
+        found.push({ path: ['base', i], atKey: false, message: `is item ${first} again (${sweep.base[first]}); list each spec once` });
+    });
+  }
   if (Object.keys(sweep.grid).length === 0 && !sweep.random && sweep.seeds.length === 0) {
     found.push({ path: [], atKey: false, message: 'a sweep needs grid:, random: or seeds: (otherwise it is one run: use vae run)' });
   }

@@ -11,7 +11,7 @@ export interface MetricStats {
 
 export interface SettingRow {
   setting: string;
-  /** Swept key -> value as written in the override (the seed excluded). */
+  /** Swept key -> value as written in the override (the seed excluded); `spec` first with a list of base specs. */
   values: Record<string, string>;
   finished: number;
   failed: number;
@@ -132,10 +132,12 @@ function referenceCells(check: ReferenceCheck | undefined): string[] {
   return [check.metric, csvNumber(check.reference), csvNumber(check.tolerance), csvNumber(check.difference), check.verdict];
 }
 
+/** The trial's spec first when the sweep has a list of them, then its swept values without the seed. */
 function settingValues(o: TrialOutcome): [string, string][] {
-  return o.overrides
+  const values = o.overrides
     .map((text) => [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)] as [string, string])
     .filter(([key]) => key !== 'seed');
+  return o.spec === undefined ? values : [['spec', o.spec], ...values];
 }
 
 function meanStd(values: number[]): MetricStats {

@@ -19,9 +19,9 @@ export interface Sweep {
    */
   description: string;
   /**
-   * The experiment spec every trial starts from, relative to the sweep file.
+   * The experiment spec every trial starts from, relative to the sweep file; or a list of specs, each crossed with the grid, the random draws and the seeds (one summary row per spec and setting).
    */
-  base: string;
+  base: string | string[];
   /**
    * dotted.path=value overrides applied to every trial before its own, e.g. train.epochs=3.
    */

@@ -1,6 +1,6 @@
 import { loadSpec, type LoadedSpec } from '../experiment-spec/load.ts';
 import { formatProblem, SpecError, type Problem } from '../experiment-spec/problems.ts';
-import type { Trial } from './expand.ts';
+import { describeTrial, type Trial } from './expand.ts';
 import type { Sweep } from './sweep.generated.ts';
 
 /**
@@ -13,7 +13,7 @@ export function validateTrials(sweep: Sweep, trials: readonly Trial[]): LoadedSp
   const problems = new Map<string, { problem: Problem; trial: Trial; count: number }>();
   for (const trial of trials) {
     try {
-      loaded.push(loadSpec(sweep.base, [...sweep.overrides, ...trial.overrides]));
+      loaded.push(loadSpec(trial.base, [...sweep.overrides, ...trial.overrides]));
     } catch (e) {
       if (!(e instanceof SpecError)) throw e;
       for (const problem of e.problems) {
@@ -28,7 +28,7 @@ export function validateTrials(sweep: Sweep, trials: readonly Trial[]): LoadedSp
     throw new SpecError(
       [...problems.values()].map(({ problem, trial, count }) => ({
         ...problem,
-        within: `trial ${trial.index} (${trial.overrides.join(' ') || 'no overrides'}${count > 1 ? `; and ${count - 1} more trial${count > 2 ? 's' : ''}` : ''}):`,
+        within: `trial ${trial.index} (${describeTrial(trial) || 'no overrides'}${count > 1 ? `; and ${count - 1} more trial${count > 2 ? 's' : ''}` : ''}):`,
       })),
     );
   }
