@@ -127,56 +127,52 @@ describe('a list of base specs (issue #12: one row per spec)', () => {
 
   it('experiments/sweep-burda-table.yaml: every spec crossed with the seeds, each trial on its own spec', () => {
     const sweep = loadSweepFile('experiments/sweep-burda-table.yaml');
-    assert.deepEqual(sweep.base, ['experiments/iwae-mnist.yaml', 'experiments/iwae-k5-mnist.yaml']);
+    const names = ['iwae-mnist', 'iwae-k5-mnist', 'beta-tc-mnist', 'capacity-mnist'];
+    assert.deepEqual(
+      sweep.base,
+      names.map((n) => `experiments/${n}.yaml`),
+    );
     const trials = expandTrials(sweep, sweepId(sweep, readBases(sweep)));
+    const perSpec = names.flatMap((n) => [1, 2, 3].map((seed) => [n, seed] as const));
     assert.deepEqual(
       trials.map((t) => [t.index, t.base, t.spec, t.setting, t.overrides.join(' ')]),
-      [
-        [0, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=1'],
-        [1, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=2'],
-        [2, 'experiments/iwae-mnist.yaml', 'iwae-mnist.yaml', 'spec=iwae-mnist.yaml', 'seed=3'],
-        [3, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=1'],
-        [4, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=2'],
-        [5, 'experiments/iwae-k5-mnist.yaml', 'iwae-k5-mnist.yaml', 'spec=iwae-k5-mnist.yaml', 'seed=3'],
-      ],
+      perSpec.map(([n, seed], i) => [i, `experiments/${n}.yaml`, `${n}.yaml`, `spec=${n}.yaml`, `seed=${seed}`]),
     );
-    assert.equal(new Set(trials.map((t) => t.id)).size, 6, 'the same seed on two specs is two trials');
+    assert.equal(new Set(trials.map((t) => t.id)).size, 12, 'the same seed on two specs is two trials');
     const specs = validateTrials(sweep, trials);
+    const objectives: Record<string, string> = {
+      'iwae-mnist': 'elbo',
+      'iwae-k5-mnist': 'iwae',
+      'beta-tc-mnist': 'beta_tc',
+      'capacity-mnist': 'capacity',
+    };
+    const references: Record<string, number | undefined> = { 'iwae-mnist': 86.76, 'iwae-k5-mnist': 85.54 };
     assert.deepEqual(
       specs.map((s) => [s.spec.name, s.spec.loss.objective, s.spec.seed, s.spec.reference?.value, s.spec.tracking.experiment]),
-      [
-        ['iwae-mnist', 'elbo', 1, 86.76, 'sweep-burda-table'],
-        ['iwae-mnist', 'elbo', 2, 86.76, 'sweep-burda-table'],
-        ['iwae-mnist', 'elbo', 3, 86.76, 'sweep-burda-table'],
-        ['iwae-k5-mnist', 'iwae', 1, 85.54, 'sweep-burda-table'],
-        ['iwae-k5-mnist', 'iwae', 2, 85.54, 'sweep-burda-table'],
-        ['iwae-k5-mnist', 'iwae', 3, 85.54, 'sweep-burda-table'],
-      ],
+      perSpec.map(([n, seed]) => [n, objectives[n], seed, references[n], 'sweep-burda-table']),
     );
   });
 
   it('the spec is the first axis, before the grid; settings are per spec and grid point', () => {
     const sweep: Sweep = { ...loadSweepFile('experiments/sweep-burda-table.yaml'), grid: { 'model.latent_dim': [2, 5] }, seeds: [1, 2] };
     const trials = expandTrials(sweep, sweepId(sweep, readBases(sweep)));
-    assert.equal(trials.length, 8);
-    assert.deepEqual(
-      [...new Set(trials.map((t) => t.setting))],
-      [
-        'spec=iwae-mnist.yaml model.latent_dim=2',
-        'spec=iwae-mnist.yaml model.latent_dim=5',
-        'spec=iwae-k5-mnist.yaml model.latent_dim=2',
-        'spec=iwae-k5-mnist.yaml model.latent_dim=5',
-      ],
-    );
-    assert.equal(new Set(trials.map((t) => t.id)).size, 8);
+    assert.equal(trials.length, 16);
+    assert.deepEqual([...new Set(trials.map((t) => t.setting))].slice(0, 4), [
+      'spec=iwae-mnist.yaml model.latent_dim=2',
+      'spec=iwae-mnist.yaml model.latent_dim=5',
+      'spec=iwae-k5-mnist.yaml model.latent_dim=2',
+      'spec=iwae-k5-mnist.yaml model.latent_dim=5',
+    ]);
+    assert.equal(new Set(trials.map((t) => t.setting)).size, 8);
+    assert.equal(new Set(trials.map((t) => t.id)).size, 16);
   });
 
   it('the sweep id hashes every base file, in order', () => {
     const sweep = loadSweepFile('experiments/sweep-burda-table.yaml');
-    const [a, b] = readBases(sweep) as string[];
-    const id = sweepId(sweep, [a, b]);
-    assert.notEqual(sweepId(sweep, [a, `${b}\n# changed`]), id);
-    assert.notEqual(sweepId({ ...sweep, base: [...sweep.base].reverse() }, [b, a]), id);
+    const texts = readBases(sweep) as string[];
+    const id = sweepId(sweep, texts);
+    assert.notEqual(sweepId(sweep, [...texts.slice(0, -1), `${texts.at(-1)}\n# changed`]), id);
+    assert.notEqual(sweepId({ ...sweep, base: [...sweep.base].reverse() }, [...texts].reverse()), id);
   });
 
   it('one base given as a string: the ids, labels and trials of before', () => {

@@ -71,12 +71,12 @@ export function expandTrials(sweep: Sweep, id: string): Trial[] {
     .map((t, index) => ({ index, ...t }));
 }
 
-/** `spec` (a list of bases only) sets trials of one setting on different specs apart; a single base's ids leave it out. */
 /** What the trial runs, for people: `spec=<spec>` with a list of bases, then its overrides. */
 export function describeTrial(trial: Pick<Trial, 'spec' | 'overrides'>): string {
   return [...(trial.spec === undefined ? [] : [`spec=${trial.spec}`]), ...trial.overrides].join(' ');
 }
 
+/** `spec` (a list of bases only) sets trials of one setting on different specs apart; a single base's ids leave it out. */
 export function trialId(sweepId: string, overrides: readonly string[], spec?: string): string {
   const named = spec === undefined ? [] : [`spec=${spec}`];
   return sha256([sweepId, ...named, ...[...overrides].sort()].join('\n')).slice(0, 12);

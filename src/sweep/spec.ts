@@ -7,6 +7,7 @@ import { SpecError, type Problem } from '../experiment-spec/problems.ts';
 import { schemaValidator, type Violation } from '../experiment-spec/validate.ts';
 import type { SchemaNode } from '../experiment-spec/describe.ts';
 import type { Sweep } from './sweep.generated.ts';
+import { baseFiles } from './expand.ts';
 
 export const SWEEP_SCHEMA = JSON.parse(readFileSync(new URL('../../schemas/sweep.schema.json', import.meta.url), 'utf8')) as SchemaNode;
 const validateSweep = schemaValidator(SWEEP_SCHEMA);
@@ -102,8 +103,7 @@ function readList(text: string): unknown[] | undefined {
 
 /** Each base spec that is not a file, said at its place in the sweep file rather than when the sweep reads it. */
 function missingBases(sweep: Sweep, dir: string): Violation[] {
-  const bases = Array.isArray(sweep.base) ? sweep.base : [sweep.base];
-  return bases.flatMap((base, i) => {
+  return baseFiles(sweep).flatMap((base, i) => {
     const path = resolve(dir, base);
     if (existsSync(path) && statSync(path).isFile()) return [];
     const where = Array.isArray(sweep.base) ? ['base', i] : ['base'];
