@@ -1,30 +1,38 @@
 // Training objectives other than the ELBO, end to end on a slice of real MNIST through the graph step.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { onlyRunDir } from './support/run-record.ts';
+
+/**
+ * `vae run experiments/vae-mnist.yaml` with `args` into a runs folder of its own, which must succeed and must train
+ * through the graph step; returns its stderr, its record and each metric's values per epoch.
+ */
+async function trainedRun(name: string, args: string[]) {
+  const runsDir = mkdtempSync(join(tmpdir(), `vae-${name}-`));
+  const result = await vae(['run', 'experiments/vae-mnist.yaml', ...args, '--no-mlflow', '--runs-dir', runsDir]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /training step: one TensorFlow graph per step/);
+  const record = new RunRecord(onlyRunDir(runsDir));
+  const series = (key: string) =>
+    record
+      .readMetrics()
+      .filter((m) => m.key === key)
+      .map((m) => m.value);
+  return { stderr: result.stderr, record, series };
+}
 
 describe('training objectives', () => {
   it('controlled capacity: the KL follows C up to max_nats, and the run logs C and the plain ELBO on the test set', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-capacity-'));
     const capacity = ['loss.objective=capacity', 'loss.capacity.gamma=100', 'loss.capacity.max_nats=10', 'loss.capacity.anneal_steps=30'];
     // 2,000 digits in batches of 128: 16 steps an epoch, so C reaches 10 nats in epoch 2 and stays.
-    const budget = ['data.limit=2000', 'train.epochs=4', 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir];
-    const result = await vae(['run', 'experiments/vae-mnist.yaml', ...capacity, ...budget]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /model 784-400-20 \| bce \+ 100 x \|KL - C\|, C up to 10 nats over 30 steps \|/);
-    assert.match(result.stderr, /training step: one TensorFlow graph per step/);
-
-    const experiment = join(runsDir, readdirSync(runsDir)[0]);
-    const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
-    const series = (key: string) =>
-      record
-        .readMetrics()
-        .filter((m) => m.key === key)
-        .map((m) => m.value);
+    const budget = ['data.limit=2000', 'train.epochs=4', 'eval.iwae_samples=0'];
+    const { stderr, record, series } = await trainedRun('capacity', [...capacity, ...budget]);
+    assert.match(stderr, /model 784-400-20 \| bce \+ 100 x \|KL - C\|, C up to 10 nats over 30 steps \|/);
     assert.deepEqual(series('train/capacity_nats'), [10 * (15 / 30), 10, 10, 10]);
     const kl = series('train/kl');
     // The plain ELBO's KL settles near 6 nats at this budget (measured: 5.76 in epoch 4); C = 10 holds it near 10.
@@ -35,19 +43,9 @@ describe('training objectives', () => {
     assert.ok(summary.metrics['test/neg_elbo'] > summary.metrics['test/recon'], 'the test metric is the plain negative ELBO');
   });
   it('β-TCVAE trains through the graph step; its test metric is the plain negative ELBO', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-beta-tc-'));
-    const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=0', '--no-mlflow', '--runs-dir', runsDir];
-    const result = await vae(['run', 'experiments/vae-mnist.yaml', 'loss.objective=beta_tc', ...budget]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /\| bce \+ 1 x MI \+ 6 x TC \+ 1 x dimension-wise KL \(β-TCVAE\) \|/);
-    assert.match(result.stderr, /training step: one TensorFlow graph per step/);
-    const experiment = join(runsDir, readdirSync(runsDir)[0]);
-    const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
-    const series = (key: string) =>
-      record
-        .readMetrics()
-        .filter((m) => m.key === key)
-        .map((m) => m.value);
+    const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=0'];
+    const { stderr, record, series } = await trainedRun('beta-tc', ['loss.objective=beta_tc', ...budget]);
+    assert.match(stderr, /\| bce \+ 1 x MI \+ 6 x TC \+ 1 x dimension-wise KL \(β-TCVAE\) \|/);
     const loss = series('train/loss');
     assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
     // Its three terms each epoch, which with weights 1, 6 and 1 make up train/loss beside the reconstruction.
@@ -59,20 +57,10 @@ describe('training objectives', () => {
   });
 
   it('IWAE trains on its bound: train/loss and val/loss are the k-sample bound, below the mean ELBO of the draws', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-iwae-'));
     const iwae = ['loss.objective=iwae', 'loss.iwae.samples=5'];
     const budget = ['data.limit=2000', 'data.split.train=0.8', 'data.split.val=0.2', 'train.epochs=3', 'eval.iwae_samples=5'];
-    const result = await vae(['run', 'experiments/vae-mnist.yaml', ...iwae, ...budget, '--no-mlflow', '--runs-dir', runsDir]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /model 784-400-20 \| bce, importance-weighted bound with k = 5 \(IWAE\) \|/);
-    assert.match(result.stderr, /training step: one TensorFlow graph per step/);
-    const experiment = join(runsDir, readdirSync(runsDir)[0]);
-    const record = new RunRecord(join(experiment, readdirSync(experiment)[0]));
-    const series = (key: string) =>
-      record
-        .readMetrics()
-        .filter((m) => m.key === key)
-        .map((m) => m.value);
+    const { stderr, record, series } = await trainedRun('iwae', [...iwae, ...budget]);
+    assert.match(stderr, /model 784-400-20 \| bce, importance-weighted bound with k = 5 \(IWAE\) \|/);
     assert.deepEqual(series('train/iwae_samples'), [5, 5, 5]);
     const [loss, recon, kl] = [series('train/loss'), series('train/recon'), series('train/kl')];
     loss.forEach((l, i) => assert.ok(l < recon[i] + kl[i], `epoch ${i + 1}: bound ${l}, mean ELBO ${recon[i] + kl[i]}`));
