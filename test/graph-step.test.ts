@@ -256,6 +256,23 @@ describe('graph step against tfjs autodiff + tf.train.adam', () => {
     graph.dispose();
   });
 
+  // Learned priors: log p(z) is a log-sum-exp over K components, the VampPrior's through the encoder at its
+  // pseudo-inputs; the KL is estimated from the sample. The prior's own parameters train with the rest.
+  const priors = [
+    ['VampPrior K = 20', ['model.prior=vamp', 'model.vamp.components=20']],
+    ['mixture-of-Gaussians prior K = 5', ['model.prior=mog', 'model.mog.components=5']],
+  ] as const;
+  for (const [priorName, priorOverrides] of priors) {
+    for (const [name, spec, overrides] of objectiveCases) {
+      for (const objective of [BETA, { kind: 'iwae', samples: 5 } as const]) {
+        it(`${name}, ${priorName}, ${objective.kind}: the same loss terms and gradients, and after 6 Adam steps the same weights`, () => {
+          const graphTotals = assertTrainAlike(spec, [...overrides, ...priorOverrides], objective, 5e-4);
+          assert.ok(graphTotals[4][0] < graphTotals[0][0], `loss ${graphTotals[0][0]} -> ${graphTotals[4][0]}`);
+        });
+      }
+    }
+  }
+
   for (const spec of [MLP, CONV]) {
     it(`${spec}: Adam's state moves between the two through a checkpoint's encoding and training goes on identically`, async () => {
       const [a, b] = twins(spec, []);

@@ -2,11 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { imageShape, pixelsPerImage, subset, type ImageSet, type ImageShape } from '../data/images.ts';
 import type { Vae } from '../model/vae.ts';
 import { encodeImageGrid } from './image-grid.ts';
-import { seededNormal } from '../model/noise.ts';
 
-/** A square-ish grid of `count` decoder outputs (8 x 8 by default) for z drawn from the prior N(0, I) with a fixed seed. */
+/** A square-ish grid of `count` decoder outputs (8 x 8 by default) for z drawn from the model's prior with a fixed seed. */
 export async function priorSamplesPng(vae: Vae, image: ImageShape, seed: number, count = 64): Promise<Buffer> {
-  const pixels = await tf.tidy(() => vae.decodeToImages(seededNormal(count, vae.latentDim, seed))).data();
+  const z = await vae.samplePrior(count, seed);
+  const images = vae.decodeToImages(z);
+  const pixels = await images.data();
+  tf.dispose([z, images]);
   const columns = Math.ceil(Math.sqrt(count));
   return encodeImageGrid(pixels as Float32Array, { rows: Math.ceil(count / columns), columns, ...image });
 }

@@ -29,6 +29,13 @@ export function checkConsistency(spec: Experiment): Violation[] {
       message: `the disentanglement scores of dataset dsprites need at least 2 latent dimensions (got ${spec.model.latent_dim}); or set eval.disentanglement.enabled: false`,
     });
   }
+  if (spec.loss.objective === 'beta_tc' && spec.model.prior !== 'standard') {
+    found.push({
+      path: ['model', 'prior'],
+      atKey: false,
+      message: `objective beta_tc splits the KL against N(0, I) dimension by dimension and needs prior: standard (got ${spec.model.prior}); use objective elbo or iwae with a learned prior`,
+    });
+  }
   return found;
 }
 

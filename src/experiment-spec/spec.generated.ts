@@ -102,6 +102,28 @@ export interface Experiment {
      * Size of z.
      */
     latent_dim: number;
+    /**
+     * p(z). standard: N(0, I), whose KL has a closed form. vamp: the VampPrior (Tomczak & Welling 2018), the mixture of the encoder's posteriors at vamp.components learned pseudo-inputs. mog: a learned mixture of mog.components diagonal Gaussians. With vamp or mog the KL is estimated from the sample, log q(z|x) - log p(z), in training and in test/neg_elbo; the importance-weighted bound uses the model's prior either way.
+     */
+    prior: "standard" | "vamp" | "mog";
+    /**
+     * The VampPrior's pseudo-inputs (prior: vamp): images the prior learns, each starting as N(0.05, 0.01) noise kept in [0, 1], as Tomczak & Welling's MNIST runs start.
+     */
+    vamp: {
+      /**
+       * K: pseudo-inputs, the mixture's components. Tomczak & Welling use 500 for MNIST; each step encodes all K.
+       */
+      components: number;
+    };
+    /**
+     * The mixture of Gaussians prior (prior: mog): means start as N(0, 1) draws, variances at 1 and weights equal; all three are learned.
+     */
+    mog: {
+      /**
+       * K: Gaussians in the mixture.
+       */
+      components: number;
+    };
   };
   /**
    * What training minimises, per example, in nats: the reconstruction NLL plus a KL part, kl_weight * KL(q(z|x) || N(0, I)) for the ELBO, or gamma * |KL - C| for controlled capacity; or the importance-weighted bound.

@@ -56,7 +56,15 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
       `${record.path(RUN_ARTIFACTS.resolvedSpec)} no longer matches this vae-lab's schema (${first.path.join('.')}: ${first.message}); use the vae-lab version that trained it`,
     );
   }
+  const priorMissing = learnedPriorFiles(spec).filter((file) => !existsSync(join(runDir, file)));
+  if (priorMissing.length > 0) {
+    throw new TrainedRunError(
+      `${runDir}: its spec has a learned prior (model.prior: ${spec.model.prior}) but ${priorMissing.join(', ')} is missing`,
+    );
+  }
   const [encoder, decoder] = await Promise.all([loadLayersModel(record.modelDir('encoder')), loadLayersModel(record.modelDir('decoder'))]);
+  const prior =
+    spec.model.prior === 'standard' ? undefined : { kind: spec.model.prior, network: await loadLayersModel(record.modelDir('prior')) };
   const latentDim = encoder.outputs[0].shape[1] as number;
   if (latentDim !== spec.model.latent_dim || decoder.inputs[0].shape[1] !== latentDim) {
     throw new TrainedRunError(`${runDir}: the saved model has ${latentDim} latent dimensions but its spec says ${spec.model.latent_dim}`);
@@ -65,7 +73,17 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
   // The encoder's input is every value of an image, so it says how many channels the model takes, for runs whose
   // summary predates colour images too.
   const channels = (encoder.inputs[0].shape[1] as number) / (height * width);
-  return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim), image: { height, width, channels } };
+  return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim, prior), image: { height, width, channels } };
+}
+
+/** The saved prior's files, for a spec with a learned prior. */
+function learnedPriorFiles(spec: ResolvedSpec): string[] {
+  return spec.model.prior === 'standard' ? [] : RunRecord.networkFiles('prior');
+}
+
+/** Reads the resolved spec a download brought, for the files that depend on it. */
+function downloadedSpec(target: string): ResolvedSpec {
+  return parse(readFileSync(join(target, RUN_ARTIFACTS.resolvedSpec), 'utf8')) as ResolvedSpec;
 }
 
 function clientOf(what: string, options: Options): Promise<MlflowClient> {
@@ -78,8 +96,7 @@ async function downloadRun(runId: string, options: Options): Promise<string> {
   const run = await client.findRun(runId);
   if (!run) throw new TrainedRunError(`MLflow run ${runId} does not exist on ${client.trackingUri}`);
   const target = join(options.runsDir, '.downloads', runId);
-  for (const file of NEEDED) save(join(target, file), await client.downloadArtifact(run.info.artifact_uri, file));
-  return target;
+  return saveDownloads(target, (file) => client.downloadArtifact(run.info.artifact_uri, file));
 }
 
 async function downloadModel(modelId: string, options: Options): Promise<string> {
@@ -89,13 +106,17 @@ async function downloadModel(modelId: string, options: Options): Promise<string>
   const run = model.source_run_id ? await client.findRun(model.source_run_id) : null;
   if (!run) throw new TrainedRunError(`MLflow model ${modelId} has no source run on ${client.trackingUri} to take its spec from`);
   const target = join(options.runsDir, '.downloads', modelId);
-  for (const file of NEEDED) {
-    const inModel = file.startsWith(`${RUN_ARTIFACTS.model}/`);
-    const bytes = inModel
-      ? await client.downloadArtifact(model.artifact_uri, file.slice(RUN_ARTIFACTS.model.length + 1))
-      : await client.downloadArtifact(run.info.artifact_uri, file);
-    save(join(target, file), bytes);
-  }
+  return saveDownloads(target, (file) =>
+    file.startsWith(`${RUN_ARTIFACTS.model}/`)
+      ? client.downloadArtifact(model.artifact_uri, file.slice(RUN_ARTIFACTS.model.length + 1))
+      : client.downloadArtifact(run.info.artifact_uri, file),
+  );
+}
+
+/** Saves what a finished run needs into `target`, the learned prior's files too when its spec has one. */
+async function saveDownloads(target: string, download: (file: string) => Promise<Uint8Array>): Promise<string> {
+  for (const file of NEEDED) save(join(target, file), await download(file));
+  for (const file of learnedPriorFiles(downloadedSpec(target))) save(join(target, file), await download(file));
   return target;
 }
 

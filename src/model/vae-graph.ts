@@ -4,6 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { GraphBuilder, Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { Likelihood, Vae } from './vae.ts';
+import { priorParameters } from './prior.ts';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -179,7 +180,53 @@ export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: nu
   // The batch size from eps, a fed tensor, so no gradient path runs through a shape.
   const z = reparameterize(g, mu, logvar, eps);
   const params = decoderGraph(g, vae, z, g.leadingDim(eps), weight);
-  return { mu, logvar, z, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klToStandardNormal(g, mu, logvar) };
+  return { mu, logvar, z, recon: reconstructionNll(g, vae.likelihood, params, x, pixels), kl: klGraph(g, vae, z, mu, logvar, eps, weight) };
+}
+
+/**
+ * KL(q(z|x) || p(z)) of each example as Vae computes it: in closed form for N(0, I); for a learned prior estimated
+ * from the sample, log q(z|x) - log p(z), one element per example.
+ */
+function klGraph(g: GraphBuilder, vae: Vae, z: Ref, mu: Ref, logvar: Ref, eps: Ref, weight: WeightRefs): SummedTerm {
+  if (!vae.prior) return klToStandardNormal(g, mu, logvar);
+  const estimate = g.op('Sub', logPosterior(g, eps, logvar), logPrior(g, vae, z, weight));
+  return { elements: g.expandDims(estimate, 1), scale: 1, offset: 0 };
+}
+
+/** log q(z|x) summed over the last axis for z = mu + sigma * eps: (z - mu) / sigma is eps itself. */
+function logPosterior(g: GraphBuilder, eps: Ref, logvar: Ref): Ref {
+  return g.op('Mul', g.sum(g.op('AddV2', g.op('AddV2', g.op('Square', eps), logvar), g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
+}
+
+/** log p(z) of each row of z [n, latent]: [n]. */
+function logPrior(g: GraphBuilder, vae: Vae, z: Ref, weight: WeightRefs): Ref {
+  if (!vae.prior) return g.op('Mul', g.sum(g.op('AddV2', g.op('Square', z), g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
+  const { means, logvars, logWeights } = priorComponents(g, vae, weight);
+  return g.logSumExp(g.op('AddV2', pairwiseLogNormal(g, z, means, logvars, vae.latentDim), logWeights), 1);
+}
+
+/** The learned prior's mixture, as Vae.priorComponents computes it. */
+function priorComponents(g: GraphBuilder, vae: Vae, weight: WeightRefs): { means: Ref; logvars: Ref; logWeights: Ref } {
+  const prior = vae.prior!;
+  const parameters = priorParameters(prior).map(weight);
+  if (prior.kind === 'vamp') {
+    const k = priorParameters(prior)[0].shape[0];
+    const pseudoInputs = g.op('Minimum', g.op('Relu', parameters[0]), g.scalar(1));
+    const { mu, logvar } = encoderGraph(g, vae, pseudoInputs, weight);
+    return { means: mu, logvars: logvar, logWeights: g.constant(new Array<number>(k).fill(-Math.log(k)), [k]) };
+  }
+  const [means, logvars, logits] = parameters;
+  const flat = g.reshape(logits, [-1]);
+  return { means, logvars, logWeights: g.op('Sub', flat, g.logSumExp(flat, 0)) };
+}
+
+/** prior.ts's pairwiseLogNormal: [n, K], the square expanded into two matrix products. */
+function pairwiseLogNormal(g: GraphBuilder, z: Ref, means: Ref, logvars: Ref, latent: number): Ref {
+  const precision = g.op('Exp', g.op('Neg', logvars));
+  const scaledMeans = g.op('Mul', means, precision);
+  const perComponent = g.op('AddV2', g.sum(g.op('AddV2', logvars, g.op('Mul', means, scaledMeans)), [1]), g.scalar(latent * LOG_2PI));
+  const quadratic = g.op('Sub', g.matMul(g.op('Square', z), precision, true), g.op('Mul', g.matMul(z, scaledMeans, true), g.scalar(2)));
+  return g.op('Mul', g.op('AddV2', quadratic, perComponent), g.scalar(-0.5));
 }
 
 /** k samples of z per example, as Vae.importanceWeights computes them, for `eps` of [batch * k, latent]. */
@@ -212,14 +259,15 @@ export function importanceWeightsGraph(
   const z3 = reparameterize(g, mu3, logvar3, eps3);
   const params = decoderGraph(g, vae, g.reshape(z3, [-1, latent]), g.leadingDim(eps), weight);
   const recon = perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels));
-  const minusHalfSum = (t: Ref) => g.op('Mul', g.sum(g.op('AddV2', t, g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
-  const logPz = minusHalfSum(g.op('Square', z3));
-  // (z - mu) / sigma is eps itself, so log q needs no division.
-  const logQz = minusHalfSum(g.op('AddV2', g.op('Square', eps3), logvar3));
+  const perDraw = (t: Ref) => g.reshape(t, g.concat([b, g.constant([-1], [1], 'int32')], 0, 'int32'));
+  // The standard prior's log p(z) on [b, k, latent] directly; a mixture's takes rows of z.
+  const logPz = vae.prior ? perDraw(logPrior(g, vae, g.reshape(z3, [-1, latent]), weight)) : logPrior(g, vae, z3, weight);
+  const logQz = logPosterior(g, eps3, logvar3);
   return {
     logW: g.op('Sub', g.op('AddV2', g.op('Neg', recon), logPz), logQz),
     recon: g.mean(recon, 1),
-    kl: perExample(g, klToStandardNormal(g, mu, logvar)),
+    // A learned prior's KL is estimated from the same draws.
+    kl: vae.prior ? g.mean(g.op('Sub', logQz, logPz), 1) : perExample(g, klToStandardNormal(g, mu, logvar)),
   };
 }
 

@@ -3,9 +3,20 @@ import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { klPart, type Objective } from './objective.ts';
 import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
-import type { ImageShape } from '../data/images.ts';
+import { pixelsPerImage, type ImageShape } from '../data/images.ts';
 import { buildDecoder, buildEncoder, convShapeProblem } from './networks.ts';
 import { UserError } from '../errors.ts';
+import {
+  buildPrior,
+  priorParameters,
+  mixtureLogDensity,
+  sampleMixture,
+  standardLogDensity,
+  type LearnedPrior,
+  type MixtureComponents,
+} from './prior.ts';
+import { seededNormal } from './noise.ts';
+import type { NetworkName } from '../record/run-record.ts';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -28,7 +39,17 @@ export class Vae {
     readonly decoder: tf.LayersModel,
     readonly likelihood: Likelihood,
     readonly latentDim: number,
+    /** A learned p(z); N(0, I) without one. */
+    readonly prior?: LearnedPrior,
   ) {}
+
+  get networks(): [NetworkName, tf.LayersModel][] {
+    return [
+      ['encoder', this.encoder],
+      ['decoder', this.decoder],
+      ...(this.prior ? [['prior', this.prior.network] as [NetworkName, tf.LayersModel]] : []),
+    ];
+  }
 
   encode(x: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
     const [mu, logvar] = this.encoder.apply(x) as tf.Tensor2D[];
@@ -43,6 +64,54 @@ export class Vae {
   /** Pixel intensities to look at: sigmoid of the logits, or the Gaussian means clipped to [0, 1]. */
   decodeToImages(z: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => (this.likelihood.kind === 'bernoulli' ? tf.sigmoid(this.decode(z)) : tf.clipByValue(this.decode(z), 0, 1)));
+  }
+
+  /** The learned prior's mixture: for vamp the encoder's posteriors at the pseudo-inputs, with equal weights. */
+  priorComponents(): MixtureComponents {
+    const prior = this.prior;
+    if (!prior) throw new Error('N(0, I) is not a mixture');
+    return tf.tidy(() => {
+      if (prior.kind === 'vamp') {
+        const [pseudoInputs] = priorParameters(prior);
+        // Tomczak & Welling's hardtanh to [0, 1]: the pseudo-inputs stay images the encoder can read.
+        const { mu, logvar } = this.encode(tf.clipByValue(pseudoInputs, 0, 1) as tf.Tensor2D);
+        const k = mu.shape[0];
+        return { means: mu, logvars: logvar, logWeights: tf.fill([k], -Math.log(k)) as tf.Tensor1D };
+      }
+      const [means, logvars, logits] = priorParameters(prior) as tf.Tensor2D[];
+      const flat = tf.reshape(logits, [-1]) as tf.Tensor1D;
+      return { means: tf.clone(means), logvars: tf.clone(logvars), logWeights: flat.sub(tf.logSumExp(flat)) as tf.Tensor1D };
+    });
+  }
+
+  /** log p(z) of each row of z: [n]. */
+  logPrior(z: tf.Tensor2D): tf.Tensor1D {
+    if (!this.prior) return standardLogDensity(z);
+    return tf.tidy(() => mixtureLogDensity(z, this.priorComponents()));
+  }
+
+  /** `count` codes drawn from the prior with a fixed seed. */
+  async samplePrior(count: number, seed: number): Promise<tf.Tensor2D> {
+    const eps = seededNormal(count, this.latentDim, seed);
+    if (!this.prior) return eps;
+    const rng = seedrandom(`${seed}:component`);
+    const components = this.priorComponents();
+    const z = await sampleMixture(
+      components,
+      eps,
+      Array.from({ length: count }, () => rng()),
+    );
+    tf.dispose([eps, components.means, components.logvars, components.logWeights]);
+    return z;
+  }
+
+  /**
+   * KL(q(z|x) || p(z)) of each example: in closed form for N(0, I), otherwise estimated from the sample z = mu +
+   * sigma * eps as log q(z|x) - log p(z).
+   */
+  private klOf(z: tf.Tensor2D, mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor1D {
+    if (!this.prior) return klToStandardNormal(mu, logvar);
+    return tf.tidy(() => logPosterior(eps, logvar).sub(this.logPrior(z)));
   }
 
   /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
@@ -68,13 +137,14 @@ export class Vae {
       const params = this.decode(z);
       const xR = repeat(x);
       const reconR = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, this.likelihood.std);
-      const logPz = tf.sum(tf.square(z).add(LOG_2PI), 1).mul(-0.5);
-      // (z - mu) / sigma is eps itself, so log q needs no division.
-      const logQz = tf.sum(tf.square(eps).add(logvarR).add(LOG_2PI), 1).mul(-0.5);
+      const logPz = this.logPrior(z);
+      const logQz = logPosterior(eps, logvarR);
+      const byExample = (t: tf.Tensor1D) => tf.reshape(t, [b, k]) as tf.Tensor2D;
       return {
-        logW: tf.reshape(tf.neg(reconR).add(logPz).sub(logQz), [b, k]) as tf.Tensor2D,
-        recon: tf.mean(tf.reshape(reconR, [b, k]), 1) as tf.Tensor1D,
-        kl: klToStandardNormal(mu, logvar),
+        logW: byExample(tf.neg(reconR).add(logPz).sub(logQz)),
+        recon: tf.mean(byExample(reconR), 1) as tf.Tensor1D,
+        // A learned prior's KL is estimated from the same draws.
+        kl: this.prior ? (tf.mean(byExample(logQz.sub(logPz)), 1) as tf.Tensor1D) : klToStandardNormal(mu, logvar),
       };
     });
   }
@@ -85,7 +155,7 @@ export class Vae {
     const z = reparameterize(mu, logvar, eps);
     const params = this.decode(z);
     const recon = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
-    return { mu, logvar, z, recon, kl: klToStandardNormal(mu, logvar) };
+    return { mu, logvar, z, recon, kl: this.klOf(z, mu, logvar, eps) };
   }
 
   /**
@@ -108,13 +178,17 @@ export class Vae {
   }
 
   get trainableVariables(): tf.Variable[] {
-    return [...this.encoder.trainableWeights, ...this.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
+    return this.networks.flatMap(([, net]) => net.trainableWeights).map((w) => w.read() as tf.Variable);
   }
 
   dispose(): void {
-    this.encoder.dispose();
-    this.decoder.dispose();
+    for (const [, net] of this.networks) net.dispose();
   }
+}
+
+/** log q(z|x) of each row for z = mu + sigma * eps: (z - mu) / sigma is eps itself, so it needs no division. */
+function logPosterior(eps: tf.Tensor2D, logvar: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.square(eps).add(logvar).add(LOG_2PI), 1).mul(-0.5));
 }
 
 export function likelihoodOf(loss: ResolvedSpec['loss']): Likelihood {
@@ -136,5 +210,7 @@ export function buildVae(spec: ResolvedSpec, image: ImageShape): Vae {
   const nextSeed = () => rng.int32() >>> 0;
   const encoder = buildEncoder(model.architecture, model.encoder, image, model.latent_dim, nextSeed);
   const decoder = buildDecoder(model.architecture, model.decoder, image, model.latent_dim, nextSeed);
-  return new Vae(encoder, decoder, likelihoodOf(spec.loss), model.latent_dim);
+  // Drawn after the other two, so a model with the standard prior starts from the same weights as before priors.
+  const prior = buildPrior(model, pixelsPerImage(image), nextSeed);
+  return new Vae(encoder, decoder, likelihoodOf(spec.loss), model.latent_dim, prior);
 }

@@ -36,8 +36,12 @@ const RECORD_FILES: string[] = Object.values(FILES);
 const CHECKPOINT = 'checkpoint';
 // checkpoint.old-<pid>/ is what older versions left after a crash mid-save: never an artifact (resumes no longer read it).
 const CHECKPOINT_PATH = new RegExp(`^${CHECKPOINT}(\\.previous|\\.(old|tmp)-\\d+)?/`);
-/** The tfjs files of each saved network: what a finished run needs for `vae sample`, `encode` and the rest. */
-const MODEL_PARTS = ['encoder', 'decoder'] as const;
+/**
+ * The saved networks, in the tfjs format, that a finished run needs for `vae sample`, `encode` and the rest: every
+ * model has an encoder and a decoder; a learned prior (model.prior vamp or mog) adds prior/.
+ */
+export type NetworkName = 'encoder' | 'decoder' | 'prior';
+const EVERY_MODEL_HAS: NetworkName[] = ['encoder', 'decoder'];
 const NETWORK_FILES = ['model.json', 'weights.bin'];
 
 export interface RunJson {
@@ -224,18 +228,19 @@ export class RunRecord {
     return this.readJson(`eval-k${k}.json`);
   }
 
-  /** The saved network of one part (encoder or decoder), in the tfjs format. */
-  modelDir(part: (typeof MODEL_PARTS)[number]): string {
+  /** The saved network of one part, in the tfjs format. */
+  modelDir(part: NetworkName): string {
     return this.path(`${RUN_ARTIFACTS.model}/${part}`);
   }
 
   /** The files a finished run must have for its model to be used, as paths in the folder and in MLflow. */
   static trainedModelFiles(): string[] {
-    return [
-      RUN_ARTIFACTS.summary,
-      RUN_ARTIFACTS.resolvedSpec,
-      ...MODEL_PARTS.flatMap((part) => NETWORK_FILES.map((file) => `${RUN_ARTIFACTS.model}/${part}/${file}`)),
-    ];
+    return [RUN_ARTIFACTS.summary, RUN_ARTIFACTS.resolvedSpec, ...EVERY_MODEL_HAS.flatMap((part) => RunRecord.networkFiles(part))];
+  }
+
+  /** The files of one saved network, as paths in the folder and in MLflow. */
+  static networkFiles(part: NetworkName): string[] {
+    return NETWORK_FILES.map((file) => `${RUN_ARTIFACTS.model}/${part}/${file}`);
   }
 
   /** Where the last checkpoint lives, the one saved before it, and where a save writes (see train/checkpoint.ts). */

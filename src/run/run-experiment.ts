@@ -13,6 +13,7 @@ import { describeDisentanglement, vaeDisentanglement } from '../eval/vae-disenta
 import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { withAbsoluteDataPaths } from '../experiment-spec/paths.ts';
 import { describeObjective } from '../model/objective.ts';
+import { describePrior } from '../model/prior.ts';
 import { saveLayersModel } from '../model/persist.ts';
 import { buildVae, type Vae } from '../model/vae.ts';
 import type { MetricPoint } from '../record/entries.ts';
@@ -109,7 +110,8 @@ function buildModel(loaded: LoadedSpec, data: RunData, ctx: RunContext): Vae {
     model.architecture === 'mlp'
       ? [pixelsPerImage(data.image), ...model.encoder.hidden, model.latent_dim].join('-')
       : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
-  ctx.say(`model ${layers} | ${describeObjective(loss)} | ${ctx.backend.reason}`);
+  const prior = describePrior(model);
+  ctx.say(`model ${layers}${prior ? `, ${prior}` : ''} | ${describeObjective(loss)} | ${ctx.backend.reason}`);
   return vae;
 }
 
@@ -180,10 +182,7 @@ async function savePicturesAndModel(
     await logArtifact(ctx, path, content);
   }
   const modelFiles: { localPath: string; path: string }[] = [];
-  for (const [part, net] of [
-    ['encoder', vae.encoder],
-    ['decoder', vae.decoder],
-  ] as const) {
+  for (const [part, net] of vae.networks) {
     for (const file of await saveLayersModel(net, ctx.record.modelDir(part))) {
       await ctx.tracker.logArtifact(file, relative(ctx.record.dir, file));
       modelFiles.push({ localPath: file, path: relative(ctx.record.path(RUN_ARTIFACTS.model), file) });

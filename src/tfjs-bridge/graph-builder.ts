@@ -38,8 +38,13 @@ export class GraphBuilder {
     return this.node(op.toLowerCase(), op, inputs, { T: this.type('float32') });
   }
 
-  matMul(a: Ref, b: Ref): Ref {
-    return this.node('matmul', 'MatMul', [a, b], { T: this.type('float32'), transpose_a: this.bool(false), transpose_b: this.bool(false) });
+  /** a b, or a b^T with `transposeB`. */
+  matMul(a: Ref, b: Ref, transposeB = false): Ref {
+    return this.node('matmul', 'MatMul', [a, b], {
+      T: this.type('float32'),
+      transpose_a: this.bool(false),
+      transpose_b: this.bool(transposeB),
+    });
   }
 
   /** Channels-last bias, as TensorFlow's own dense and conv layers add it. */

@@ -1,6 +1,6 @@
 // The state of training after a completed epoch, in the run record's checkpoint folder, so an interrupted run can go on exactly
 // where it left off (`vae run --resume <runDir>`):
-//   encoder/, decoder/     the networks' weights (model.json + weights.bin)
+//   encoder/, decoder/     the networks' weights (model.json + weights.bin), and prior/ for a learned prior
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
 //   state.json             the epoch completed, its metrics and the training seconds so far, and for a run stopped
 //                          inside an epoch how far it got (steps, running sums, the epoch's random-stream states);
@@ -28,8 +28,7 @@ export async function saveCheckpoint(runDir: string, vae: Vae, step: TrainingSte
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp, { recursive: true });
-    await saveLayersModel(vae.encoder, join(tmp, 'encoder'));
-    await saveLayersModel(vae.decoder, join(tmp, 'decoder'));
+    for (const [name, net] of vae.networks) await saveLayersModel(net, join(tmp, name));
     const { data, specs } = await step.optimizerState();
     writeFileSync(join(tmp, 'optimizer.bin'), Buffer.from(data));
     writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(specs));
@@ -79,11 +78,8 @@ function openCheckpoint(dir: string): Checkpoint {
     dir,
     state,
     async restoreModel(vae) {
-      for (const [part, net] of [
-        ['encoder', vae.encoder],
-        ['decoder', vae.decoder],
-      ] as const) {
-        const saved = await loadLayersModel(join(dir, part));
+      for (const [name, net] of vae.networks) {
+        const saved = await loadLayersModel(join(dir, name));
         net.setWeights(saved.getWeights());
         saved.dispose();
       }

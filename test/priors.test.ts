@@ -1,0 +1,176 @@
+// Learned priors (model.prior: vamp or mog): their log-density against the formulas written out, sampling, the
+// graph forward pass against tfjs's, checkpoints, and a run end to end on a slice of real MNIST.
+// (test/graph-step.test.ts checks their training step against tfjs autodiff.)
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { selectBackend } from '../src/backend.ts';
+import { loadDataset } from '../src/data/datasets.ts';
+import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
+import { loadSpec } from '../src/experiment-spec/load.ts';
+import { pairwiseLogNormal, priorParameters, standardLogDensity } from '../src/model/prior.ts';
+import { buildVae, type Vae } from '../src/model/vae.ts';
+import { RunRecord } from '../src/record/run-record.ts';
+import { findCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { GraphStep } from '../src/train/graph-step.ts';
+import { vae as cli } from './support/cli.ts';
+import { onlyRunDir } from './support/run-record.ts';
+
+const MLP = 'experiments/vae-mnist.yaml';
+const DIGITS = { height: 28, width: 28, channels: 1 };
+const mnist = loadDataset(loadSpec(MLP).spec.data, '.');
+const digits = (from: number, to: number) =>
+  tf.tensor2d(
+    Float32Array.from(mnist.test.pixels.subarray(from * 784, to * 784), (p) => p / 255),
+    [to - from, 784],
+  );
+
+before(async () => {
+  assert.equal((await selectBackend('tensorflow')).name, 'tensorflow');
+});
+
+function model(overrides: string[]): Vae {
+  return buildVae(
+    loadSpec(MLP, ['model.encoder.hidden=[64]', 'model.decoder.hidden=[64]', 'model.latent_dim=4', ...overrides]).spec,
+    DIGITS,
+  );
+}
+
+/** log N(z | mean, exp(logvar)) of one row against one component, summed over dimensions, in plain numbers. */
+function logNormal(z: number[], mean: number[], logvar: number[]): number {
+  return z.reduce((s, zj, j) => s - 0.5 * (Math.log(2 * Math.PI) + logvar[j] + (zj - mean[j]) ** 2 / Math.exp(logvar[j])), 0);
+}
+
+const logMeanExp = (values: number[]) => {
+  const max = Math.max(...values);
+  return max + Math.log(values.reduce((s, v) => s + Math.exp(v - max), 0) / values.length);
+};
+
+describe('learned priors', () => {
+  it('the pairwise log-density (the square expanded into matrix products) equals the term-by-term sum', () => {
+    const [n, k, d] = [7, 5, 6];
+    const z = tf.randomNormal([n, d], 0, 2, 'float32', 1) as tf.Tensor2D;
+    const means = tf.randomNormal([k, d], 0, 1.5, 'float32', 2) as tf.Tensor2D;
+    const logvars = tf.randomUniform([k, d], -6, 2, 'float32', 3) as tf.Tensor2D;
+    const got = pairwiseLogNormal(z, means, logvars).arraySync();
+    const [zs, ms, lvs] = [z.arraySync(), means.arraySync(), logvars.arraySync()];
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < k; c++) {
+        const want = logNormal(zs[i], ms[c], lvs[c]);
+        assert.ok(Math.abs(got[i][c] - want) < 1e-4 * Math.max(1, Math.abs(want)), `[${i}, ${c}]: ${got[i][c]} vs ${want}`);
+      }
+    }
+  });
+
+  it('a mixture of one Gaussian at 0 with unit variance is N(0, I)', () => {
+    const vae = model(['model.prior=mog', 'model.mog.components=1']);
+    const [means] = priorParameters(vae.prior!);
+    means.assign(tf.zerosLike(means));
+    const z = tf.randomNormal([9, 4], 0, 1.5, 'float32', 4) as tf.Tensor2D;
+    const [got, want] = [vae.logPrior(z).arraySync(), standardLogDensity(z).arraySync()];
+    got.forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-5, `${g} vs ${want[i]}`));
+  });
+
+  it("the VampPrior is the mean of the encoder's posteriors at the pseudo-inputs, clipped to [0, 1]", () => {
+    const vae = model(['model.prior=vamp', 'model.vamp.components=6']);
+    const [pseudoInputs] = priorParameters(vae.prior!);
+    // Some pixels outside [0, 1], to see the clip.
+    pseudoInputs.assign(tf.randomUniform(pseudoInputs.shape, -0.5, 1.5, 'float32', 5));
+    const z = tf.randomNormal([5, 4], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const { mu, logvar } = vae.encode(tf.clipByValue(pseudoInputs, 0, 1) as tf.Tensor2D);
+    const [zs, mus, lvs] = [z.arraySync(), mu.arraySync(), logvar.arraySync()];
+    const got = vae.logPrior(z).arraySync();
+    zs.forEach((row, i) => {
+      const want = logMeanExp(mus.map((m, c) => logNormal(row, m, lvs[c])));
+      assert.ok(Math.abs(got[i] - want) < 1e-4 * Math.abs(want), `row ${i}: ${got[i]} vs ${want}`);
+    });
+  });
+
+  it('prior samples come from the mixture, the same for the same seed', async () => {
+    const vae = model(['model.prior=mog', 'model.mog.components=2']);
+    const [means, logvars, logits] = priorParameters(vae.prior!);
+    means.assign(
+      tf.tensor2d([
+        [-10, -10, -10, -10],
+        [10, 10, 10, 10],
+      ]),
+    );
+    logvars.assign(tf.fill(logvars.shape, -4));
+    // Weights 1/4 and 3/4.
+    logits.assign(tf.tensor2d([[0], [Math.log(3)]]));
+    const draws = (await vae.samplePrior(2000, 11)).arraySync();
+    const second = draws.filter((row) => row.every((v) => v > 9)).length;
+    assert.equal(draws.filter((row) => row.every((v) => v < -9)).length + second, 2000, 'every draw sits at one of the two means');
+    assert.ok(Math.abs(second / 2000 - 0.75) < 0.03, `${second} of 2000 draws from the component of weight 3/4`);
+    assert.deepEqual((await vae.samplePrior(5, 11)).arraySync(), draws.slice(0, 5));
+  });
+
+  for (const prior of ['vamp', 'mog']) {
+    it(`${prior}: evaluation's graph forward pass gives tfjs's terms and importance weights`, () => {
+      const vae = model([`model.prior=${prior}`, 'model.vamp.components=8', 'model.mog.components=3']);
+      const x = digits(0, 12);
+      const eps = tf.randomNormal([12 * 5, 4], 0, 1, 'float32', 8) as tf.Tensor2D;
+      const [graph, eager] = [vaeForward(vae), eagerVaeForward(vae)];
+      assert.notEqual(graph.constructor, eager.constructor, 'the graph form is in use');
+      const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+        const gap = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+        assert.ok(gap < 1e-3, `${what} differ by ${gap}`);
+      };
+      close(graph.logImportanceWeights(x, eps, 5), eager.logImportanceWeights(x, eps, 5), 'log importance weights');
+      const oneDraw = eps.slice([0, 0], [12, 4]);
+      const [a, b] = [graph.terms(x, oneDraw), eager.terms(x, oneDraw)];
+      close(a.kl, b.kl, 'sampled KLs');
+      close(a.recon, b.recon, 'reconstructions');
+    });
+  }
+
+  it("a checkpoint carries the prior's parameters with the rest", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'vae-prior-checkpoint-'));
+    const [trained, fresh] = [
+      model(['model.prior=vamp', 'model.vamp.components=8']),
+      model(['model.prior=vamp', 'model.vamp.components=8']),
+    ];
+    const step = new GraphStep(trained, 1e-2);
+    for (let i = 0; i < 3; i++)
+      step.run(digits(0, 16), tf.randomNormal([16, 4], 0, 1, 'float32', i + 1) as tf.Tensor2D, { kind: 'elbo', beta: 1 });
+    step.syncModel();
+    await saveCheckpoint(runDir, trained, step, { epoch: 1, last: {}, trainSeconds: 1 });
+    const moved = (a: Vae, b: Vae) => tf.max(tf.abs(tf.sub(priorParameters(a.prior!)[0], priorParameters(b.prior!)[0]))).dataSync()[0];
+    assert.ok(moved(trained, fresh) > 1e-3, 'training moved the pseudo-inputs');
+    await findCheckpoint(runDir)!.restoreModel(fresh);
+    assert.equal(moved(trained, fresh), 0);
+    step.dispose();
+  });
+
+  it('beta_tc with a learned prior is refused with the field to change', async () => {
+    const result = await cli(['run', MLP, 'loss.objective=beta_tc', 'model.prior=mog', '--no-mlflow']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /model\.prior: objective beta_tc .* needs prior: standard \(got mog\)/);
+  });
+
+  it('a VampPrior run trains, saves its prior beside the networks, and `vae sample` reads it back', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'vae-vamp-'));
+    const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=5'];
+    const run = await cli(['run', MLP, 'model.prior=vamp', 'model.vamp.components=50', ...budget, '--no-mlflow', '--runs-dir', runsDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /model 784-400-20, VampPrior, K = 50 \(KL estimated from the sample\) \| bce \+ 1 x KL \|/);
+    assert.match(run.stderr, /training step: one TensorFlow graph per step/);
+    const record = new RunRecord(onlyRunDir(runsDir));
+    for (const file of RunRecord.networkFiles('prior')) assert.ok(existsSync(record.path(file)), file);
+    const loss = record
+      .readMetrics()
+      .filter((m) => m.key === 'train/loss')
+      .map((m) => m.value);
+    assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
+    const metrics = record.readSummary()!.metrics;
+    assert.ok(metrics['test/kl'] > 0, `the sampled KL of the test set: ${metrics['test/kl']}`);
+    assert.ok(metrics['test/iwae_nll'] < metrics['test/neg_elbo'], `${metrics['test/iwae_nll']} vs ${metrics['test/neg_elbo']}`);
+    const out = join(runsDir, 'samples.png');
+    const sampled = await cli(['sample', record.dir, '--n', '9', '--out', out]);
+    assert.equal(sampled.code, 0, sampled.stderr);
+    assert.ok(existsSync(out));
+  });
+});
