@@ -8,17 +8,30 @@ U(+-1/sqrt(fan_in))). Dynamically binarized MNIST: each epoch every pixel is a f
   --objective iwae      -log (1/k) sum_i p(x, z_i) / q(z_i|x) over --k draws per example (k = 1 is the ELBO)
   --objective beta_tc   recon + --mi x MI + --tc x TC + --dim-kl x dimension-wise KL, by minibatch-weighted sampling
   --objective capacity  recon + --gamma x |KL - C|, C = --max-nats x min(1, step / --anneal-steps), step from 0
+  --prior standard      p(z) = N(0, I), the default; the ELBO's KL is analytic
+  --prior vamp          VampPrior (Tomczak & Welling 2018): (1/K) sum_k q(z | u_k), u_k = clamp(W_k, 0, 1), W a K x 784
+                        parameter drawn from N(0.05, 0.01^2), q the model's own encoder, recomputed every step
+  --prior mog           a learned mixture of K diagonal Gaussians: means N(0, 1), log-variances 0, mixture logits 0
+  --prior-components K  the K of vamp (default 500) or mog (default 10)
+                        With vamp or mog the KL is the one-sample log q(z|x) - log p(z), in training and in the test
+                        negative ELBO; β-TCVAE needs the standard prior. The prior's parameters train in the same Adam.
+  --stochastic-layers 2  Burda et al.'s two-layer model (Appendix C) instead of the one above (1, the default):
+                        q(z1|x) 784-200-200-100, q(z2|z1) 100-100-100-50, p(z1|z2) 50-100-100-100 (a diagonal
+                        Gaussian), p(x|z1) 100-200-200-784, tanh, separate mean and log-variance heads; the KL sampled
+                        through both layers. Standard prior, elbo or iwae only
   --epochs N           train N epochs on a seeded 59,600 of the 60,000 (the spec's split 0.99333), batch 20, Adam 1e-3
   --train-limit N      ...on the first N of those instead (smoke tests; also β-TCVAE's N)
   --eval-k K           importance samples per test image for the bound (default 5000, Burda et al.'s)
   --eval-limit N       evaluate on the first N test images only
   --threads N          torch.set_num_threads (default 2, this machine's cores)
 
-Every loss is as src/model/loss.ts, vae.ts and objective.ts compute it: per-example sums over pixels and latents,
-averaged over the batch once. The test set is binarized once with a fixed seed (the same images for every run and
-seed) and evaluated after training: the negative ELBO with one sample per image and the analytic KL, and the
-importance-weighted bound of src/eval/iwae.ts, its k samples in chunks with a running log-sum-exp. Prints a progress
-line per epoch on stderr and one JSON line at the end, every number per example in nats.
+Every loss is as src/model/loss.ts, vae.ts and objective.ts compute it (the priors and the two layers as vae-lab is
+to): per-example sums over pixels and latents, averaged over the batch once. The test set is binarized once with a
+fixed seed (the same images for every run and seed) and evaluated after training: the negative ELBO with one sample
+per image and the analytic KL (the sampled one with vamp, mog or two layers), and the importance-weighted bound of
+src/eval/iwae.ts, its k samples (of both layers, with two) in chunks with a running log-sum-exp. Prints a progress
+line per epoch on stderr and one JSON line at the end, every number per example in nats, naming the prior, its
+components and the stochastic layers.
 """
 import argparse
 import json
@@ -56,6 +69,107 @@ class BurdaVAE(nn.Module):
         return self.dec(z)
 
 
+class TwoLayerVAE(nn.Module):
+    """Two stochastic layers (Burda et al. 2015, Appendix C): q(z1|x) 784-200-200-100, q(z2|z1) 100-100-100-50,
+    p(z1|z2) 50-100-100-100 and p(x|z1) 100-200-200-784 Bernoulli logits, tanh, each Gaussian with its own linear
+    heads for the mean and the log-variance."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Linear(784, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh())
+        self.mu1 = nn.Linear(200, 100)
+        self.logvar1 = nn.Linear(200, 100)
+        self.enc2 = nn.Sequential(nn.Linear(100, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh())
+        self.mu2 = nn.Linear(100, 50)
+        self.logvar2 = nn.Linear(100, 50)
+        self.dec2 = nn.Sequential(nn.Linear(50, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh())
+        self.prior_mu1 = nn.Linear(100, 100)
+        self.prior_logvar1 = nn.Linear(100, 100)
+        self.dec1 = nn.Sequential(nn.Linear(100, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh(), nn.Linear(200, 784))
+
+    def encode(self, x):
+        """q(z1|x), the first layer's (mean, logvar)."""
+        h = self.enc1(x)
+        return self.mu1(h), self.logvar1(h)
+
+    def encode2(self, z1):
+        """q(z2|z1), read from the sampled z1."""
+        h = self.enc2(z1)
+        return self.mu2(h), self.logvar2(h)
+
+    def prior1(self, z2):
+        """p(z1|z2)'s (mean, logvar)."""
+        h = self.dec2(z2)
+        return self.prior_mu1(h), self.prior_logvar1(h)
+
+    def decode(self, z1):
+        return self.dec1(z1)
+
+
+def log_normal_pairs(z, mean, logvar):
+    """log N(z_n | mean_k, exp(logvar_k)) summed over the D dimensions, for every row n of z [n, D] against every
+    component k of mean and logvar [K, D], as [n, K]. The square is expanded, sum_d (z_d - m_kd)^2 / v_kd =
+    (z^2) @ (1/v)^T - 2 z @ (m/v)^T + sum_d m_kd^2 / v_kd, so that nothing [n, K, D] is built: an evaluation chunk has
+    some 34,000 rows, and against K = 500 components of 50 dimensions that would be 3.4 GB of float32 where [n, K] is
+    68 MB. vae-lab computes it the same way. The price is float32 cancellation where z is near a narrow component:
+    at log-variance -6 and means of size 3 the log-density is off by up to about 0.07 nats where the direct
+    difference is off by 5e-5 (bench/check_pytorch_objectives.py prints both)."""
+    inv_var = torch.exp(-logvar)
+    square = z.pow(2) @ inv_var.T - 2 * (z @ (mean * inv_var).T) + (mean.pow(2) * inv_var).sum(1)
+    return -0.5 * (z.shape[1] * LOG_2PI + logvar.sum(1) + square)
+
+
+class StandardPrior(nn.Module):
+    """p(z) = N(0, I): no parameters, so the optimizer and the random draws are exactly those without a prior."""
+
+    standard = True
+
+    def components(self, model):
+        return None
+
+    def log_prob(self, z, components):
+        return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
+class MixturePrior(nn.Module):
+    """A mixture of diagonal Gaussians; components(model) gives its (means, logvars, log mixture weights)."""
+
+    standard = False
+
+    def log_prob(self, z, components):
+        """log p(z) of each row of z [..., D], as [...]."""
+        means, logvars, log_weights = components
+        pairs = log_normal_pairs(z.reshape(-1, z.shape[-1]), means, logvars) + log_weights
+        return torch.logsumexp(pairs, 1).reshape(z.shape[:-1])
+
+
+class MogPrior(MixturePrior):
+    """K learned diagonal Gaussians with learned mixture weights: means N(0, 1), log-variances 0, logits 0."""
+
+    def __init__(self, k, latent):
+        super().__init__()
+        self.means = nn.Parameter(torch.randn(k, latent))
+        self.logvars = nn.Parameter(torch.zeros(k, latent))
+        self.logits = nn.Parameter(torch.zeros(k))
+
+    def components(self, model):
+        return self.means, self.logvars, F.log_softmax(self.logits, 0)
+
+
+class VampPrior(MixturePrior):
+    """VampPrior (Tomczak & Welling 2018): (1/K) sum_k q(z | u_k) over K pseudo-inputs u_k = hardtanh(W_k) in [0, 1],
+    W drawn from N(0.05, 0.01^2), their MNIST default when the pseudo-inputs are not taken from the training data."""
+
+    def __init__(self, k, pixels):
+        super().__init__()
+        self.pseudo_inputs = nn.Parameter(0.05 + 0.01 * torch.randn(k, pixels))
+
+    def components(self, model):
+        # The model's own encoder, called afresh each time, so the loss's gradient reaches both W and the encoder.
+        means, logvars = model.encode(F.hardtanh(self.pseudo_inputs, 0.0, 1.0))
+        return means, logvars, torch.full((len(means),), -math.log(len(means)), dtype=means.dtype)
+
+
 def bernoulli_nll(logits, x):
     """Per example (summed over the last axis); x broadcasts against logits' leading axes."""
     return F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction='none').sum(-1)
@@ -70,16 +184,39 @@ def log_normal(z, mean, logvar):
     return -0.5 * (LOG_2PI + logvar + (z - mean).pow(2) / torch.exp(logvar))
 
 
-def log_weights(model, x, k, generator=None):
-    """log p(x|z_i) + log p(z_i) - log q(z_i|x) as [batch, k], with the per-example recon (mean over k) and KL."""
+def log_weights(model, prior, x, k, generator=None, components=None):
+    """log p(x|z_i) + log p(z_i) - log q(z_i|x) as [batch, k], with the per-example recon (mean over k) and KL: the
+    analytic one with the standard prior and one layer, else the sampled log q - log p (mean over k). components is
+    prior.components(model), which evaluation computes once instead of per chunk."""
+    if isinstance(model, TwoLayerVAE):
+        recon, kl = two_layer_terms(model, prior, x, k, generator, components)
+        return -recon - kl, recon.mean(1), kl.mean(1)
     mu, logvar = model.encode(x)
     eps = torch.randn(mu.shape[0], k, mu.shape[1], generator=generator)
     z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps
     recon = bernoulli_nll(model.decode(z), x.unsqueeze(1))
-    log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    log_pz = prior.log_prob(z, components)
     # (z - mu) / sigma is eps itself, as in vae.ts's importanceWeights.
     log_qz = -0.5 * (eps.pow(2) + logvar.unsqueeze(1) + LOG_2PI).sum(-1)
-    return -recon + log_pz - log_qz, recon.mean(1), kl_to_standard_normal(mu, logvar)
+    kl = kl_to_standard_normal(mu, logvar) if prior.standard else (log_qz - log_pz).mean(1)
+    return -recon + log_pz - log_qz, recon.mean(1), kl
+
+
+def two_layer_terms(model, prior, x, k, generator=None, components=None):
+    """k draws of (z1, z2) per example from q(z1|x) q(z2|z1): the recon -log p(x|z1) and the sampled
+    kl = log q(z1|x) + log q(z2|z1) - log p(z1|z2) - log p(z2), each [batch, k]; log w is -recon - kl."""
+    mu1, logvar1 = model.encode(x)
+    eps1 = torch.randn(mu1.shape[0], k, mu1.shape[1], generator=generator)
+    z1 = mu1.unsqueeze(1) + torch.exp(0.5 * logvar1).unsqueeze(1) * eps1
+    mu2, logvar2 = model.encode2(z1)  # [batch, k, 50]: each z1 draw has its own q(z2|z1)
+    eps2 = torch.randn(mu2.shape, generator=generator)
+    z2 = mu2 + torch.exp(0.5 * logvar2) * eps2
+    prior_mu1, prior_logvar1 = model.prior1(z2)
+    recon = bernoulli_nll(model.decode(z1), x.unsqueeze(1))
+    log_q = (-0.5 * (eps1.pow(2) + logvar1.unsqueeze(1) + LOG_2PI).sum(-1)
+             - 0.5 * (eps2.pow(2) + logvar2 + LOG_2PI).sum(-1))
+    log_p = log_normal(z1, prior_mu1, prior_logvar1).sum(-1) + prior.log_prob(z2, components)
+    return recon, log_q - log_p
 
 
 def beta_tc_terms(z, mu, logvar, dataset_size):
@@ -93,16 +230,24 @@ def beta_tc_terms(z, mu, logvar, dataset_size):
     return (log_qzx - log_qz).mean(), (log_qz - log_qz_product).mean(), (log_qz_product - log_pz).mean()
 
 
-def batch_loss(model, x, args, step, dataset_size):
+def batch_loss(model, prior, x, args, step, dataset_size):
     """(loss, recon, kl), each a mean over the batch of per-example sums, as vae.ts's batchLoss."""
+    components = prior.components(model)  # vamp's encoder pass over the pseudo-inputs, afresh every step
     if args.objective == 'iwae':
-        log_w, recon, kl = log_weights(model, x, args.k)
+        log_w, recon, kl = log_weights(model, prior, x, args.k, components=components)
         bound = (torch.logsumexp(log_w, 1) - math.log(args.k)).mean()
         return -bound, recon.mean(), kl.mean()
+    if isinstance(model, TwoLayerVAE):  # elbo only (main refuses beta_tc and capacity): one draw of both layers
+        recon, kl = two_layer_terms(model, prior, x, 1, components=components)
+        return recon.mean() + kl.mean(), recon.mean(), kl.mean()
     mu, logvar = model.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    eps = torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * eps
     recon = bernoulli_nll(model.decode(z), x).mean()
-    kl = kl_to_standard_normal(mu, logvar).mean()
+    if prior.standard:
+        kl = kl_to_standard_normal(mu, logvar).mean()
+    else:  # no closed form against a mixture: log q(z|x) - log p(z) at the one z, (z - mu) / sigma being eps
+        kl = (-0.5 * (eps.pow(2) + logvar + LOG_2PI).sum(-1) - prior.log_prob(z, components)).mean()
     if args.objective == 'beta_tc':
         mi, tc, dim_kl = beta_tc_terms(z, mu, logvar, dataset_size)
         part = args.mi * mi + args.tc * tc + args.dim_kl * dim_kl
@@ -113,7 +258,7 @@ def batch_loss(model, x, args, step, dataset_size):
     return recon + part, recon, kl
 
 
-def train_epoch(model, optimizer, train, args, generator, first_step):
+def train_epoch(model, prior, optimizer, train, args, generator, first_step):
     """One pass in a fresh seeded order, each batch binarized afresh; per-example means of (loss, recon, kl)."""
     model.train()
     order = torch.randperm(len(train), generator=generator)
@@ -122,7 +267,7 @@ def train_epoch(model, optimizer, train, args, generator, first_step):
     for start in range(0, len(train), args.batch_size):
         x = torch.bernoulli(train[order[start:start + args.batch_size]], generator=generator)
         optimizer.zero_grad()
-        loss, recon, kl = batch_loss(model, x, args, step, len(train))
+        loss, recon, kl = batch_loss(model, prior, x, args, step, len(train))
         loss.backward()
         optimizer.step()
         sums += torch.stack([loss.detach(), recon.detach(), kl.detach()]) * len(x)
@@ -131,25 +276,35 @@ def train_epoch(model, optimizer, train, args, generator, first_step):
 
 
 @torch.no_grad()
-def test_neg_elbo(model, test, generator, batch_size=1000):
-    """One sample per image, analytic KL: (neg ELBO, recon, kl) per example."""
+def test_neg_elbo(model, prior, test, generator, batch_size=1000):
+    """One sample per image (of both layers, with two): (neg ELBO, recon, kl) per example, the KL analytic with the
+    standard prior and one layer, else the sampled one of training."""
     model.eval()
     recon_sum = kl_sum = 0.0
+    components = prior.components(model)
     for start in range(0, len(test), batch_size):
         x = test[start:start + batch_size]
-        mu, logvar = model.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator)
-        recon_sum += bernoulli_nll(model.decode(z), x).sum().item()
-        kl_sum += kl_to_standard_normal(mu, logvar).sum().item()
+        if prior.standard and not isinstance(model, TwoLayerVAE):
+            mu, logvar = model.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator)
+            recon_sum += bernoulli_nll(model.decode(z), x).sum().item()
+            kl_sum += kl_to_standard_normal(mu, logvar).sum().item()
+        else:
+            _, recon, kl = log_weights(model, prior, x, 1, generator, components)
+            recon_sum += recon.sum().item()
+            kl_sum += kl.sum().item()
     recon, kl = recon_sum / len(test), kl_sum / len(test)
     return recon + kl, recon, kl
 
 
 @torch.no_grad()
-def importance_weighted_nll(model, test, k, generator, memory_mb):
+def importance_weighted_nll(model, prior, test, k, generator, memory_mb):
     """-log p(x) by the k-sample bound, per example. As src/eval/iwae.ts: chunks of decoder passes sized to
-    memory_mb (the output and about four pixel-sized intermediates each, float32), a running (max, sum) per example."""
+    memory_mb (the output and about four pixel-sized intermediates each, float32), a running (max, sum) per example.
+    The rest stays inside that: a mixture prior's [rows, K] log-densities are 500 floats a row at K = 500 against the
+    5 x 784 budgeted, and the two-layer model's widest layers are the same 784 and 200."""
     model.eval()
+    components = prior.components(model)  # the model is fixed now: vamp's pseudo-inputs encoded once, not per chunk
     rows_per_chunk = max(1, memory_mb * 2 ** 20 // (4 * 5 * test.shape[1]))
     examples_per_batch = max(1, min(len(test), rows_per_chunk // min(k, rows_per_chunk)))
     samples_per_chunk = max(1, min(k, rows_per_chunk // examples_per_batch))
@@ -159,7 +314,7 @@ def importance_weighted_nll(model, test, k, generator, memory_mb):
         running_max = torch.full((len(x),), -math.inf)
         running_sum = torch.zeros(len(x))
         for done in range(0, k, samples_per_chunk):
-            log_w = log_weights(model, x, min(samples_per_chunk, k - done), generator)[0]
+            log_w = log_weights(model, prior, x, min(samples_per_chunk, k - done), generator, components)[0]
             m = torch.maximum(running_max, log_w.max(1).values)
             running_sum = running_sum * torch.exp(running_max - m) + torch.exp(log_w - m.unsqueeze(1)).sum(1)
             running_max = m
@@ -178,6 +333,9 @@ def main():
     parser.add_argument('--gamma', type=float, default=1000.0)
     parser.add_argument('--max-nats', type=float, default=25.0)
     parser.add_argument('--anneal-steps', type=int, default=100000)
+    parser.add_argument('--prior', choices=['standard', 'vamp', 'mog'], default='standard')
+    parser.add_argument('--prior-components', type=int, default=None)  # 500 for vamp, 10 for mog
+    parser.add_argument('--stochastic-layers', type=int, choices=[1, 2], default=1)
     parser.add_argument('--epochs', type=int, default=1)
     parser.add_argument('--batch-size', type=int, default=20)
     parser.add_argument('--lr', type=float, default=1e-3)
@@ -191,6 +349,19 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     args = parser.parse_args()
     k = args.k if args.objective == 'iwae' else 1
+    if args.prior == 'standard' and args.prior_components is not None:
+        parser.error('--prior-components needs --prior vamp or mog')
+    if args.prior_components is None:
+        args.prior_components = {'vamp': 500, 'mog': 10}.get(args.prior)
+    if args.prior_components is not None and args.prior_components < 1:
+        parser.error('--prior-components must be at least 1')
+    if args.objective == 'beta_tc' and args.prior != 'standard':
+        # Its dimension-wise KL is KL(q(z_j) || N(0, 1)) per dimension, which a mixture prior has no factors for.
+        parser.error('--objective beta_tc needs --prior standard')
+    if args.stochastic_layers == 2 and args.prior != 'standard':
+        parser.error('--stochastic-layers 2 needs --prior standard')
+    if args.stochastic_layers == 2 and args.objective not in ('elbo', 'iwae'):
+        parser.error('--stochastic-layers 2 trains with --objective elbo or iwae only')
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # the weights and the training noise
@@ -202,26 +373,35 @@ def main():
     if args.eval_limit > 0:
         test = test[:args.eval_limit]
 
-    model = BurdaVAE()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    model = TwoLayerVAE() if args.stochastic_layers == 2 else BurdaVAE()
+    # After the model, so that its initial weights are the same whatever the prior.
+    if args.prior == 'vamp':
+        prior = VampPrior(args.prior_components, train.shape[1])
+    elif args.prior == 'mog':
+        prior = MogPrior(args.prior_components, model.mu.out_features)
+    else:
+        prior = StandardPrior()
+    # The standard prior adds no parameters: the same Adam over the same list as before there were priors.
+    optimizer = torch.optim.Adam(list(model.parameters()) + list(prior.parameters()), lr=args.lr)
     generator = torch.Generator().manual_seed(args.seed)  # the data order and the dynamic binarization
     started, step = time.perf_counter(), 0
     loss = recon = kl = None
     for epoch in range(1, args.epochs + 1):
         epoch_started = time.perf_counter()
-        (loss, recon, kl), step = train_epoch(model, optimizer, train, args, generator, step)
+        (loss, recon, kl), step = train_epoch(model, prior, optimizer, train, args, generator, step)
         print(f'epoch {epoch}/{args.epochs}: loss {loss:.2f} recon {recon:.2f} kl {kl:.2f} '
               f'({time.perf_counter() - epoch_started:.1f} s)', file=sys.stderr, flush=True)
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     eval_generator = torch.Generator().manual_seed(args.seed)
-    neg_elbo, test_recon, test_kl = test_neg_elbo(model, test, eval_generator)
-    iwae_nll = importance_weighted_nll(model, test, args.eval_k, eval_generator, args.eval_memory_mb)
+    neg_elbo, test_recon, test_kl = test_neg_elbo(model, prior, test, eval_generator)
+    iwae_nll = importance_weighted_nll(model, prior, test, args.eval_k, eval_generator, args.eval_memory_mb)
     eval_seconds = time.perf_counter() - started
 
     result = {'impl': 'pytorch', 'torch': torch.__version__, 'threads': torch.get_num_threads(),
-              'objective': args.objective, 'k': k, 'seed': args.seed, 'epochs': args.epochs,
+              'objective': args.objective, 'k': k, 'prior': args.prior, 'prior_components': args.prior_components,
+              'stochastic_layers': args.stochastic_layers, 'seed': args.seed, 'epochs': args.epochs,
               'batch_size': args.batch_size, 'lr': args.lr, 'train_images': len(train), 'train_seconds': train_seconds,
               'train_loss': loss, 'train_recon': recon, 'train_kl': kl, 'eval_images': len(test),
               'eval_seconds': eval_seconds, 'test_neg_elbo': neg_elbo, 'test_recon': test_recon, 'test_kl': test_kl,
