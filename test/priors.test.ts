@@ -158,6 +158,7 @@ describe('learned priors', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /model 784-400-20, VampPrior, K = 50 \(KL estimated from the sample\) \| bce \+ 1 x KL \|/);
     assert.match(run.stderr, /training step: one TensorFlow graph per step/);
+    assert.match(run.stderr, /^test: -ELBO [\d.]+ nats per example \(recon [\d.]+, KL [\d.]+, estimated from one sample\)$/m);
     const record = new RunRecord(onlyRunDir(runsDir));
     for (const file of RunRecord.networkFiles('prior')) assert.ok(existsSync(record.path(file)), file);
     const loss = record
