@@ -61,7 +61,7 @@ function checkTwoLayers(spec: Experiment): Violation[] {
   if (spec.loss.objective !== 'elbo' && spec.loss.objective !== 'iwae') {
     found.push({
       ...at,
-      message: `objective ${spec.loss.objective} decomposes one layer's KL; stochastic_layers 2 trains with objective elbo or iwae (or set stochastic_layers: 1)`,
+      message: `objective ${spec.loss.objective} works on one layer's KL; stochastic_layers 2 trains with objective elbo or iwae (or set stochastic_layers: 1)`,
     });
   }
   return found;
