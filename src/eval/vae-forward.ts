@@ -16,7 +16,7 @@ export interface VaeForward {
   posterior(x: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D };
   /**
    * log p(x|z) + log p(z) - log q(z|x) for c samples of z per example, as a [batch, c] tensor; `eps` is [batch * c,
-   * latent], the c draws of example i in rows i * c to i * c + c - 1.
+   * vae.noiseDim], the c draws of example i in rows i * c to i * c + c - 1.
    */
   logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D;
 }

@@ -147,8 +147,8 @@ export class Vae {
 
   /**
    * k samples of z per example: log p(x|z_i) + log p(z_i) - log q(z_i|x) as a [batch, k] tensor, and the
-   * per-example reconstruction NLL (its mean over the k samples) and KL. `eps` is [batch * k, latent], the draws of
-   * example i in rows i * k to i * k + k - 1.
+   * per-example reconstruction NLL (its mean over the k samples) and KL. `eps` is [batch * k, noiseDim], the draws of
+   * example i in rows i * k to i * k + k - 1. With two stochastic layers z is (z1, z2): see twoLayerDraws.
    */
   importanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, k: number): { logW: tf.Tensor2D; recon: tf.Tensor1D; kl: tf.Tensor1D } {
     if (this.top) return this.twoLayerImportanceWeights(this.top, x, eps, k);
@@ -172,6 +172,7 @@ export class Vae {
     });
   }
 
+  /** importanceWeights for two layers: log w of a draw is -(its reconstruction NLL + its sampled KL). */
   private twoLayerImportanceWeights(top: TopLayer, x: tf.Tensor2D, eps: tf.Tensor2D, k: number) {
     return tf.tidy(() => {
       const { recon, kl } = this.twoLayerDraws(top, x, eps, k);
