@@ -32,7 +32,7 @@ export async function evaluateElbo(
   for (const indices of batchRanges(order, options.batchSize)) {
     const next = tf.tidy(() => {
       const x = batchTensor(set, indices, buffer, options.binarize, binarizeRng);
-      const eps = seededNormal(indices.length, vae.latentDim, noiseRng.int32());
+      const eps = seededNormal(indices.length, vae.noiseDim, noiseRng.int32());
       const { recon, kl } = forward.terms(x, eps);
       return sums.add(tf.stack([tf.sum(recon), tf.sum(kl)]));
     });
@@ -65,7 +65,7 @@ export async function perExampleNegElbo(
     let total = tf.zeros([indices.length]);
     for (let s = 0; s < options.samples; s++) {
       const next = tf.tidy(() => {
-        const eps = seededNormal(indices.length, vae.latentDim, noiseRng.int32());
+        const eps = seededNormal(indices.length, vae.noiseDim, noiseRng.int32());
         const { recon, kl } = forward.terms(x, eps);
         return total.add(recon.add(kl));
       });

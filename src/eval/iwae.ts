@@ -43,7 +43,7 @@ export async function importanceWeightedNll(vae: Vae, set: ImageSet, options: Iw
     for (let done = 0; done < options.samples; done += samplesPerChunk) {
       const c = Math.min(samplesPerChunk, options.samples - done);
       const [nextMax, nextSum] = tf.tidy(() => {
-        const eps = seededNormal(b * c, vae.latentDim, noiseRng.int32());
+        const eps = seededNormal(b * c, vae.noiseDim, noiseRng.int32());
         const logW = forward.logImportanceWeights(x, eps, c); // [b, c]
         const m = tf.maximum(runningMax, tf.max(logW, 1));
         const s = runningSum.mul(tf.exp(runningMax.sub(m))).add(tf.sum(tf.exp(logW.sub(m.expandDims(1))), 1));

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Vae } from '../model/vae.ts';
 import { importanceWeightsGraph, perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
 
@@ -15,7 +16,7 @@ export interface VaeForward {
   posterior(x: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D };
   /**
    * log p(x|z) + log p(z) - log q(z|x) for c samples of z per example, as a [batch, c] tensor; `eps` is [batch * c,
-   * latent], the c draws of example i in rows i * c to i * c + c - 1.
+   * vae.noiseDim], the c draws of example i in rows i * c to i * c + c - 1.
    */
   logImportanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, c: number): tf.Tensor2D;
 }
@@ -68,17 +69,17 @@ class GraphForward implements VaeForward {
     this.params = vae.trainableVariables;
     const g = new GraphBuilder();
     const pixels = vae.encoder.inputs[0].shape[1]!;
-    this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, vae.latentDim]) };
+    this.input = { x: g.placeholder('x', [-1, pixels]), eps: g.placeholder('eps', [-1, vae.noiseDim]) };
     this.weights = this.params.map((p, i) => g.placeholder(`w${i}`, p.shape));
     const weight = weightRefs(this.params, this.weights);
     const { x, eps } = this.input;
-    const one = vaeGraph(g, vae, x, eps, pixels, weight);
+    const one = (vae.top ? twoLayerVaeGraph : vaeGraph)(g, vae, x, eps, pixels, weight);
     this.output = {
       recon: perExample(g, one.recon),
       kl: perExample(g, one.kl),
       mu: one.mu,
       logvar: one.logvar,
-      logW: importanceWeightsGraph(g, vae, x, eps, pixels, weight).logW,
+      logW: (vae.top ? twoLayerImportanceWeightsGraph : importanceWeightsGraph)(g, vae, x, eps, pixels, weight).logW,
     };
     this.session = g.load();
   }

@@ -36,6 +36,34 @@ export function checkConsistency(spec: Experiment): Violation[] {
       message: `objective beta_tc splits the KL against N(0, I) dimension by dimension and needs prior: standard (got ${spec.model.prior}); use objective elbo or iwae with a learned prior`,
     });
   }
+  found.push(...checkTwoLayers(spec));
+  return found;
+}
+
+/** What Burda et al.'s two stochastic layers are defined for: dense networks, N(0, I) on top and a single KL. */
+function checkTwoLayers(spec: Experiment): Violation[] {
+  const { model } = spec;
+  if (model.stochastic_layers !== 2) return [];
+  const at = { path: ['model', 'stochastic_layers'], atKey: false };
+  const found: Violation[] = [];
+  if (model.architecture !== 'mlp') {
+    found.push({
+      ...at,
+      message: `stochastic_layers 2 is defined for dense networks and needs architecture: mlp (got ${model.architecture}); or set stochastic_layers: 1`,
+    });
+  }
+  if (model.prior !== 'standard') {
+    found.push({
+      ...at,
+      message: `stochastic_layers 2 puts N(0, I) on z2 and needs prior: standard (got ${model.prior}); or set stochastic_layers: 1`,
+    });
+  }
+  if (spec.loss.objective !== 'elbo' && spec.loss.objective !== 'iwae') {
+    found.push({
+      ...at,
+      message: `objective ${spec.loss.objective} works on one layer's KL; stochastic_layers 2 trains with objective elbo or iwae (or set stochastic_layers: 1)`,
+    });
+  }
   return found;
 }
 

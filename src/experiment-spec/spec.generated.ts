@@ -124,6 +124,26 @@ export interface Experiment {
        */
       components: number;
     };
+    /**
+     * 1: z ~ q(z|x), p(z) the prior. 2: Burda et al. (2015)'s two stochastic layers for MLPs (Appendix C): q(z1|x) is the encoder (z1 of latent_dim), q(z2|z1) and p(z1|z2) are diagonal Gaussians from networks of top_layer.hidden, p(z2) = N(0, I), and p(x|z1) is the decoder. The KL, log q(z1|x) + log q(z2|z1) - log p(z1|z2) - log p(z2), is estimated from the sample. Needs architecture mlp, prior standard and objective elbo or iwae.
+     */
+    stochastic_layers: 1 | 2;
+    /**
+     * The second stochastic layer z2 (stochastic_layers: 2), on top of z1. Burda et al.'s MNIST model: 50 dimensions, two hidden layers of 100 each way.
+     */
+    top_layer: {
+      /**
+       * Size of z2.
+       */
+      latent_dim: number;
+      /**
+       * Widths of the hidden layers of q(z2|z1) (with encoder.activation) and of p(z1|z2) (with decoder.activation), each from its input side.
+       *
+       * @minItems 1
+       * @maxItems 16
+       */
+      hidden: number[];
+    };
   };
   /**
    * What training minimises, per example, in nats: the reconstruction NLL plus a KL part, kl_weight * KL(q(z|x) || N(0, I)) for the ELBO, or gamma * |KL - C| for controlled capacity; or the importance-weighted bound.

@@ -34,7 +34,7 @@ export function reparameterize(mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Ten
 }
 
 /** log N(z | mean, exp(logvar)) of each element. (tfjs's squaredDifference does not reduce a broadcast gradient.) */
-function logNormal(z: tf.Tensor, mean: tf.Tensor | number, logvar: tf.Tensor | number): tf.Tensor {
+export function logNormal(z: tf.Tensor, mean: tf.Tensor | number, logvar: tf.Tensor | number): tf.Tensor {
   return tf.add(tf.add(Math.log(2 * Math.PI), logvar), tf.square(tf.sub(z, mean)).div(tf.exp(logvar))).mul(-0.5);
 }
 

@@ -73,6 +73,19 @@ export function buildEncoder(
   return tf.model({ inputs: input, outputs: [mu, logvar], name: 'encoder' });
 }
 
+/**
+ * A diagonal Gaussian over `outputDim` values given `inputDim` (Burda et al.'s q(z2|z1) and p(z1|z2)): dense hidden
+ * layers, then separate heads for the mean and the log-variance. Layer names start with `name`, so the two networks of
+ * a model never share one.
+ */
+export function buildGaussianMlp(name: string, inputDim: number, net: Network, outputDim: number, nextSeed: SeedSource): tf.LayersModel {
+  const input = tf.input({ shape: [inputDim], name: `${name}_input` });
+  const { h, width } = denseStack(input, inputDim, net, name, nextSeed);
+  const mean = dense(outputDim, width, nextSeed, `${name}_mean`).apply(h) as tf.SymbolicTensor;
+  const logvar = dense(outputDim, width, nextSeed, `${name}_logvar`).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: [mean, logvar], name });
+}
+
 /** p(x|z): hidden layers, then one unit per pixel and channel with no activation (logits, or Gaussian means). */
 export function buildDecoder(
   architecture: 'mlp' | 'conv',

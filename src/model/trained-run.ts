@@ -4,9 +4,10 @@ import { parse } from 'yaml';
 import type { ImageShape } from '../data/images.ts';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { validateExperiment } from '../experiment-spec/validate.ts';
-import { RUN_ARTIFACTS, RunRecord } from '../record/run-record.ts';
+import { RUN_ARTIFACTS, RunRecord, type NetworkName } from '../record/run-record.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
 import { loadLayersModel } from './persist.ts';
+import type { TopLayer } from './top-layer.ts';
 import { likelihoodOf, Vae } from './vae.ts';
 import { UserError } from '../errors.ts';
 
@@ -21,6 +22,7 @@ export interface TrainedRun {
 export class TrainedRunError extends UserError {}
 
 const NEEDED = RunRecord.trainedModelFiles();
+const TOP_NETWORKS: NetworkName[] = ['top_encoder', 'top_decoder'];
 const MLFLOW_RUN_ID = /^[0-9a-f]{32}$/;
 const MLFLOW_MODEL_ID = /^m-[0-9a-f]{32}$/;
 
@@ -62,9 +64,14 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
       `${runDir}: its spec has a learned prior (model.prior: ${spec.model.prior}) but ${priorMissing.join(', ')} is missing`,
     );
   }
+  const topMissing = topLayerFiles(spec).filter((file) => !existsSync(join(runDir, file)));
+  if (topMissing.length > 0) {
+    throw new TrainedRunError(`${runDir}: its spec has model.stochastic_layers: 2 but ${topMissing.join(', ')} is missing`);
+  }
   const [encoder, decoder] = await Promise.all([loadLayersModel(record.modelDir('encoder')), loadLayersModel(record.modelDir('decoder'))]);
   const prior =
     spec.model.prior === 'standard' ? undefined : { kind: spec.model.prior, network: await loadLayersModel(record.modelDir('prior')) };
+  const top = await loadTopLayer(record, spec);
   const latentDim = encoder.outputs[0].shape[1] as number;
   if (latentDim !== spec.model.latent_dim || decoder.inputs[0].shape[1] !== latentDim) {
     throw new TrainedRunError(`${runDir}: the saved model has ${latentDim} latent dimensions but its spec says ${spec.model.latent_dim}`);
@@ -73,12 +80,28 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
   // The encoder's input is every value of an image, so it says how many channels the model takes, for runs whose
   // summary predates colour images too.
   const channels = (encoder.inputs[0].shape[1] as number) / (height * width);
-  return { runDir, spec, vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim, prior), image: { height, width, channels } };
+  return {
+    runDir,
+    spec,
+    vae: new Vae(encoder, decoder, likelihoodOf(spec.loss), latentDim, prior, top),
+    image: { height, width, channels },
+  };
 }
 
 /** The saved prior's files, for a spec with a learned prior. */
 function learnedPriorFiles(spec: ResolvedSpec): string[] {
   return spec.model.prior === 'standard' ? [] : RunRecord.networkFiles('prior');
+}
+
+/** The saved second layer's files, for a spec with two stochastic layers. */
+function topLayerFiles(spec: ResolvedSpec): string[] {
+  return spec.model.stochastic_layers === 1 ? [] : TOP_NETWORKS.flatMap((part) => RunRecord.networkFiles(part));
+}
+
+async function loadTopLayer(record: RunRecord, spec: ResolvedSpec): Promise<TopLayer | undefined> {
+  if (spec.model.stochastic_layers === 1) return undefined;
+  const [encoder, decoder] = await Promise.all(TOP_NETWORKS.map((part) => loadLayersModel(record.modelDir(part))));
+  return { encoder, decoder, latentDim: encoder.outputs[0].shape[1] as number };
 }
 
 /** Reads the resolved spec a download brought, for the files that depend on it. */
@@ -113,10 +136,11 @@ async function downloadModel(modelId: string, options: Options): Promise<string>
   );
 }
 
-/** Saves what a finished run needs into `target`, the learned prior's files too when its spec has one. */
+/** Saves what a finished run needs into `target`, the learned prior's and the second layer's files too when its spec has them. */
 async function saveDownloads(target: string, download: (file: string) => Promise<Uint8Array>): Promise<string> {
   for (const file of NEEDED) save(join(target, file), await download(file));
-  for (const file of learnedPriorFiles(downloadedSpec(target))) save(join(target, file), await download(file));
+  const spec = downloadedSpec(target);
+  for (const file of [...learnedPriorFiles(spec), ...topLayerFiles(spec)]) save(join(target, file), await download(file));
   return target;
 }
 

@@ -164,7 +164,7 @@ export interface VaeGraph {
 }
 
 /** The encoder on `x` [batch, pixels]: its two heads. */
-function encoderGraph(g: GraphBuilder, vae: Vae, x: Ref, weight: WeightRefs): { mu: Ref; logvar: Ref } {
+export function encoderGraph(g: GraphBuilder, vae: Vae, x: Ref, weight: WeightRefs): { mu: Ref; logvar: Ref } {
   const [mu, logvar] = modelGraph(g, vae.encoder, x, g.leadingDim(x), weight);
   return { mu, logvar };
 }
@@ -194,12 +194,12 @@ function klGraph(g: GraphBuilder, vae: Vae, z: Ref, mu: Ref, logvar: Ref, eps: R
 }
 
 /** log q(z|x) summed over the last axis for z = mu + sigma * eps: (z - mu) / sigma is eps itself. */
-function logPosterior(g: GraphBuilder, eps: Ref, logvar: Ref): Ref {
+export function logPosterior(g: GraphBuilder, eps: Ref, logvar: Ref): Ref {
   return g.op('Mul', g.sum(g.op('AddV2', g.op('AddV2', g.op('Square', eps), logvar), g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
 }
 
 /** log p(z) of each row of z [n, latent]: [n]. */
-function logPrior(g: GraphBuilder, vae: Vae, z: Ref, weight: WeightRefs): Ref {
+export function logPrior(g: GraphBuilder, vae: Vae, z: Ref, weight: WeightRefs): Ref {
   if (!vae.prior) return g.op('Mul', g.sum(g.op('AddV2', g.op('Square', z), g.scalar(LOG_2PI)), [-1]), g.scalar(-0.5));
   const { means, logvars, logWeights } = priorComponents(g, vae, weight);
   return g.logSumExp(g.op('AddV2', pairwiseLogNormal(g, z, means, logvars, vae.latentDim), logWeights), 1);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import type { ResolvedSpec } from '../experiment-spec/load.ts';
 import { klPart, type Objective } from './objective.ts';
-import { bernoulliNll, gaussianNll, klToStandardNormal, reparameterize } from './loss.ts';
+import { bernoulliNll, gaussianNll, klToStandardNormal, logNormal, reparameterize } from './loss.ts';
 import { pixelsPerImage, type ImageShape } from '../data/images.ts';
 import { buildDecoder, buildEncoder, convShapeProblem } from './networks.ts';
 import { UserError } from '../errors.ts';
@@ -16,6 +16,7 @@ import {
   type MixtureComponents,
 } from './prior.ts';
 import { seededNormal } from './noise.ts';
+import { buildTopLayer, type TopLayer } from './top-layer.ts';
 import type { NetworkName } from '../record/run-record.ts';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -41,13 +42,26 @@ export class Vae {
     readonly latentDim: number,
     /** A learned p(z); N(0, I) without one. */
     readonly prior?: LearnedPrior,
+    /** A second stochastic layer z2 above z (model.stochastic_layers 2); z, its encoder and decoder are then z1's. */
+    readonly top?: TopLayer,
   ) {}
+
+  /** The noise of one draw: a row of z1's columns, then z2's when there are two stochastic layers. */
+  get noiseDim(): number {
+    return this.latentDim + (this.top?.latentDim ?? 0);
+  }
 
   get networks(): [NetworkName, tf.LayersModel][] {
     return [
       ['encoder', this.encoder],
       ['decoder', this.decoder],
       ...(this.prior ? [['prior', this.prior.network] as [NetworkName, tf.LayersModel]] : []),
+      ...(this.top
+        ? ([
+            ['top_encoder', this.top.encoder],
+            ['top_decoder', this.top.decoder],
+          ] as [NetworkName, tf.LayersModel][])
+        : []),
     ];
   }
 
@@ -92,6 +106,7 @@ export class Vae {
 
   /** `count` codes drawn from the prior with a fixed seed. */
   async samplePrior(count: number, seed: number): Promise<tf.Tensor2D> {
+    if (this.top) return this.sampleTwoLayerPrior(this.top, count, seed);
     const eps = seededNormal(count, this.latentDim, seed);
     if (!this.prior) return eps;
     const rng = seedrandom(`${seed}:component`);
@@ -103,6 +118,14 @@ export class Vae {
     );
     tf.dispose([eps, components.means, components.logvars, components.logWeights]);
     return z;
+  }
+
+  /** z1 ~ p(z1|z2) for z2 ~ N(0, I), each from noise of its own seed. */
+  private sampleTwoLayerPrior(top: TopLayer, count: number, seed: number): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [mean, logvar] = top.decoder.apply(seededNormal(count, top.latentDim, seed)) as tf.Tensor2D[];
+      return reparameterize(mean, logvar, seededNormal(count, this.latentDim, seedrandom(`${seed}:z1`).int32()));
+    });
   }
 
   /**
@@ -124,19 +147,19 @@ export class Vae {
 
   /**
    * k samples of z per example: log p(x|z_i) + log p(z_i) - log q(z_i|x) as a [batch, k] tensor, and the
-   * per-example reconstruction NLL (its mean over the k samples) and KL. `eps` is [batch * k, latent], the draws of
-   * example i in rows i * k to i * k + k - 1.
+   * per-example reconstruction NLL (its mean over the k samples) and KL. `eps` is [batch * k, noiseDim], the draws of
+   * example i in rows i * k to i * k + k - 1. With two stochastic layers z is (z1, z2): see twoLayerDraws.
    */
   importanceWeights(x: tf.Tensor2D, eps: tf.Tensor2D, k: number): { logW: tf.Tensor2D; recon: tf.Tensor1D; kl: tf.Tensor1D } {
+    if (this.top) return this.twoLayerImportanceWeights(this.top, x, eps, k);
     return tf.tidy(() => {
       const { mu, logvar } = this.encode(x);
       const b = mu.shape[0];
-      const repeat = (t: tf.Tensor2D) => tf.reshape(tf.tile(tf.expandDims(t, 1), [1, k, 1]), [b * k, t.shape[1]]) as tf.Tensor2D;
+      const repeat = (t: tf.Tensor2D) => repeatRows(t, k);
       const [muR, logvarR] = [repeat(mu), repeat(logvar)];
       const z = reparameterize(muR, logvarR, eps);
       const params = this.decode(z);
-      const xR = repeat(x);
-      const reconR = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, xR) : gaussianNll(params, xR, this.likelihood.std);
+      const reconR = this.reconstructionNll(params, repeat(x));
       const logPz = this.logPrior(z);
       const logQz = logPosterior(eps, logvarR);
       const byExample = (t: tf.Tensor1D) => tf.reshape(t, [b, k]) as tf.Tensor2D;
@@ -149,13 +172,51 @@ export class Vae {
     });
   }
 
+  /** importanceWeights for two layers: log w of a draw is -(its reconstruction NLL + its sampled KL). */
+  private twoLayerImportanceWeights(top: TopLayer, x: tf.Tensor2D, eps: tf.Tensor2D, k: number) {
+    return tf.tidy(() => {
+      const { recon, kl } = this.twoLayerDraws(top, x, eps, k);
+      const byExample = (t: tf.Tensor1D) => tf.reshape(t, [x.shape[0], k]) as tf.Tensor2D;
+      const [reconK, klK] = [byExample(recon), byExample(kl)];
+      return { logW: tf.neg(reconK).sub(klK) as tf.Tensor2D, recon: tf.mean(reconK, 1) as tf.Tensor1D, kl: tf.mean(klK, 1) as tf.Tensor1D };
+    });
+  }
+
+  /**
+   * k draws of (z1, z2) per example from q(z1|x) q(z2|z1), `eps` [batch * k, noiseDim] as in importanceWeights: q(z1|x)'s
+   * moments, the z1 of each draw, its reconstruction NLL -log p(x|z1) and its KL estimated from the sample,
+   * log q(z1|x) + log q(z2|z1) - log p(z1|z2) - log p(z2).
+   */
+  private twoLayerDraws(top: TopLayer, x: tf.Tensor2D, eps: tf.Tensor2D, k: number) {
+    const { mu, logvar } = this.encode(x);
+    const [eps1, eps2] = tf.split(eps, [this.latentDim, top.latentDim], 1) as tf.Tensor2D[];
+    const logvarR = repeatRows(logvar, k);
+    const z1 = reparameterize(repeatRows(mu, k), logvarR, eps1);
+    const [mu2, logvar2] = top.encoder.apply(z1) as tf.Tensor2D[];
+    const z2 = reparameterize(mu2, logvar2, eps2);
+    const [priorMu1, priorLogvar1] = top.decoder.apply(z2) as tf.Tensor2D[];
+    const recon = this.reconstructionNll(this.decode(z1), repeatRows(x, k));
+    const logQ = logPosterior(eps1, logvarR).add(logPosterior(eps2, logvar2));
+    const logP = tf.sum(logNormal(z1, priorMu1, priorLogvar1), 1).add(standardLogDensity(z2));
+    return { mu, logvar, z1, recon, kl: logQ.sub(logP) as tf.Tensor1D };
+  }
+
   /** The posterior, its sample and the per-example terms. */
   private forward(x: tf.Tensor2D, eps: tf.Tensor2D) {
+    if (this.top) {
+      const { mu, logvar, z1, recon, kl } = this.twoLayerDraws(this.top, x, eps, 1);
+      return { mu, logvar, z: z1, recon, kl };
+    }
     const { mu, logvar } = this.encode(x);
     const z = reparameterize(mu, logvar, eps);
     const params = this.decode(z);
-    const recon = this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
+    const recon = this.reconstructionNll(params, x);
     return { mu, logvar, z, recon, kl: this.klOf(z, mu, logvar, eps) };
+  }
+
+  /** -log p(x|z) of each row, from the decoder's outputs. */
+  private reconstructionNll(params: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor1D {
+    return this.likelihood.kind === 'bernoulli' ? bernoulliNll(params, x) : gaussianNll(params, x, this.likelihood.std);
   }
 
   /**
@@ -186,6 +247,11 @@ export class Vae {
   }
 }
 
+/** Each row of t k times in a row: [rows * k, columns], the draws of one example side by side. */
+function repeatRows(t: tf.Tensor2D, k: number): tf.Tensor2D {
+  return tf.reshape(tf.tile(tf.expandDims(t, 1), [1, k, 1]), [t.shape[0] * k, t.shape[1]]) as tf.Tensor2D;
+}
+
 /** log q(z|x) of each row for z = mu + sigma * eps: (z - mu) / sigma is eps itself, so it needs no division. */
 function logPosterior(eps: tf.Tensor2D, logvar: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.sum(tf.square(eps).add(logvar).add(LOG_2PI), 1).mul(-0.5));
@@ -212,5 +278,7 @@ export function buildVae(spec: ResolvedSpec, image: ImageShape): Vae {
   const decoder = buildDecoder(model.architecture, model.decoder, image, model.latent_dim, nextSeed);
   // Drawn after the other two, so a model with the standard prior starts from the same weights as before priors.
   const prior = buildPrior(model, pixelsPerImage(image), nextSeed);
-  return new Vae(encoder, decoder, likelihoodOf(spec.loss), model.latent_dim, prior);
+  // Drawn last, for the same reason.
+  const top = buildTopLayer(model, nextSeed);
+  return new Vae(encoder, decoder, likelihoodOf(spec.loss), model.latent_dim, prior, top);
 }

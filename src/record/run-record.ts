@@ -38,9 +38,10 @@ const CHECKPOINT = 'checkpoint';
 const CHECKPOINT_PATH = new RegExp(`^${CHECKPOINT}(\\.previous|\\.(old|tmp)-\\d+)?/`);
 /**
  * The saved networks, in the tfjs format, that a finished run needs for `vae sample`, `encode` and the rest: every
- * model has an encoder and a decoder; a learned prior (model.prior vamp or mog) adds prior/.
+ * model has an encoder and a decoder; a learned prior (model.prior vamp or mog) adds prior/, and a second
+ * stochastic layer (model.stochastic_layers 2) top_encoder/ and top_decoder/, q(z2|z1) and p(z1|z2).
  */
-export type NetworkName = 'encoder' | 'decoder' | 'prior';
+export type NetworkName = 'encoder' | 'decoder' | 'prior' | 'top_encoder' | 'top_decoder';
 const EVERY_MODEL_HAS: NetworkName[] = ['encoder', 'decoder'];
 const NETWORK_FILES = ['model.json', 'weights.bin'];
 

@@ -14,6 +14,7 @@ import type { LoadedSpec } from '../experiment-spec/load.ts';
 import { withAbsoluteDataPaths } from '../experiment-spec/paths.ts';
 import { describeObjective } from '../model/objective.ts';
 import { describePrior } from '../model/prior.ts';
+import { describeTopLayer } from '../model/top-layer.ts';
 import { saveLayersModel } from '../model/persist.ts';
 import { buildVae, type Vae } from '../model/vae.ts';
 import type { MetricPoint } from '../record/entries.ts';
@@ -108,7 +109,7 @@ function buildModel(loaded: LoadedSpec, data: RunData, ctx: RunContext): Vae {
   const vae = buildVae(loaded.spec, data.image);
   const layers =
     model.architecture === 'mlp'
-      ? [pixelsPerImage(data.image), ...model.encoder.hidden, model.latent_dim].join('-')
+      ? [pixelsPerImage(data.image), ...model.encoder.hidden, model.latent_dim].join('-') + describeTopLayer(model)
       : `conv ${model.encoder.hidden.join('-')} -> ${model.latent_dim}`;
   const prior = describePrior(model);
   ctx.say(`model ${layers}${prior ? `, ${prior}` : ''} | ${describeObjective(loss)} | ${ctx.backend.reason}`);

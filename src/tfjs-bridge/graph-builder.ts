@@ -137,6 +137,16 @@ export class GraphBuilder {
     return Array.from({ length: n }, (_, i) => `${node}:${i}`);
   }
 
+  /** `x` cut along its last axis into consecutive pieces of `sizes` columns. */
+  splitColumns(x: Ref, sizes: number[]): Ref[] {
+    const node = this.node('split', 'SplitV', [x, this.constant(sizes, [sizes.length], 'int32'), this.constant([-1], [], 'int32')], {
+      T: this.type('float32'),
+      Tlen: this.type('int32'),
+      num_split: this.attr((a) => a.setI(sizes.length)),
+    });
+    return sizes.map((_, i) => `${node}:${i}`);
+  }
+
   concat(xs: Ref[], axis: number, dtype: 'float32' | 'int32' = 'float32'): Ref {
     return this.node('concat', 'ConcatV2', [...xs, this.constant([axis], [], 'int32')], {
       T: this.type(dtype),

@@ -1,6 +1,7 @@
 // The state of training after a completed epoch, in the run record's checkpoint folder, so an interrupted run can go on exactly
 // where it left off (`vae run --resume <runDir>`):
-//   encoder/, decoder/     the networks' weights (model.json + weights.bin), and prior/ for a learned prior
+//   encoder/, decoder/     the networks' weights (model.json + weights.bin), and prior/ for a learned prior,
+//                          top_encoder/ and top_decoder/ for a second stochastic layer
 //   optimizer.json/.bin    Adam's step count, both moments of every variable and its running beta powers
 //   state.json             the epoch completed, its metrics and the training seconds so far, and for a run stopped
 //                          inside an epoch how far it got (steps, running sums, the epoch's random-stream states);

@@ -10,6 +10,7 @@ import type { Objective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
 import { betaTcPerExample, importanceWeightsGraph, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
+import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -49,7 +50,7 @@ export class GraphStep implements TrainingStep {
     const pixels = vae.encoder.inputs[0].shape[1]!;
     this.input = {
       x: g.placeholder('x', [-1, pixels]),
-      eps: g.placeholder('eps', [-1, vae.latentDim]),
+      eps: g.placeholder('eps', [-1, vae.noiseDim]),
       // beta (elbo) or gamma (capacity): the factor of the KL part.
       klFactor: g.placeholder('kl_factor', []),
       // The capacity C times the batch size: the batch's KL sum that capacity aims for.
@@ -162,7 +163,7 @@ export class GraphStep implements TrainingStep {
    * (their offsets have no gradient), each weighted by d loss / d element.
    */
   private klLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
-    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
+    const terms = (vae.top ? twoLayerVaeGraph : vaeGraph)(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
     this.termScales = [terms.recon.scale, terms.kl.scale];
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
@@ -178,7 +179,14 @@ export class GraphStep implements TrainingStep {
    * weighing 1 / batch in the mean; recon and kl are the means over the draws and the analytic KL.
    */
   private iwaeLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
-    const terms = importanceWeightsGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
+    const terms = (vae.top ? twoLayerImportanceWeightsGraph : importanceWeightsGraph)(
+      g,
+      vae,
+      this.input.x,
+      this.input.eps,
+      pixels,
+      weightRefs(this.params, weights),
+    );
     const [exampleWeight, logK] = g.unstack(this.input.weights, 2);
     const loss = g.op('Sub', logK, g.logSumExp(terms.logW, 1));
     return {

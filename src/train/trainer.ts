@@ -183,7 +183,7 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i, data.train.count);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
     const draws = indices.length * samplesPerExample(objective);
-    const eps = seededNormal(draws, vae.latentDim, noiseRng.int32());
+    const eps = seededNormal(draws, vae.noiseDim, noiseRng.int32());
     const batchTotals = trainingStep.run(x, eps, objective);
     const next = sums.add(batchTotals);
     tf.dispose([sums, x, eps, batchTotals]);
