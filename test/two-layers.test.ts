@@ -148,6 +148,7 @@ describe('two stochastic layers', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /model 784-400-20-16-4 \(2 stochastic layers: 20, 4\) \| bce \+ 1 x KL \|/);
     assert.match(run.stderr, /training step: one TensorFlow graph per step/);
+    assert.match(run.stderr, /^test: -ELBO [\d.]+ nats per example \(recon [\d.]+, KL [\d.]+, estimated from one sample\)$/m);
     const record = new RunRecord(onlyRunDir(runsDir));
     for (const file of [...RunRecord.networkFiles('top_encoder'), ...RunRecord.networkFiles('top_decoder')])
       assert.ok(existsSync(record.path(file)), file);

@@ -51,6 +51,11 @@ export class Vae {
     return this.latentDim + (this.top?.latentDim ?? 0);
   }
 
+  /** Whether the KL has no closed form and is estimated from the sample: a learned prior, or two stochastic layers. */
+  get klIsSampled(): boolean {
+    return this.prior !== undefined || this.top !== undefined;
+  }
+
   get networks(): [NetworkName, tf.LayersModel][] {
     return [
       ['encoder', this.encoder],

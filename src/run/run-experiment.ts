@@ -148,7 +148,7 @@ async function evaluateModel(vae: Vae, loaded: LoadedSpec, data: RunData, ctx: R
   const started = performance.now();
   const { metrics, usage } = await testMetrics(vae, data.split.test, spec);
   ctx.say(
-    `test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)}${vae.prior ? ', estimated from one sample' : ''})`,
+    `test: -ELBO ${metrics['test/neg_elbo'].toFixed(2)} nats per example (recon ${metrics['test/recon'].toFixed(2)}, KL ${metrics['test/kl'].toFixed(2)}${vae.klIsSampled ? ', estimated from one sample' : ''})`,
   );
   if (metrics['test/iwae_nll'] !== undefined) {
     ctx.say(
