@@ -127,7 +127,15 @@ describe('a list of base specs (issue #12: one row per spec)', () => {
 
   it('experiments/sweep-burda-table.yaml: every spec crossed with the seeds, each trial on its own spec', () => {
     const sweep = loadSweepFile('experiments/sweep-burda-table.yaml');
-    const names = ['iwae-mnist', 'iwae-k5-mnist', 'beta-tc-mnist', 'capacity-mnist'];
+    const names = [
+      'iwae-mnist',
+      'iwae-k5-mnist',
+      'iwae-2layer-mnist',
+      'iwae-k5-2layer-mnist',
+      'vamp-mnist',
+      'beta-tc-mnist',
+      'capacity-mnist',
+    ];
     assert.deepEqual(
       sweep.base,
       names.map((n) => `experiments/${n}.yaml`),
@@ -138,33 +146,46 @@ describe('a list of base specs (issue #12: one row per spec)', () => {
       trials.map((t) => [t.index, t.base, t.spec, t.setting, t.overrides.join(' ')]),
       perSpec.map(([n, seed], i) => [i, `experiments/${n}.yaml`, `${n}.yaml`, `spec=${n}.yaml`, `seed=${seed}`]),
     );
-    assert.equal(new Set(trials.map((t) => t.id)).size, 12, 'the same seed on two specs is two trials');
+    assert.equal(new Set(trials.map((t) => t.id)).size, 21, 'the same seed on two specs is two trials');
     const specs = validateTrials(sweep, trials);
     const objectives: Record<string, string> = {
       'iwae-mnist': 'elbo',
       'iwae-k5-mnist': 'iwae',
+      'iwae-2layer-mnist': 'elbo',
+      'iwae-k5-2layer-mnist': 'iwae',
+      'vamp-mnist': 'elbo',
       'beta-tc-mnist': 'beta_tc',
       'capacity-mnist': 'capacity',
     };
-    const references: Record<string, number | undefined> = { 'iwae-mnist': 86.76, 'iwae-k5-mnist': 85.54 };
+    const references: Record<string, number | undefined> = {
+      'iwae-mnist': 86.76,
+      'iwae-k5-mnist': 85.54,
+      'iwae-2layer-mnist': 85.33,
+      'iwae-k5-2layer-mnist': 83.89,
+      'vamp-mnist': 85.57,
+    };
     assert.deepEqual(
       specs.map((s) => [s.spec.name, s.spec.loss.objective, s.spec.seed, s.spec.reference?.value, s.spec.tracking.experiment]),
       perSpec.map(([n, seed]) => [n, objectives[n], seed, references[n], 'sweep-burda-table']),
     );
+    // The table's budget, the same for every row.
+    for (const { spec } of specs) {
+      assert.deepEqual([spec.train.epochs, spec.train.batch_size, spec.eval.iwae_samples], [20, 100, 500], spec.name);
+    }
   });
 
   it('the spec is the first axis, before the grid; settings are per spec and grid point', () => {
     const sweep: Sweep = { ...loadSweepFile('experiments/sweep-burda-table.yaml'), grid: { 'model.latent_dim': [2, 5] }, seeds: [1, 2] };
     const trials = expandTrials(sweep, sweepId(sweep, readBases(sweep)));
-    assert.equal(trials.length, 16);
+    assert.equal(trials.length, 28);
     assert.deepEqual([...new Set(trials.map((t) => t.setting))].slice(0, 4), [
       'spec=iwae-mnist.yaml model.latent_dim=2',
       'spec=iwae-mnist.yaml model.latent_dim=5',
       'spec=iwae-k5-mnist.yaml model.latent_dim=2',
       'spec=iwae-k5-mnist.yaml model.latent_dim=5',
     ]);
-    assert.equal(new Set(trials.map((t) => t.setting)).size, 8);
-    assert.equal(new Set(trials.map((t) => t.id)).size, 16);
+    assert.equal(new Set(trials.map((t) => t.setting)).size, 14);
+    assert.equal(new Set(trials.map((t) => t.id)).size, 28);
   });
 
   it('the sweep id hashes every base file, in order', () => {
