@@ -2,13 +2,15 @@
 // compute it (testMetrics' seed, binarization and eval.iwae_memory_mb), and where a chunk's time goes.
 //
 //   npx tsx bench/iwae-timing.ts [--run runs/vae-mnist/<id>] [--spec experiments/vae-mnist.yaml] [--k 50]
-//                                [--repeats 1] [--profile 5] [--top 15]
+//                                [--repeats 1] [--memory-mb 256,64] [--profile 5] [--top 15]
 //
 // With --run, the run's trained model and spec; otherwise the spec's model as initialised (the time is the same,
-// the value is not a trained model's). Prints, per repeat, the seconds of importanceWeightedNll and its value to six
-// decimals, and the 1-minute load. --profile N instead runs the bound through a session that records TensorFlow's
-// step stats (a copy of the same graph, made through the C API, whose tensors cross as copies, so its whole time
-// says less) and prints, over the first N chunks, the span, kernel time per op type and the slowest nodes.
+// the value is not a trained model's). Prints, per repeat, the seconds of importanceWeightedNll (wall and the
+// process's CPU), its value to six decimals and the 1-minute load. --memory-mb times several eval.iwae_memory_mb
+// caps in turn within each repeat (each cap draws its own noise, so its value differs). --profile N instead runs
+// the bound through a session that records TensorFlow's step stats (a copy of the same graph, made through the C
+// API, whose tensors cross as copies, so its whole time says less) and prints, over N chunks after the first, the
+// span, kernel time per op type and the slowest nodes.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend.ts';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     spec: { type: 'string', default: 'experiments/vae-mnist.yaml' },
     k: { type: 'string', default: '50' },
     repeats: { type: 'string', default: '1' },
+    'memory-mb': { type: 'string' },
     profile: { type: 'string' },
     top: { type: 'string', default: '15' },
   },
@@ -64,14 +67,17 @@ if (args.profile) {
   await importanceWeightedNll(vae, test, { ...options, forward: traced });
   report(session!.traces);
 } else {
-  for (let i = 0; i < Number(args.repeats); i++) {
+  // Several memory caps take turns within each repeat, so they share the machine's load.
+  const caps = args['memory-mb']?.split(',').map(Number) ?? [spec.eval.iwae_memory_mb];
+  for (let i = 0; i < Number(args.repeats) * caps.length; i++) {
+    const memoryMb = caps[i % caps.length];
     const before = load();
     const [start, cpu] = [performance.now(), process.cpuUsage()];
-    const value = await importanceWeightedNll(vae, test, options);
+    const value = await importanceWeightedNll(vae, test, { ...options, memoryBytes: memoryMb * 2 ** 20 });
     const seconds = (performance.now() - start) / 1000;
     const { user, system } = process.cpuUsage(cpu);
     console.log(
-      `iwae k=${options.samples} on ${test.count} images: ${seconds.toFixed(3)} s (CPU ${((user + system) / 1e6).toFixed(2)} s), ` +
+      `iwae k=${options.samples} on ${test.count} images, ${memoryMb} MB chunks: ${seconds.toFixed(3)} s (CPU ${((user + system) / 1e6).toFixed(2)} s), ` +
         `${value.toFixed(6)} nats (load ${before})`,
     );
   }
