@@ -4,7 +4,7 @@
 // a model while it trains.
 import * as tf from '@tensorflow/tfjs';
 import type { Vae } from '../model/vae.ts';
-import { importanceWeightsGraph, perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { importanceWeightsGraph, perExample, reconstructionNllSum, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 
@@ -83,7 +83,7 @@ class GraphForward implements VaeForward {
       kl: perExample(g, one.kl),
       mu: one.mu,
       logvar: one.logvar,
-      logW: importanceWeightsGraph(g, vae, x, eps, pixels, weight).logW,
+      logW: importanceWeightsGraph(g, vae, x, eps, pixels, weight, reconstructionNllSum).logW,
     };
     this.session = g.load(loader);
   }
