@@ -11,6 +11,8 @@ import { importanceWeightedNll } from '../src/eval/iwae.ts';
 import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae } from '../src/model/vae.ts';
+import { bernoulliNll, bernoulliNllSum, perExample } from '../src/model/vae-graph.ts';
+import { GraphBuilder } from '../src/tfjs-bridge/graph-builder.ts';
 
 const mnist = loadDataset(loadSpec('experiments/vae-mnist.yaml').spec.data, '.');
 const x = tf.tensor2d(
@@ -73,5 +75,34 @@ describe('the forward pass as a TensorFlow session', () => {
     const viaGraph = await importanceWeightedNll(vae, digits, options);
     const viaOps = await importanceWeightedNll(vae, digits, { ...options, forward: eagerVaeForward(vae) });
     assert.ok(Number.isFinite(viaGraph) && Math.abs(viaGraph - viaOps) < 1e-4 * viaOps, `${viaGraph} vs ${viaOps}`);
+  });
+
+  it("evaluation's Bernoulli NLL sum is bernoulliNll's, also at logits far out in both tails", () => {
+    const g = new GraphBuilder();
+    const [logits, pixels] = [g.placeholder('logits', [-1, -1, 4]), g.placeholder('pixels', [-1, 1, 4])];
+    const [summed, elements] = [bernoulliNllSum(g, logits, pixels), perExample(g, bernoulliNll(g, logits, pixels))];
+    const session = g.load();
+    const l = tf.tensor3d(
+      [
+        [
+          [-1000, -100, -20, 0],
+          [1000, 100, 20, 0.5],
+          [-3, 2, -0.25, 7],
+        ],
+      ],
+      [1, 3, 4],
+    );
+    const p = tf.tensor3d([[[0, 1, 0.25, 1]]], [1, 1, 4]);
+    const [got, want] = session.run(
+      [
+        ['logits', l],
+        ['pixels', p],
+      ],
+      [summed, elements],
+    );
+    assert.deepEqual(got.shape, [1, 3]);
+    assert.ok(gap(got, want) < 1e-6, `${got.dataSync()} vs ${want.dataSync()}`);
+    session.dispose();
+    tf.dispose([l, p, got, want]);
   });
 });

@@ -4,10 +4,10 @@
 // a model while it trains.
 import * as tf from '@tensorflow/tfjs';
 import type { Vae } from '../model/vae.ts';
-import { importanceWeightsGraph, perExample, vaeGraph, weightRefs } from '../model/vae-graph.ts';
+import { importanceWeightsGraph, perExample, reconstructionNllSum, vaeGraph, weightRefs } from '../model/vae-graph.ts';
 import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
-import type { GraphSession } from '../tfjs-bridge/tfjs-node-session.ts';
+import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 
 export interface VaeForward {
   /** Per-example reconstruction NLL and KL for one reparameterised sample per example (noise `eps`). */
@@ -35,6 +35,11 @@ export function vaeForward(vae: Vae): VaeForward {
     }
   }
   return graphs.get(vae) ?? eagerVaeForward(vae);
+}
+
+/** The session form, on tfjs-node, in a session of its own made by `loader` (bench/iwae-timing.ts profiles with it). */
+export function graphVaeForward(vae: Vae, loader: SessionLoader = loadGraphSession): VaeForward {
+  return new GraphForward(vae, loader);
 }
 
 /** The forward pass as tfjs ops, on any backend. */
@@ -65,7 +70,7 @@ class GraphForward implements VaeForward {
   private readonly input: Record<'x' | 'eps', Ref>;
   private readonly output: { recon: Ref; kl: Ref; mu: Ref; logvar: Ref; logW: Ref };
 
-  constructor(vae: Vae) {
+  constructor(vae: Vae, loader?: SessionLoader) {
     this.params = vae.trainableVariables;
     const g = new GraphBuilder();
     const pixels = vae.encoder.inputs[0].shape[1]!;
@@ -79,9 +84,11 @@ class GraphForward implements VaeForward {
       kl: perExample(g, one.kl),
       mu: one.mu,
       logvar: one.logvar,
-      logW: (vae.top ? twoLayerImportanceWeightsGraph : importanceWeightsGraph)(g, vae, x, eps, pixels, weight).logW,
+      logW: vae.top
+        ? twoLayerImportanceWeightsGraph(g, vae, x, eps, pixels, weight).logW
+        : importanceWeightsGraph(g, vae, x, eps, pixels, weight, reconstructionNllSum).logW,
     };
-    this.session = g.load();
+    this.session = g.load(loader);
   }
 
   terms(x: tf.Tensor2D, eps: tf.Tensor2D) {

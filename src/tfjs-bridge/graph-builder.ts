@@ -47,6 +47,15 @@ export class GraphBuilder {
     });
   }
 
+  /** Matrix products over the last two axes, batched over (and broadcasting) the leading ones; `adjointB` transposes b's. */
+  batchMatMul(a: Ref, b: Ref, adjointB = false): Ref {
+    return this.node('batch_matmul', 'BatchMatMulV2', [a, b], {
+      T: this.type('float32'),
+      adj_x: this.bool(false),
+      adj_y: this.bool(adjointB),
+    });
+  }
+
   /** Channels-last bias, as TensorFlow's own dense and conv layers add it. */
   biasAdd(x: Ref, bias: Ref): Ref {
     return this.node('biasadd', 'BiasAdd', [x, bias], { T: this.type('float32'), data_format: this.string('NHWC') });

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Objective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
-import { betaTcPerExample, importanceWeightsGraph, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
+import { betaTcPerExample } from '../model/pairwise-graph.ts';
+import { importanceWeightsGraph, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
 import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
