@@ -21,7 +21,8 @@ import { graphVaeForward, type VaeForward } from '../src/eval/vae-forward.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { loadTrainedRun } from '../src/model/trained-run.ts';
 import { buildVae } from '../src/model/vae.ts';
-import { loadProfiledSession, type KernelStat, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
+import { loadProfiledSession, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
+import { printKernelReport } from './kernel-report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,7 +66,7 @@ if (args.profile) {
     },
   };
   await importanceWeightedNll(vae, test, { ...options, forward: traced });
-  report(session!.traces);
+  printKernelReport(session!.traces, { unit: 'chunk', headline: `load ${load()}`, top: Number(args.top), decimals: 2 });
 } else {
   // Several memory caps take turns within each repeat, so they share the machine's load.
   const caps = args['memory-mb']?.split(',').map(Number) ?? [spec.eval.iwae_memory_mb];
@@ -80,39 +81,5 @@ if (args.profile) {
       `iwae k=${options.samples} on ${test.count} images, ${memoryMb} MB chunks: ${seconds.toFixed(3)} s (CPU ${((user + system) / 1e6).toFixed(2)} s), ` +
         `${value.toFixed(6)} nats (load ${before})`,
     );
-  }
-}
-
-function report(traces: KernelStat[][]): void {
-  const span = (t: KernelStat[]) => Math.max(...t.map((k) => k.startMicros + k.micros));
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  const byOp = new Map<string, { count: number; micros: number }>();
-  const byNode = new Map<string, { op: string; micros: number }>();
-  for (const trace of traces) {
-    for (const k of trace) {
-      const op = byOp.get(k.op) ?? { count: 0, micros: 0 };
-      op.count += 1;
-      op.micros += k.micros;
-      byOp.set(k.op, op);
-      const node = byNode.get(k.node) ?? { op: k.op, micros: 0 };
-      node.micros += k.micros;
-      byNode.set(k.node, node);
-    }
-  }
-  const kernelMicros = mean(traces.map((t) => t.reduce((a, k) => a + k.micros, 0)));
-  console.log(
-    `${traces.length} traced chunks; per chunk: span ${(mean(traces.map(span)) / 1000).toFixed(1)} ms, ` +
-      `${mean(traces.map((t) => t.length)).toFixed(0)} kernels, kernel time ${(kernelMicros / 1000).toFixed(1)} ms (both threads), load ${load()}`,
-  );
-  console.log('\nop type                        kernels/chunk  ms/chunk   share');
-  for (const [op, { count, micros }] of [...byOp].sort((a, b) => b[1].micros - a[1].micros)) {
-    const per = micros / traces.length;
-    console.log(
-      `${op.padEnd(30)} ${(count / traces.length).toFixed(0).padStart(13)} ${(per / 1000).toFixed(2).padStart(9)} ${((100 * per) / kernelMicros).toFixed(1).padStart(6)}%`,
-    );
-  }
-  console.log(`\nslowest ${args.top} nodes                                   op                          ms/chunk`);
-  for (const [node, { op, micros }] of [...byNode].sort((a, b) => b[1].micros - a[1].micros).slice(0, Number(args.top))) {
-    console.log(`${node.slice(0, 52).padEnd(52)} ${op.padEnd(27)} ${(micros / traces.length / 1000).toFixed(2)}`);
   }
 }

@@ -14,7 +14,8 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { imageShape } from '../src/data/images.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
-import { loadProfiledSession, type KernelStat, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
+import { loadProfiledSession, type ProfiledSession } from '../src/tfjs-bridge/profiled-session.ts';
+import { printKernelReport } from './kernel-report.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 
 const { values: args } = parseArgs({
@@ -43,40 +44,8 @@ const [warmup, steps] = [Number(args.warmup), Number(args.steps)];
 for (let i = 0; i < warmup + steps; i++) {
   session!.tracing = i >= warmup;
   const x = batch(i);
-  const eps = tf.randomNormal([n, vae.latentDim], 0, 1, 'float32', i) as tf.Tensor2D;
+  const eps = tf.randomNormal([n, vae.noiseDim], 0, 1, 'float32', i) as tf.Tensor2D;
   tf.dispose([step.run(x, eps, { kind: 'elbo', beta: 1 }), x, eps]);
 }
-const traces = session!.traces;
-const span = (t: KernelStat[]) => Math.max(...t.map((k) => k.startMicros + k.micros));
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-
-const byOp = new Map<string, { count: number; micros: number }>();
-const byNode = new Map<string, { op: string; micros: number }>();
-for (const trace of traces) {
-  for (const k of trace) {
-    const op = byOp.get(k.op) ?? { count: 0, micros: 0 };
-    op.count += 1;
-    op.micros += k.micros;
-    byOp.set(k.op, op);
-    const node = byNode.get(k.node) ?? { op: k.op, micros: 0 };
-    node.micros += k.micros;
-    byNode.set(k.node, node);
-  }
-}
-const kernelMicros = mean(traces.map((t) => t.reduce((a, k) => a + k.micros, 0)));
-console.log(
-  `${args.spec}: ${traces.length} traced steps of batch ${n}; per step: span ${(mean(traces.map(span)) / 1000).toFixed(2)} ms, ` +
-    `${mean(traces.map((t) => t.length)).toFixed(0)} kernels, kernel time ${(kernelMicros / 1000).toFixed(2)} ms (both threads)`,
-);
-console.log('\nop type                        kernels/step   ms/step   share');
-for (const [op, { count, micros }] of [...byOp].sort((a, b) => b[1].micros - a[1].micros)) {
-  const perStep = micros / traces.length;
-  console.log(
-    `${op.padEnd(30)} ${(count / traces.length).toFixed(0).padStart(12)} ${(perStep / 1000).toFixed(3).padStart(9)} ${((100 * perStep) / kernelMicros).toFixed(1).padStart(6)}%`,
-  );
-}
-console.log(`\nslowest ${args.top} nodes                                   op                          ms/step`);
-for (const [node, { op, micros }] of [...byNode].sort((a, b) => b[1].micros - a[1].micros).slice(0, Number(args.top))) {
-  console.log(`${node.slice(0, 52).padEnd(52)} ${op.padEnd(27)} ${(micros / traces.length / 1000).toFixed(3)}`);
-}
+printKernelReport(session!.traces, { unit: 'step', headline: `${args.spec}, batch ${n}`, top: Number(args.top), decimals: 3 });
 step.dispose();

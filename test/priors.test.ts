@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
-import { loadDataset } from '../src/data/datasets.ts';
-import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { pairwiseLogNormal, priorParameters, standardLogDensity } from '../src/model/prior.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
@@ -18,15 +16,10 @@ import { findCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 import { vae as cli } from './support/cli.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { DIGIT_SHAPE, testDigits } from './support/digits.ts';
+import { assertForwardFormsAgree } from './support/forward-agreement.ts';
 
 const MLP = 'experiments/vae-mnist.yaml';
-const DIGITS = { height: 28, width: 28, channels: 1 };
-const mnist = loadDataset(loadSpec(MLP).spec.data, '.');
-const digits = (from: number, to: number) =>
-  tf.tensor2d(
-    Float32Array.from(mnist.test.pixels.subarray(from * 784, to * 784), (p) => p / 255),
-    [to - from, 784],
-  );
 
 before(async () => {
   assert.equal((await selectBackend('tensorflow')).name, 'tensorflow');
@@ -35,7 +28,7 @@ before(async () => {
 function model(overrides: string[]): Vae {
   return buildVae(
     loadSpec(MLP, ['model.encoder.hidden=[64]', 'model.decoder.hidden=[64]', 'model.latent_dim=4', ...overrides]).spec,
-    DIGITS,
+    DIGIT_SHAPE,
   );
 }
 
@@ -111,19 +104,7 @@ describe('learned priors', () => {
   for (const prior of ['vamp', 'mog']) {
     it(`${prior}: evaluation's graph forward pass gives tfjs's terms and importance weights`, () => {
       const vae = model([`model.prior=${prior}`, 'model.vamp.components=8', 'model.mog.components=3']);
-      const x = digits(0, 12);
-      const eps = tf.randomNormal([12 * 5, 4], 0, 1, 'float32', 8) as tf.Tensor2D;
-      const [graph, eager] = [vaeForward(vae), eagerVaeForward(vae)];
-      assert.notEqual(graph.constructor, eager.constructor, 'the graph form is in use');
-      const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
-        const gap = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-        assert.ok(gap < 1e-3, `${what} differ by ${gap}`);
-      };
-      close(graph.logImportanceWeights(x, eps, 5), eager.logImportanceWeights(x, eps, 5), 'log importance weights');
-      const oneDraw = eps.slice([0, 0], [12, 4]);
-      const [a, b] = [graph.terms(x, oneDraw), eager.terms(x, oneDraw)];
-      close(a.kl, b.kl, 'sampled KLs');
-      close(a.recon, b.recon, 'reconstructions');
+      assertForwardFormsAgree(vae, testDigits(0, 12));
     });
   }
 
@@ -135,7 +116,7 @@ describe('learned priors', () => {
     ];
     const step = new GraphStep(trained, 1e-2);
     for (let i = 0; i < 3; i++)
-      step.run(digits(0, 16), tf.randomNormal([16, 4], 0, 1, 'float32', i + 1) as tf.Tensor2D, { kind: 'elbo', beta: 1 });
+      step.run(testDigits(0, 16), tf.randomNormal([16, 4], 0, 1, 'float32', i + 1) as tf.Tensor2D, { kind: 'elbo', beta: 1 });
     step.syncModel();
     await saveCheckpoint(runDir, trained, step, { epoch: 1, last: {}, trainSeconds: 1 });
     const moved = (a: Vae, b: Vae) => tf.max(tf.abs(tf.sub(priorParameters(a.prior!)[0], priorParameters(b.prior!)[0]))).dataSync()[0];

@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
-import { loadDataset } from '../src/data/datasets.ts';
-import { eagerVaeForward, vaeForward } from '../src/eval/vae-forward.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { RunRecord } from '../src/record/run-record.ts';
@@ -17,15 +15,10 @@ import { findCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 import { vae as cli } from './support/cli.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { DIGIT_SHAPE, testDigits } from './support/digits.ts';
+import { assertForwardFormsAgree, close } from './support/forward-agreement.ts';
 
 const MLP = 'experiments/vae-mnist.yaml';
-const DIGITS = { height: 28, width: 28, channels: 1 };
-const mnist = loadDataset(loadSpec(MLP).spec.data, '.');
-const digits = (from: number, to: number) =>
-  tf.tensor2d(
-    Float32Array.from(mnist.test.pixels.subarray(from * 784, to * 784), (p) => p / 255),
-    [to - from, 784],
-  );
 const TWO_LAYERS = ['model.stochastic_layers=2', 'model.top_layer.latent_dim=4', 'model.top_layer.hidden=[16]'];
 
 before(async () => {
@@ -34,7 +27,7 @@ before(async () => {
 
 function model(): Vae {
   const overrides = ['model.encoder.hidden=[64]', 'model.decoder.hidden=[64]', 'model.latent_dim=8', ...TWO_LAYERS];
-  return buildVae(loadSpec(MLP, overrides).spec, DIGITS);
+  return buildVae(loadSpec(MLP, overrides).spec, DIGIT_SHAPE);
 }
 
 /** log N(z | mean, exp(logvar)) of each row, summed over its dimensions. */
@@ -57,7 +50,7 @@ describe('two stochastic layers', () => {
     const vae = model();
     const top = vae.top!;
     const graph = new GraphStep(vae, 1e-3, 'iwae');
-    const x = digits(0, 32);
+    const x = testDigits(0, 32);
     const eps = tf.randomNormal([32, 12], 0, 1, 'float32', 3) as tf.Tensor2D;
     const { totals, grads } = graph.lossAndGradients(x, eps, { kind: 'iwae', samples: 1 });
     const want = tf.tidy(() => {
@@ -84,19 +77,8 @@ describe('two stochastic layers', () => {
 
   it("evaluation's graph forward pass gives tfjs's terms and importance weights", () => {
     const vae = model();
-    const x = digits(0, 12);
-    const eps = tf.randomNormal([12 * 5, 12], 0, 1, 'float32', 8) as tf.Tensor2D;
-    const [graph, eager] = [vaeForward(vae), eagerVaeForward(vae)];
-    assert.notEqual(graph.constructor, eager.constructor, 'the graph form is in use');
-    const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
-      const gap = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-      assert.ok(gap < 1e-3, `${what} differ by ${gap}`);
-    };
-    close(graph.logImportanceWeights(x, eps, 5), eager.logImportanceWeights(x, eps, 5), 'log importance weights');
-    const oneDraw = eps.slice([0, 0], [12, 12]);
-    const [a, b] = [graph.terms(x, oneDraw), eager.terms(x, oneDraw)];
-    close(a.kl, b.kl, 'sampled KLs');
-    close(a.recon, b.recon, 'reconstructions');
+    const x = testDigits(0, 12);
+    const { graph, eager } = assertForwardFormsAgree(vae, x);
     const [gp, ep] = [graph.posterior(x), eager.posterior(x)];
     assert.deepEqual(gp.mu.shape, [12, 8], "the posterior is z1's");
     close(gp.mu, ep.mu, 'posterior means');
@@ -115,7 +97,7 @@ describe('two stochastic layers', () => {
     const [trained, fresh] = [model(), model()];
     const step = new GraphStep(trained, 1e-2);
     for (let i = 0; i < 3; i++)
-      step.run(digits(0, 16), tf.randomNormal([16, 12], 0, 1, 'float32', i + 1) as tf.Tensor2D, { kind: 'elbo', beta: 1 });
+      step.run(testDigits(0, 16), tf.randomNormal([16, 12], 0, 1, 'float32', i + 1) as tf.Tensor2D, { kind: 'elbo', beta: 1 });
     step.syncModel();
     await saveCheckpoint(runDir, trained, step, { epoch: 1, last: {}, trainSeconds: 1 });
     const gap = (a: Vae, b: Vae) =>
