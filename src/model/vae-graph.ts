@@ -240,9 +240,10 @@ export function logPrior(g: GraphBuilder, vae: Vae, z: Ref, weight: WeightRefs):
 /** The learned prior's mixture, as Vae.priorComponents computes it. */
 function priorComponents(g: GraphBuilder, vae: Vae, weight: WeightRefs): { means: Ref; logvars: Ref; logWeights: Ref } {
   const prior = vae.prior!;
-  const parameters = priorParameters(prior).map(weight);
+  const variables = priorParameters(prior);
+  const parameters = variables.map(weight);
   if (prior.kind === 'vamp') {
-    const k = priorParameters(prior)[0].shape[0];
+    const k = variables[0].shape[0];
     const pseudoInputs = g.op('Minimum', g.op('Relu', parameters[0]), g.scalar(1));
     const { mu, logvar } = encoderGraph(g, vae, pseudoInputs, weight);
     return { means: mu, logvars: logvar, logWeights: g.constant(new Array<number>(k).fill(-Math.log(k)), [k]) };
