@@ -3,19 +3,18 @@
 // real MNIST. (test/graph-step.test.ts checks its training step against tfjs autodiff.)
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
-import { RunRecord } from '../src/record/run-record.ts';
 import { findCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
 import { vae as cli } from './support/cli.ts';
-import { onlyRunDir } from './support/run-record.ts';
 import { DIGIT_SHAPE, testDigits } from './support/digits.ts';
+import { checkModelOptionRun } from './support/model-option-run.ts';
 import { assertForwardFormsAgree, close } from './support/forward-agreement.ts';
 
 const MLP = 'experiments/vae-mnist.yaml';
@@ -124,26 +123,7 @@ describe('two stochastic layers', () => {
   }
 
   it('a two-layer run trains, saves the networks of the second layer, and `vae sample` reads them back', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-two-layers-'));
-    const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=5'];
-    const run = await cli(['run', MLP, ...TWO_LAYERS, ...budget, '--no-mlflow', '--runs-dir', runsDir]);
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /model 784-400-20-16-4 \(2 stochastic layers: 20, 4\) \| bce \+ 1 x KL \|/);
-    assert.match(run.stderr, /training step: one TensorFlow graph per step/);
-    assert.match(run.stderr, /^test: -ELBO [\d.]+ nats per example \(recon [\d.]+, KL [\d.]+, estimated from one sample\)$/m);
-    const record = new RunRecord(onlyRunDir(runsDir));
-    for (const file of [...RunRecord.networkFiles('top_encoder'), ...RunRecord.networkFiles('top_decoder')])
-      assert.ok(existsSync(record.path(file)), file);
-    const loss = record
-      .readMetrics()
-      .filter((m) => m.key === 'train/loss')
-      .map((m) => m.value);
-    assert.ok(loss[2] < loss[0], `train/loss per epoch: ${loss}`);
-    const metrics = record.readSummary()!.metrics;
-    assert.ok(metrics['test/iwae_nll'] < metrics['test/neg_elbo'], `${metrics['test/iwae_nll']} vs ${metrics['test/neg_elbo']}`);
-    const out = join(runsDir, 'samples.png');
-    const sampled = await cli(['sample', record.dir, '--n', '9', '--out', out]);
-    assert.equal(sampled.code, 0, sampled.stderr);
-    assert.ok(existsSync(out));
+    const { stderr } = await checkModelOptionRun(TWO_LAYERS, ['top_encoder', 'top_decoder']);
+    assert.match(stderr, /model 784-400-20-16-4 \(2 stochastic layers: 20, 4\) \| bce \+ 1 x KL \|/);
   });
 });
