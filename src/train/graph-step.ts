@@ -177,7 +177,8 @@ export class GraphStep implements TrainingStep {
 
   /**
    * The same for IWAE: each example's loss is log k - log sum_i w_i over its k draws (`eps` holds batch * k rows),
-   * weighing 1 / batch in the mean; recon and kl are the means over the draws and the analytic KL.
+   * weighing 1 / batch in the mean; recon and kl are the means over the draws (the KL is analytic for N(0, I) with one
+   * stochastic layer, and log q - log p over the draws for a learned prior or two layers).
    */
   private iwaeLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
     const terms = (vae.top ? twoLayerImportanceWeightsGraph : importanceWeightsGraph)(
