@@ -1,11 +1,11 @@
 // The VAE's forward pass for evaluation, in one of two forms with the same maths: on tfjs-node a TensorFlow session
-// built from vae-graph.ts (the graph the training step differentiates), one call per batch; elsewhere, or when the
+// built from forward-graph.ts (the graph the training step differentiates), one call per batch; elsewhere, or when the
 // model has no graph translation, tfjs ops (vae.ts, loss.ts). Weights are fed at every call, so one session serves
 // a model while it trains.
 import * as tf from '@tensorflow/tfjs';
 import type { Vae } from '../model/vae.ts';
-import { importanceWeightsGraph, perExample, reconstructionNllSum, vaeGraph, weightRefs } from '../model/vae-graph.ts';
-import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
+import { importanceWeightsGraph, vaeGraph } from '../model/forward-graph.ts';
+import { perExample, reconstructionNllSum, weightRefs } from '../model/vae-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 
@@ -78,15 +78,13 @@ class GraphForward implements VaeForward {
     this.weights = this.params.map((p, i) => g.placeholder(`w${i}`, p.shape));
     const weight = weightRefs(this.params, this.weights);
     const { x, eps } = this.input;
-    const one = (vae.top ? twoLayerVaeGraph : vaeGraph)(g, vae, x, eps, pixels, weight);
+    const one = vaeGraph(g, vae, x, eps, pixels, weight);
     this.output = {
       recon: perExample(g, one.recon),
       kl: perExample(g, one.kl),
       mu: one.mu,
       logvar: one.logvar,
-      logW: vae.top
-        ? twoLayerImportanceWeightsGraph(g, vae, x, eps, pixels, weight).logW
-        : importanceWeightsGraph(g, vae, x, eps, pixels, weight, reconstructionNllSum).logW,
+      logW: importanceWeightsGraph(g, vae, x, eps, pixels, weight, reconstructionNllSum).logW,
     };
     this.session = g.load(loader);
   }

@@ -9,17 +9,18 @@ import {
   logPosterior,
   logPrior,
   modelGraph,
-  perExample,
   reconstructionNll,
   reparameterize,
+  summedReconstructionNll,
   type ImportanceWeightsGraph,
+  type ReconstructionSum,
   type VaeGraph,
   type WeightRefs,
 } from './vae-graph.ts';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
-/** One draw of both layers per example (`eps` [batch, noiseDim]): vaeGraph's terms, the KL estimated from the sample. */
+/** One draw of both layers per example (`eps` [batch, noiseDim]): oneLayerVaeGraph's terms, the KL estimated from the sample. */
 export function twoLayerVaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
   const top = vae.top!;
   const { mu, logvar } = encoderGraph(g, vae, x, weight);
@@ -37,7 +38,10 @@ export function twoLayerVaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pi
   };
 }
 
-/** k draws of both layers per example (`eps` [batch * k, noiseDim]): importanceWeightsGraph's weights and terms. */
+/**
+ * k draws of both layers per example (`eps` [batch * k, noiseDim]): oneLayerImportanceWeightsGraph's weights and
+ * terms, with its `reconstruction`.
+ */
 export function twoLayerImportanceWeightsGraph(
   g: GraphBuilder,
   vae: Vae,
@@ -45,6 +49,7 @@ export function twoLayerImportanceWeightsGraph(
   eps: Ref,
   pixels: number,
   weight: WeightRefs,
+  reconstruction: ReconstructionSum = summedReconstructionNll,
 ): ImportanceWeightsGraph {
   const top = vae.top!;
   const latent = vae.latentDim;
@@ -57,7 +62,7 @@ export function twoLayerImportanceWeightsGraph(
   // z1 as rows again for the networks above and below it.
   const z1 = g.reshape(reparameterize(g, byExample(mu, latent), logvar3, eps3), [-1, latent]);
   const params = decoderGraph(g, vae, z1, g.leadingDim(eps), weight);
-  const recon = perExample(g, reconstructionNll(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels));
+  const recon = reconstruction(g, vae.likelihood, byExample(params, pixels), byExample(x, pixels), pixels);
   const { logQ2, logP } = upperLayer(g, vae, top, z1, eps2, weight);
   const kl = g.op('Sub', g.op('AddV2', logPosterior(g, eps3, logvar3), perDraw(logQ2)), perDraw(logP));
   return { logW: g.op('Sub', g.op('Neg', recon), kl), recon: g.mean(recon, 1), kl: g.mean(kl, 1) };

@@ -207,7 +207,7 @@ export function decoderGraph(g: GraphBuilder, vae: Vae, z: Ref, batch: Ref, weig
 }
 
 /** One reparameterised sample per example (noise `eps`, [batch, latent]): the per-example terms of the ELBO. */
-export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
+export function oneLayerVaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
   const { mu, logvar } = encoderGraph(g, vae, x, weight);
   // The batch size from eps, a fed tensor, so no gradient path runs through a shape.
   const z = reparameterize(g, mu, logvar, eps);
@@ -268,7 +268,7 @@ export interface ImportanceWeightsGraph {
  * copying x or q's moments; k is known only when the graph runs. `reconstruction` sums the likelihood's terms:
  * evaluation passes reconstructionNllSum, and training keeps the default, so IWAE runs train as they did.
  */
-export function importanceWeightsGraph(
+export function oneLayerImportanceWeightsGraph(
   g: GraphBuilder,
   vae: Vae,
   x: Ref,

@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Objective } from '../model/objective.ts';
 import { type Vae } from '../model/vae.ts';
 import { betaTcPerExample } from '../model/pairwise-graph.ts';
-import { importanceWeightsGraph, perExample, vaeGraph, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
+import { importanceWeightsGraph, vaeGraph } from '../model/forward-graph.ts';
+import { perExample, weightRefs, type VaeGraph } from '../model/vae-graph.ts';
 import { RuntimeFailure } from '../errors.ts';
-import { twoLayerImportanceWeightsGraph, twoLayerVaeGraph } from '../model/two-layer-graph.ts';
 import { GraphBuilder, type Ref } from '../tfjs-bridge/graph-builder.ts';
 import { loadGraphSession, type GraphSession, type SessionLoader } from '../tfjs-bridge/tfjs-node-session.ts';
 import { ADAM_BETA_POWERS, type NamedTensor, type TrainingStep } from './training-step.ts';
@@ -164,7 +164,7 @@ export class GraphStep implements TrainingStep {
    * (their offsets have no gradient), each weighted by d loss / d element.
    */
   private klLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
-    const terms = (vae.top ? twoLayerVaeGraph : vaeGraph)(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
+    const terms = vaeGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     const [recon, kl] = [g.sum(perExample(g, terms.recon), [0]), g.sum(perExample(g, terms.kl), [0])];
     this.termScales = [terms.recon.scale, terms.kl.scale];
     const [reconWeight, klWeight] = g.unstack(this.input.weights, 2);
@@ -181,14 +181,7 @@ export class GraphStep implements TrainingStep {
    * stochastic layer, and log q - log p over the draws for a learned prior or two layers).
    */
   private iwaeLoss(g: GraphBuilder, vae: Vae, pixels: number, weights: Ref[]): { totals: Ref; grads: Ref[] } {
-    const terms = (vae.top ? twoLayerImportanceWeightsGraph : importanceWeightsGraph)(
-      g,
-      vae,
-      this.input.x,
-      this.input.eps,
-      pixels,
-      weightRefs(this.params, weights),
-    );
+    const terms = importanceWeightsGraph(g, vae, this.input.x, this.input.eps, pixels, weightRefs(this.params, weights));
     const [exampleWeight, logK] = g.unstack(this.input.weights, 2);
     const loss = g.op('Sub', logK, g.logSumExp(terms.logW, 1));
     return {
