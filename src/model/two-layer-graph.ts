@@ -1,6 +1,7 @@
 // Burda et al.'s two stochastic layers (top-layer.ts) as TensorFlow graph ops, the formulas of Vae's twoLayerDraws,
 // for the training step and evaluation; TensorFlow differentiates them like the rest of vae-graph.ts.
 import type { GraphBuilder, Ref } from '../tfjs-bridge/graph-builder.ts';
+import { logNormal } from './pairwise-graph.ts';
 import type { TopLayer } from './top-layer.ts';
 import type { Vae } from './vae.ts';
 import {
@@ -17,8 +18,6 @@ import {
   type VaeGraph,
   type WeightRefs,
 } from './vae-graph.ts';
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /** One draw of both layers per example (`eps` [batch, noiseDim]): oneLayerVaeGraph's terms, the KL estimated from the sample. */
 export function twoLayerVaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: number, weight: WeightRefs): VaeGraph {
@@ -76,10 +75,4 @@ function upperLayer(g: GraphBuilder, vae: Vae, top: TopLayer, z1: Ref, eps2: Ref
   const [priorMu1, priorLogvar1] = modelGraph(g, top.decoder, z2, n, weight);
   const logP = g.op('AddV2', g.sum(logNormal(g, z1, priorMu1, priorLogvar1), [-1]), logPrior(g, vae, z2, weight));
   return { logQ2: logPosterior(g, eps2, logvar2), logP };
-}
-
-/** loss.ts's logNormal: log N(z | mean, exp(logvar)) of each element. */
-function logNormal(g: GraphBuilder, z: Ref, mean: Ref, logvar: Ref): Ref {
-  const square = g.op('RealDiv', g.op('Square', g.op('Sub', z, mean)), g.op('Exp', logvar));
-  return g.op('Mul', g.op('AddV2', g.op('AddV2', g.scalar(LOG_2PI), logvar), square), g.scalar(-0.5));
 }
