@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -126,6 +126,47 @@ describe('commands on a finished run', () => {
       'the same model, the same seed: the same picture',
     );
   });
+
+  for (const [model, overrides, network] of [
+    ['a VampPrior', ['model.prior=vamp', 'model.vamp.components=20'], 'prior'],
+    ['two stochastic layers', ['model.stochastic_layers=2', 'model.top_layer.latent_dim=4', 'model.top_layer.hidden=[16]'], 'top_decoder'],
+  ] as const) {
+    it(`an MLflow run of ${model} downloads its extra networks: the same picture as from the local record`, async () => {
+      const ownRuns = mkdtempSync(join(tmpdir(), 'vae-tools-extra-'));
+      await vae(
+        [
+          'run',
+          'experiments/vae-mnist.yaml',
+          ...overrides,
+          'data.limit=300',
+          'train.epochs=1',
+          'eval.iwae_samples=0',
+          '--runs-dir',
+          ownRuns,
+        ],
+        {
+          env: { MLFLOW_TRACKING_URI: server.url },
+        },
+      ).then((r) => assert.equal(r.code, 0, r.stderr));
+      const record = new RunRecord(join(ownRuns, 'vae-mnist', readdirSync(join(ownRuns, 'vae-mnist'))[0]));
+      const [local, remote] = [join(out, `${model}-local.png`), join(out, `${model}-remote.png`)];
+      await vae(['sample', record.dir, '--n', '4', '--seed', '3', '--out', local]).then((r) => assert.equal(r.code, 0, r.stderr));
+      const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
+      const runId = record.readMlflow()!.run_id;
+      const result = await vae(['sample', runId, '--n', '4', '--seed', '3', '--out', remote, '--runs-dir', elsewhere], {
+        env: { MLFLOW_TRACKING_URI: server.url },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(readFileSync(remote), readFileSync(local), 'the same model, the same seed: the same picture');
+
+      const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
+      cpSync(record.dir, broken, { recursive: true });
+      rmSync(new RunRecord(broken).modelDir(network), { recursive: true });
+      const refused = await vae(['sample', broken, '--out', join(out, 'x.png')]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`but the run lacks model/${network}/model.json and model/${network}/weights.bin`));
+    });
+  }
 
   it('a missing, unfinished or mismatched run gets a clear error and exit 2', async () => {
     const missing = await vae(['sample', join(out, 'nope'), '--out', join(out, 'x.png')]);

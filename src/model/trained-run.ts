@@ -61,12 +61,12 @@ export async function loadTrainedRun(ref: string, options: Options): Promise<Tra
   const priorMissing = learnedPriorFiles(spec).filter((file) => !existsSync(join(runDir, file)));
   if (priorMissing.length > 0) {
     throw new TrainedRunError(
-      `${runDir}: its spec has a learned prior (model.prior: ${spec.model.prior}) but ${priorMissing.join(', ')} is missing`,
+      `${runDir}: its spec has a learned prior (model.prior: ${spec.model.prior}) but the run lacks ${priorMissing.join(' and ')}`,
     );
   }
   const topMissing = topLayerFiles(spec).filter((file) => !existsSync(join(runDir, file)));
   if (topMissing.length > 0) {
-    throw new TrainedRunError(`${runDir}: its spec has model.stochastic_layers: 2 but ${topMissing.join(', ')} is missing`);
+    throw new TrainedRunError(`${runDir}: its spec has model.stochastic_layers: 2 but the run lacks ${topMissing.join(' and ')}`);
   }
   const [encoder, decoder] = await Promise.all([loadLayersModel(record.modelDir('encoder')), loadLayersModel(record.modelDir('decoder'))]);
   const prior =
