@@ -37,19 +37,33 @@ describe('checking a number against its reference', () => {
     assert.equal(checkReference(loss, [NaN]).verdict, 'not computed');
   });
 
-  it('groups runs into settings by everything but the seed, and labels them by what differs', () => {
+  it('groups runs into settings by everything but the seed, and labels them by name and what differs within a name', () => {
     const run = (seed: number, latent: number, value: number, status = 'FINISHED'): ReportedRun => ({
       origin: `run-${seed}-${latent}`,
       status,
       params: { name: 'vae-mnist', seed: String(seed), 'model.latent_dim': String(latent), 'tracking.experiment': 'x', ...flat(loss) },
       metrics: { 'test/neg_elbo': value },
     });
-    const rows = reportRows([run(1, 2, 99), run(2, 2, 100), run(1, 5, 103), run(2, 5, 104), run(3, 5, 1, 'FAILED')]);
+    const other = (seed: number, latent: number): ReportedRun => ({
+      ...run(seed, latent, 98),
+      params: { ...run(seed, latent, 98).params, name: 'iwae-mnist' },
+    });
+    const rows = reportRows([
+      run(1, 2, 99),
+      run(2, 2, 100),
+      run(1, 5, 103),
+      run(2, 5, 104),
+      run(3, 5, 1, 'FAILED'),
+      other(1, 5),
+      other(2, 5),
+    ]);
     assert.deepEqual(
       rows.map((r) => [r.label, r.finished, r.unfinished, r.check?.verdict, r.check?.obtained]),
       [
         ['vae-mnist model.latent_dim=2', 2, 0, 'pass', 99.5],
         ['vae-mnist model.latent_dim=5', 2, 1, 'miss', 103.5],
+        // The only setting of its spec: the name says it all, though its latent_dim differs from the first row's.
+        ['iwae-mnist', 2, 0, 'pass', 98],
       ],
     );
   });

@@ -4,7 +4,7 @@ import { checkReference, type Reference, type ReferenceCheck } from '../referenc
 import type { ReportedRun } from './inputs.ts';
 
 export interface ReportRow {
-  /** What sets this group apart from the others: the spec's name and the params that differ between groups. */
+  /** What sets this group apart from the others: the spec's name and the params that differ between its groups. */
   label: string;
   /** Finished runs (seeds) the numbers are over, and runs that did not finish. */
   finished: number;
@@ -25,12 +25,15 @@ export function reportRows(runs: readonly ReportedRun[]): ReportRow[] {
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   const members = [...groups.values()];
-  const differing = differingKeys(members.map((g) => settingParams(g[0])));
+  const nameOf = (group: ReportedRun[]) => group[0].params.name ?? 'run';
   return members.map((group) => {
     const params = group[0].params;
     const finished = group.filter((r) => r.status === 'FINISHED');
     const reference = referenceOf(params);
-    const label = [params.name ?? 'run', ...differing.map((k) => `${k}=${params[k] ?? ''}`)].join(' ');
+    // A spec's name tells its settings from other specs'; the params that differ tell apart settings of one spec.
+    const namesakes = members.filter((g) => nameOf(g) === nameOf(group));
+    const differing = differingKeys(namesakes.map((g) => settingParams(g[0])));
+    const label = [nameOf(group), ...differing.map((k) => `${k}=${params[k] ?? ''}`)].join(' ');
     return {
       label,
       finished: finished.length,
