@@ -20,6 +20,7 @@ U(+-1/sqrt(fan_in))). Dynamically binarized MNIST: each epoch every pixel is a f
                         Gaussian), p(x|z1) 100-200-200-784, tanh, separate mean and log-variance heads; the KL sampled
                         through both layers. Standard prior, elbo or iwae only
   --epochs N           train N epochs on a seeded 59,600 of the 60,000 (the spec's split 0.99333), batch 20, Adam 1e-3
+  --adam-eps E         Adam's epsilon (default 1e-8, PyTorch's; vae-lab's is TensorFlow's 1e-7)
   --train-limit N      ...on the first N of those instead (smoke tests; also β-TCVAE's N)
   --eval-k K           importance samples per test image for the bound (default 5000, Burda et al.'s)
   --eval-limit N       evaluate on the first N test images only
@@ -339,6 +340,8 @@ def main():
     parser.add_argument('--epochs', type=int, default=1)
     parser.add_argument('--batch-size', type=int, default=20)
     parser.add_argument('--lr', type=float, default=1e-3)
+    # PyTorch's default; vae-lab's Adam is tf.train.adam's, whose epsilon is 1e-7.
+    parser.add_argument('--adam-eps', type=float, default=1e-8)
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--train-limit', type=int, default=0)
     parser.add_argument('--eval-k', type=int, default=5000)
@@ -382,7 +385,7 @@ def main():
     else:
         prior = StandardPrior()
     # The standard prior adds no parameters: the same Adam over the same list as before there were priors.
-    optimizer = torch.optim.Adam(list(model.parameters()) + list(prior.parameters()), lr=args.lr)
+    optimizer = torch.optim.Adam(list(model.parameters()) + list(prior.parameters()), lr=args.lr, eps=args.adam_eps)
     generator = torch.Generator().manual_seed(args.seed)  # the data order and the dynamic binarization
     started, step = time.perf_counter(), 0
     loss = recon = kl = None
@@ -402,7 +405,7 @@ def main():
     result = {'impl': 'pytorch', 'torch': torch.__version__, 'threads': torch.get_num_threads(),
               'objective': args.objective, 'k': k, 'prior': args.prior, 'prior_components': args.prior_components,
               'stochastic_layers': args.stochastic_layers, 'seed': args.seed, 'epochs': args.epochs,
-              'batch_size': args.batch_size, 'lr': args.lr, 'train_images': len(train), 'train_seconds': train_seconds,
+              'batch_size': args.batch_size, 'lr': args.lr, 'adam_eps': args.adam_eps, 'train_images': len(train), 'train_seconds': train_seconds,
               'train_loss': loss, 'train_recon': recon, 'train_kl': kl, 'eval_images': len(test),
               'eval_seconds': eval_seconds, 'test_neg_elbo': neg_elbo, 'test_recon': test_recon, 'test_kl': test_kl,
               'test_iwae_nll': iwae_nll, 'eval_k': args.eval_k, 'load_avg': os.getloadavg()[0]}
