@@ -323,8 +323,8 @@ describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
     ]);
 
     const report = await vae(['report', record, '--out', join(dir, 'report'), '--runs-dir', runsDir]);
-    assert.match(report.stderr, /^iwae-mnist .*against 97\.03/m);
-    assert.match(report.stderr, /^iwae-k5-mnist .*against 94\.63/m);
+    assert.match(report.stderr, /^iwae-mnist: .*against 97\.03/m);
+    assert.match(report.stderr, /^iwae-k5-mnist: .*against 94\.63/m);
     assert.equal(
       readFileSync(join(dir, 'report', 'report.csv'), 'utf8')
         .trim()
