@@ -20,7 +20,8 @@ export function vaeGraph(g: GraphBuilder, vae: Vae, x: Ref, eps: Ref, pixels: nu
 
 /**
  * k draws per example (`eps` [batch * k, vae.noiseDim]): the importance weights and terms. `reconstruction` sums the
- * likelihood's terms: evaluation passes reconstructionNllSum, and training keeps the default.
+ * likelihood's terms: evaluation passes reconstructionNllSum, and training keeps the default, so IWAE runs train as
+ * they did before evaluation's faster sum.
  */
 export function importanceWeightsGraph(
   g: GraphBuilder,

@@ -12,7 +12,6 @@ import {
   modelGraph,
   reconstructionNll,
   reparameterize,
-  summedReconstructionNll,
   type ImportanceWeightsGraph,
   type ReconstructionSum,
   type VaeGraph,
@@ -48,7 +47,7 @@ export function twoLayerImportanceWeightsGraph(
   eps: Ref,
   pixels: number,
   weight: WeightRefs,
-  reconstruction: ReconstructionSum = summedReconstructionNll,
+  reconstruction: ReconstructionSum,
 ): ImportanceWeightsGraph {
   const top = vae.top!;
   const latent = vae.latentDim;

@@ -265,8 +265,8 @@ export interface ImportanceWeightsGraph {
 
 /**
  * The importance weights of k samples per example: every example's samples side by side, [b, k, ...], without
- * copying x or q's moments; k is known only when the graph runs. `reconstruction` sums the likelihood's terms:
- * evaluation passes reconstructionNllSum, and training keeps the default, so IWAE runs train as they did.
+ * copying x or q's moments; k is known only when the graph runs. `reconstruction` sums the likelihood's terms
+ * (forward-graph.ts's importanceWeightsGraph says which).
  */
 export function oneLayerImportanceWeightsGraph(
   g: GraphBuilder,
@@ -275,7 +275,7 @@ export function oneLayerImportanceWeightsGraph(
   eps: Ref,
   pixels: number,
   weight: WeightRefs,
-  reconstruction: ReconstructionSum = summedReconstructionNll,
+  reconstruction: ReconstructionSum,
 ): ImportanceWeightsGraph {
   const latent = vae.latentDim;
   const { mu, logvar } = encoderGraph(g, vae, x, weight);
