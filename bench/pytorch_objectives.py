@@ -185,15 +185,17 @@ def log_normal(z, mean, logvar):
     return -0.5 * (LOG_2PI + logvar + (z - mean).pow(2) / torch.exp(logvar))
 
 
-def log_weights(model, prior, x, k, generator=None, components=None):
+def log_weights(model, prior, x, k, generator=None, components=None, noise=None):
     """log p(x|z_i) + log p(z_i) - log q(z_i|x) as [batch, k], with the per-example recon (mean over k) and KL: the
     analytic one with the standard prior and one layer, else the sampled log q - log p (mean over k). components is
-    prior.components(model), which evaluation computes once instead of per chunk."""
+    prior.components(model), which evaluation computes once instead of per chunk. noise, [batch, k, noise columns]
+    in vae-lab's layout (z1's columns, then z2's), replaces the draws: bench/check_step_against_pytorch.py feeds
+    vae-lab's own."""
     if isinstance(model, TwoLayerVAE):
-        recon, kl = two_layer_terms(model, prior, x, k, generator, components)
+        recon, kl = two_layer_terms(model, prior, x, k, generator, components, noise)
         return -recon - kl, recon.mean(1), kl.mean(1)
     mu, logvar = model.encode(x)
-    eps = torch.randn(mu.shape[0], k, mu.shape[1], generator=generator)
+    eps = torch.randn(mu.shape[0], k, mu.shape[1], generator=generator) if noise is None else noise
     z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps
     recon = bernoulli_nll(model.decode(z), x.unsqueeze(1))
     log_pz = prior.log_prob(z, components)
@@ -203,14 +205,19 @@ def log_weights(model, prior, x, k, generator=None, components=None):
     return -recon + log_pz - log_qz, recon.mean(1), kl
 
 
-def two_layer_terms(model, prior, x, k, generator=None, components=None):
+def two_layer_terms(model, prior, x, k, generator=None, components=None, noise=None):
     """k draws of (z1, z2) per example from q(z1|x) q(z2|z1): the recon -log p(x|z1) and the sampled
-    kl = log q(z1|x) + log q(z2|z1) - log p(z1|z2) - log p(z2), each [batch, k]; log w is -recon - kl."""
+    kl = log q(z1|x) + log q(z2|z1) - log p(z1|z2) - log p(z2), each [batch, k]; log w is -recon - kl. noise as
+    log_weights's."""
     mu1, logvar1 = model.encode(x)
-    eps1 = torch.randn(mu1.shape[0], k, mu1.shape[1], generator=generator)
+    if noise is None:
+        eps1 = torch.randn(mu1.shape[0], k, mu1.shape[1], generator=generator)
+    else:
+        eps1, eps2 = noise.split([mu1.shape[1], noise.shape[2] - mu1.shape[1]], 2)
     z1 = mu1.unsqueeze(1) + torch.exp(0.5 * logvar1).unsqueeze(1) * eps1
     mu2, logvar2 = model.encode2(z1)  # [batch, k, 50]: each z1 draw has its own q(z2|z1)
-    eps2 = torch.randn(mu2.shape, generator=generator)
+    if noise is None:
+        eps2 = torch.randn(mu2.shape, generator=generator)
     z2 = mu2 + torch.exp(0.5 * logvar2) * eps2
     prior_mu1, prior_logvar1 = model.prior1(z2)
     recon = bernoulli_nll(model.decode(z1), x.unsqueeze(1))
@@ -231,18 +238,19 @@ def beta_tc_terms(z, mu, logvar, dataset_size):
     return (log_qzx - log_qz).mean(), (log_qz - log_qz_product).mean(), (log_qz_product - log_pz).mean()
 
 
-def batch_loss(model, prior, x, args, step, dataset_size):
-    """(loss, recon, kl), each a mean over the batch of per-example sums, as vae.ts's batchLoss."""
+def batch_loss(model, prior, x, args, step, dataset_size, noise=None):
+    """(loss, recon, kl), each a mean over the batch of per-example sums, as vae.ts's batchLoss. noise as
+    log_weights's, k = 1 unless the objective is iwae."""
     components = prior.components(model)  # vamp's encoder pass over the pseudo-inputs, afresh every step
     if args.objective == 'iwae':
-        log_w, recon, kl = log_weights(model, prior, x, args.k, components=components)
+        log_w, recon, kl = log_weights(model, prior, x, args.k, components=components, noise=noise)
         bound = (torch.logsumexp(log_w, 1) - math.log(args.k)).mean()
         return -bound, recon.mean(), kl.mean()
     if isinstance(model, TwoLayerVAE):  # elbo only (main refuses beta_tc and capacity): one draw of both layers
-        recon, kl = two_layer_terms(model, prior, x, 1, components=components)
+        recon, kl = two_layer_terms(model, prior, x, 1, components=components, noise=noise)
         return recon.mean() + kl.mean(), recon.mean(), kl.mean()
     mu, logvar = model.encode(x)
-    eps = torch.randn_like(mu)
+    eps = torch.randn_like(mu) if noise is None else noise[:, 0]
     z = mu + torch.exp(0.5 * logvar) * eps
     recon = bernoulli_nll(model.decode(z), x).mean()
     if prior.standard:
