@@ -294,7 +294,9 @@ describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
         'seeds: [1]',
       ].join('\n'),
     );
-    const result = await vae(['sweep', file, '--no-mlflow', '--parallel', '2', '--runs-dir', runsDir]);
+    // From the temporary folder with a relative --runs-dir, so the record's run folders are relative too: the
+    // report below reads them from the project root.
+    const result = await vae(['sweep', file, '--no-mlflow', '--parallel', '2', '--runs-dir', 'runs'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /2 finished, 0 failed/);
     assert.match(result.stderr, /trial 1 started: spec=iwae-k5-mnist\.yaml seed=1/);
@@ -316,13 +318,17 @@ describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { spec: string; run_dir: string });
     // Each trial ran its own spec: the IWAE objective only on the k = 5 spec.
-    const objectives = trials.map((t) => [t.spec, JSON.parse(readFileSync(join(t.run_dir, 'params.json'), 'utf8'))['loss.objective']]);
+    const objectives = trials.map((t) => [
+      t.spec,
+      JSON.parse(readFileSync(join(record, t.run_dir, 'params.json'), 'utf8'))['loss.objective'],
+    ]);
     assert.deepEqual(objectives.sort(), [
       ['iwae-k5-mnist.yaml', 'iwae'],
       ['iwae-mnist.yaml', 'elbo'],
     ]);
 
-    const report = await vae(['report', record, '--out', join(dir, 'report'), '--runs-dir', runsDir]);
+    const report = await vae(['report', record, '--out', join(dir, 'report')]);
+    assert.equal(report.code, 1, `a few steps miss the references: ${report.stderr}`);
     assert.match(report.stderr, /^iwae-mnist: .*against 97\.03/m);
     assert.match(report.stderr, /^iwae-k5-mnist: .*against 94\.63/m);
     assert.equal(

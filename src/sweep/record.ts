@@ -4,7 +4,7 @@
 //   logs/<trial>.log  everything the trial's `vae run` printed
 //   summary.csv/.md/.png/.vl.json, plan.txt, slurm.sbatch, k8s-job.yaml
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../record/atomic-write.ts';
 
 export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED';
@@ -29,7 +29,10 @@ export interface TrialOutcome {
   /** With a list of base specs: the trial's spec, as Trial.spec. */
   spec?: string;
   status: TrialStatus;
-  /** The trial's run record (runs/<experiment>/<run-id>), when `vae run` got as far as creating it. */
+  /**
+   * The trial's run record (runs/<experiment>/<run-id>), when `vae run` got as far as creating it: relative to the
+   * sweep record's folder in trials.jsonl, absolute from outcomes().
+   */
   run_dir?: string;
   mlflow_run_id?: string;
   /** Final metrics from the run's summary. */
@@ -82,10 +85,15 @@ export class SweepRecord {
     return target;
   }
 
-  /** One line per outcome; appends of a line this short are atomic, so workers on one machine can share the file. */
+  /**
+   * One line per outcome; appends of a line this short are atomic, so workers on one machine can share the file.
+   * The run folder is written relative to this record's folder, so the record finds its runs from any working
+   * directory, in a container that mounts runs/ elsewhere, or after runs/ moves.
+   */
   appendOutcome(outcome: TrialOutcome): void {
     mkdirSync(this.dir, { recursive: true });
-    appendFileSync(join(this.dir, 'trials.jsonl'), `${JSON.stringify(outcome)}\n`);
+    const runDir = outcome.run_dir === undefined ? {} : { run_dir: relative(this.dir, outcome.run_dir) };
+    appendFileSync(join(this.dir, 'trials.jsonl'), `${JSON.stringify({ ...outcome, ...runDir })}\n`);
   }
 
   /** The latest outcome of each trial id. */
@@ -96,8 +104,17 @@ export class SweepRecord {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (line.trim() === '') continue;
       const outcome = JSON.parse(line) as TrialOutcome;
-      latest.set(outcome.trial_id, outcome);
+      latest.set(outcome.trial_id, outcome.run_dir === undefined ? outcome : { ...outcome, run_dir: this.runDir(outcome.run_dir) });
     }
     return latest;
+  }
+
+  /**
+   * A run folder as trials.jsonl holds it, as an absolute path. Records written before run folders
+   * were relative to the record hold them relative to the sweep's working directory; those are taken as they are.
+   */
+  private runDir(stored: string): string {
+    const fromRecord = resolve(this.dir, stored);
+    return existsSync(fromRecord) || !existsSync(stored) ? fromRecord : stored;
   }
 }

@@ -11,14 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `vae` command in a child process, from the project root. */
+/** Runs the real `vae` command in a child process, from the project root unless `cwd` says otherwise. */
 export function vae(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {},
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [VAE, ...args], {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
