@@ -4,7 +4,7 @@
 
   1. mog with K = 1, mean 0 and log-variance 0 is the standard prior's log p(z) (to 1e-5 in float64)
   2. the expanded-square pairwise log N is the brute-force [n, K, D] one, log-variances from -6 to 2 (to 1e-4 in
-     float64; float32 to a relative 1e-6, its rounding)
+     float64; float32 to a relative 1e-6, its rounding), and beside a narrow component (log-variance -14)
   3. vamp's log p(z) is a loop over its components of the model's encoder on the pseudo-inputs
   4. with the same noise, IWAE k = 1 is the ELBO: two layers, and one layer with vamp and with mog (sampled KL)
   5. the loss's gradient reaches vamp's pseudo-inputs, the encoder through them, and every mog parameter
@@ -77,6 +77,14 @@ def check_pairs():
     brute = log_normal(z.unsqueeze(1), mean.unsqueeze(0), logvar.unsqueeze(0)).sum(-1)
     report('2. the same, float32, z and means N(0, 1), logvar N(0, 0.25)',
            (log_normal_pairs(z, mean, logvar) - brute).abs().max().item(), 1e-4)
+    # Beside a narrow component (log-variance -14, means of size 2, z half a standard deviation from it), where a
+    # float32 expansion is off by tens of nats: the float64 sums hold it to float32's rounding of the result.
+    mean = 2 * torch.randn(3, 50)
+    logvar = torch.cat([torch.full((1, 50), -14.0), -6 + 8 * torch.rand(2, 50)])
+    z = mean[:1] + 0.5 * math.exp(-7) * torch.randn(4, 50)
+    brute = log_normal(z.double().unsqueeze(1), mean.double().unsqueeze(0), logvar.double().unsqueeze(0)).sum(-1)
+    relative = ((log_normal_pairs(z, mean, logvar).double() - brute).abs() / brute.abs().clamp(min=1)).max().item()
+    report('2. the same, float32 inputs beside a narrow component (relative)', relative, 1e-6)
 
 
 def show_float32_cancellation():

@@ -112,12 +112,13 @@ def log_normal_pairs(z, mean, logvar):
     component k of mean and logvar [K, D], as [n, K]. The square is expanded, sum_d (z_d - m_kd)^2 / v_kd =
     (z^2) @ (1/v)^T - 2 z @ (m/v)^T + sum_d m_kd^2 / v_kd, so that nothing [n, K, D] is built: an evaluation chunk has
     some 34,000 rows, and against K = 500 components of 50 dimensions that would be 3.4 GB of float32 where [n, K] is
-    68 MB. vae-lab computes it the same way. The price is float32 cancellation where z is near a narrow component:
-    at log-variance -6 and means of size 3 the log-density is off by up to about 0.07 nats where the direct
-    difference is off by 5e-5 (bench/check_pytorch_objectives.py prints both)."""
-    inv_var = torch.exp(-logvar)
-    square = z.pow(2) @ inv_var.T - 2 * (z @ (mean * inv_var).T) + (mean.pow(2) * inv_var).sum(1)
-    return -0.5 * (z.shape[1] * LOG_2PI + logvar.sum(1) + square)
+    68 MB. vae-lab computes it the same way (src/model/pairwise-graph.ts). The three terms grow as 1/variance and
+    cancel where z is near a narrow component, so they are summed in float64: in float32 a VampPrior run (seed 4 of
+    the table's row) learned to exploit the rounding, to a test KL of -65 nats."""
+    inv_var = torch.exp(-logvar).double()
+    z64, mean64 = z.double(), mean.double()
+    square = z64.pow(2) @ inv_var.T - 2 * (z64 @ (mean64 * inv_var).T) + (mean64.pow(2) * inv_var).sum(1)
+    return -0.5 * (z.shape[1] * LOG_2PI + logvar.sum(1) + square.to(z.dtype))
 
 
 class StandardPrior(nn.Module):

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
+import { pairwiseLogNormal as pairwiseLogNormalGraph } from '../src/model/pairwise-graph.ts';
 import { pairwiseLogNormal, priorParameters, standardLogDensity } from '../src/model/prior.ts';
+import { GraphBuilder } from '../src/tfjs-bridge/graph-builder.ts';
 import { buildVae, type Vae } from '../src/model/vae.ts';
 import { findCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { GraphStep } from '../src/train/graph-step.ts';
@@ -42,19 +44,50 @@ const logMeanExp = (values: number[]) => {
 };
 
 describe('learned priors', () => {
-  it('the pairwise log-density (the square expanded into matrix products) equals the term-by-term sum', () => {
-    const [n, k, d] = [7, 5, 6];
-    const z = tf.randomNormal([n, d], 0, 2, 'float32', 1) as tf.Tensor2D;
-    const means = tf.randomNormal([k, d], 0, 1.5, 'float32', 2) as tf.Tensor2D;
-    const logvars = tf.randomUniform([k, d], -6, 2, 'float32', 3) as tf.Tensor2D;
-    const got = pairwiseLogNormal(z, means, logvars).arraySync();
+  it('the pairwise log-density, tfjs term by term and the graph expanded in float64, is exact even beside a narrow component', () => {
+    // Three components in 50 dimensions with means of size 2; the first is narrow (log-variance -14) and the samples
+    // sit half a standard deviation from its mean, where float32's expanded square loses nats to cancellation.
+    const [k, d] = [3, 50];
+    const means = tf.randomNormal([k, d], 0, 2, 'float32', 2) as tf.Tensor2D;
+    const logvars = tf.concat([tf.fill([1, d], -14), tf.randomUniform([k - 1, d], -6, 2, 'float32', 3)]) as tf.Tensor2D;
+    const offsets = tf.randomNormal([4, d], 0, 0.5 * Math.exp(-7), 'float32', 1);
+    const z = tf.concat([means.slice([0, 0], [1, d]).add(offsets), tf.randomNormal([3, d], 0, 2, 'float32', 4)]) as tf.Tensor2D;
     const [zs, ms, lvs] = [z.arraySync(), means.arraySync(), logvars.arraySync()];
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < k; c++) {
-        const want = logNormal(zs[i], ms[c], lvs[c]);
-        assert.ok(Math.abs(got[i][c] - want) < 1e-4 * Math.max(1, Math.abs(want)), `[${i}, ${c}]: ${got[i][c]} vs ${want}`);
-      }
-    }
+    const want = zs.map((row) => ms.map((m, c) => logNormal(row, m, lvs[c])));
+    const g = new GraphBuilder();
+    const inputs = ['z', 'means', 'logvars'].map((name) => g.placeholder(name, [-1, d]));
+    const fetch = pairwiseLogNormalGraph(g, inputs[0], inputs[1], inputs[2], d);
+    const session = g.load();
+    const [graph] = session.run(
+      [
+        [inputs[0], z],
+        [inputs[1], means],
+        [inputs[2], logvars],
+      ],
+      [fetch],
+    );
+    session.dispose();
+    const float32Expanded = tf.tidy(() => {
+      const precision = tf.exp(tf.neg(logvars));
+      const square = tf.matMul(tf.square(z), precision, false, true).sub(tf.matMul(z, means.mul(precision), false, true).mul(2));
+      return square
+        .add(tf.sum(means.square().mul(precision), 1))
+        .add(tf.sum(logvars, 1))
+        .add(d * Math.log(2 * Math.PI))
+        .mul(-0.5);
+    });
+    const worst = (got: tf.Tensor) =>
+      Math.max(
+        ...(got.arraySync() as number[][]).flatMap((row, i) =>
+          row.map((v, c) => Math.abs(v - want[i][c]) / Math.max(1, Math.abs(want[i][c]))),
+        ),
+      );
+    assert.ok(
+      worst(float32Expanded) > 1e-2,
+      `float32's expansion should be off here (${worst(float32Expanded)}), or this test shows nothing`,
+    );
+    assert.ok(worst(pairwiseLogNormal(z, means, logvars)) < 1e-6, `tfjs: ${worst(pairwiseLogNormal(z, means, logvars))}`);
+    assert.ok(worst(graph) < 1e-6, `graph: ${worst(graph)}`);
   });
 
   it('a mixture of one Gaussian at 0 with unit variance is N(0, I)', () => {

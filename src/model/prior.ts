@@ -63,20 +63,23 @@ export function priorParameters(prior: LearnedPrior): tf.Variable[] {
 
 /**
  * log N(z_n | mean_k, exp(logvar_k)) summed over dimensions, for every row n of z [n, d] against every component k:
- * [n, K]. The square is expanded, sum_j (z_j - m_j)^2 / v_j = (z^2) . (1/v) - 2 z . (m / v) + sum_j m_j^2 / v_j, so
- * two matrix products do the work and no [n, K, d] tensor is made: 500 components against the 25,000 samples of an
- * evaluation chunk would take 2.5 GB that way. The price is float32 rounding where z sits near a narrow component
- * (the terms grow as 1/variance and cancel): measured against float64 with numpy for K = 500, d = 50, means drawn
- * from N(0, 1.5^2), log-variances from U(-5, 0) and z from the components, log p(z) was off by at most 0.003 nats
- * and by 5e-6 on average; with log-variances down to -7, by 0.016 and 1e-4.
+ * [n, K]. Term by term, (z_n - m_k)^2 / v_k as an [n, K, d] tensor, so nothing cancels; in chunks of rows that keep
+ * that tensor near 100 MB (an evaluation chunk's 25,000 samples against 500 components of 50 dimensions would be
+ * 2.5 GB at once). The graph step's form (pairwise-graph.ts) expands the square into matrix products instead, in
+ * float64, which tfjs lacks; this is the definition it is tested against.
  */
 export function pairwiseLogNormal(z: tf.Tensor2D, means: tf.Tensor2D, logvars: tf.Tensor2D): tf.Tensor2D {
+  const [n, d] = z.shape;
+  const rows = Math.max(1, Math.floor(25_000_000 / (means.shape[0] * d)));
   return tf.tidy(() => {
-    const precision = tf.exp(tf.neg(logvars));
-    const scaledMeans = means.mul(precision);
-    const perComponent = tf.sum(logvars.add(means.mul(scaledMeans)), 1).add(z.shape[1] * Math.log(2 * Math.PI));
-    const quadratic = tf.matMul(tf.square(z), precision, false, true).sub(tf.matMul(z, scaledMeans, false, true).mul(2));
-    return quadratic.add(perComponent).mul(-0.5);
+    const precision = tf.exp(tf.neg(logvars)).expandDims(0);
+    const perComponent = tf.sum(logvars, 1).add(d * Math.log(2 * Math.PI));
+    const chunks = [];
+    for (let start = 0; start < n; start += rows) {
+      const zs = z.slice([start, 0], [Math.min(rows, n - start), d]).expandDims(1);
+      chunks.push(tf.sum(tf.square(tf.sub(zs, means.expandDims(0))).mul(precision), 2));
+    }
+    return (chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0)).add(perComponent).mul(-0.5) as tf.Tensor2D;
   });
 }
 

@@ -5,12 +5,13 @@ import { graphProtos, loadGraphSession, type GraphSession, type Proto, type Sess
 export type Ref = string;
 
 type Padding = 'SAME' | 'VALID';
+type DType = 'float32' | 'float64' | 'int32';
 
 /**
  * Builds a TensorFlow graph node by node (as a GraphDef, with tfjs-node's protos), asks TensorFlow for its
  * gradients, and loads it as a session that runs a whole training step in one call. A session runs the graph's
  * independent ops in parallel and dispatches each in C++, with no JavaScript between them.
- * Every tensor is float32 unless said.
+ * Every tensor is float32 unless said; float64 is for sums whose float32 rounding is too coarse (pairwise-graph.ts).
  */
 export class GraphBuilder {
   private readonly pb: Proto = graphProtos();
@@ -38,10 +39,20 @@ export class GraphBuilder {
     return this.node(op.toLowerCase(), op, inputs, { T: this.type('float32') });
   }
 
+  /** `op` on float64 tensors. */
+  op64(op: string, ...inputs: Ref[]): Ref {
+    return this.node(op.toLowerCase(), op, inputs, { T: this.type('float64') });
+  }
+
+  /** `x` as another element type. */
+  cast(x: Ref, from: DType, to: DType): Ref {
+    return this.node('cast', 'Cast', [x], { SrcT: this.type(from), DstT: this.type(to), Truncate: this.bool(false) });
+  }
+
   /** a b, or a b^T with `transposeB`. */
-  matMul(a: Ref, b: Ref, transposeB = false): Ref {
+  matMul(a: Ref, b: Ref, transposeB = false, dtype: DType = 'float32'): Ref {
     return this.node('matmul', 'MatMul', [a, b], {
-      T: this.type('float32'),
+      T: this.type(dtype),
       transpose_a: this.bool(false),
       transpose_b: this.bool(transposeB),
     });
@@ -75,21 +86,13 @@ export class GraphBuilder {
   }
 
   /** The sum over `axes`, which drop out of the shape. */
-  sum(x: Ref, axes: number[]): Ref {
-    return this.node('sum', 'Sum', [x, this.constant(axes, [axes.length], 'int32')], {
-      T: this.type('float32'),
-      Tidx: this.type('int32'),
-      keep_dims: this.bool(false),
-    });
+  sum(x: Ref, axes: number[], dtype: DType = 'float32'): Ref {
+    return this.reduce('Sum', x, axes, false, dtype);
   }
 
   /** The mean over `axis`, which drops out of the shape. */
   mean(x: Ref, axis: number): Ref {
-    return this.node('mean', 'Mean', [x, this.constant([axis], [1], 'int32')], {
-      T: this.type('float32'),
-      Tidx: this.type('int32'),
-      keep_dims: this.bool(false),
-    });
+    return this.reduce('Mean', x, [axis], false);
   }
 
   /** `x` with a new axis of size 1 at `axis`, to broadcast against another tensor. */
@@ -106,18 +109,7 @@ export class GraphBuilder {
    */
   logSumExp(x: Ref, axis: number): Ref {
     const max = (keepDims: boolean) =>
-      this.node(
-        'stop_gradient',
-        'StopGradient',
-        [
-          this.node('max', 'Max', [x, this.constant([axis], [1], 'int32')], {
-            T: this.type('float32'),
-            Tidx: this.type('int32'),
-            keep_dims: this.bool(keepDims),
-          }),
-        ],
-        { T: this.type('float32') },
-      );
+      this.node('stop_gradient', 'StopGradient', [this.reduce('Max', x, [axis], keepDims)], { T: this.type('float32') });
     return this.op('AddV2', this.op('Log', this.sum(this.op('Exp', this.op('Sub', x, max(true))), [axis])), max(false));
   }
 
@@ -243,6 +235,14 @@ export class GraphBuilder {
     return name;
   }
 
+  private reduce(op: 'Sum' | 'Mean' | 'Max', x: Ref, axes: number[], keepDims: boolean, dtype: DType = 'float32'): Ref {
+    return this.node(op.toLowerCase(), op, [x, this.constant(axes, [axes.length], 'int32')], {
+      T: this.type(dtype),
+      Tidx: this.type('int32'),
+      keep_dims: this.bool(keepDims),
+    });
+  }
+
   /** The shape of `x` when the graph runs, as an int32 vector. */
   private shapeOf(x: Ref): Ref {
     return this.node('shape', 'Shape', [x], { T: this.type('float32'), out_type: this.type('int32') });
@@ -264,8 +264,9 @@ export class GraphBuilder {
     return a;
   }
 
-  private type(dtype: 'float32' | 'int32'): Proto {
-    return this.attr((a) => a.setType(dtype === 'float32' ? this.pb.DataType.DT_FLOAT : this.pb.DataType.DT_INT32));
+  private type(dtype: DType): Proto {
+    const { DT_FLOAT, DT_DOUBLE, DT_INT32 } = this.pb.DataType;
+    return this.attr((a) => a.setType({ float32: DT_FLOAT, float64: DT_DOUBLE, int32: DT_INT32 }[dtype]));
   }
 
   private bool(value: boolean): Proto {
