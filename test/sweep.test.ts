@@ -337,5 +337,14 @@ describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
         .split('\n').length,
       3,
     );
+
+    // A run folder gone from under the record is named, with what to do, not a bare ENOENT.
+    rmSync(join(record, trials[0].run_dir), { recursive: true });
+    const broken = await vae(['report', record, '--out', join(dir, 'report-2')]);
+    assert.equal(broken.code, 2, broken.stderr);
+    assert.match(
+      broken.stderr,
+      /run folder .* has no run\.json\. Sweeps recorded before 2026-11-28 name their run folders from the directory they ran in/,
+    );
   });
 });

@@ -48,7 +48,15 @@ function readLocal(dir: string, read: ReportInputs): void {
   if (sweep.exists()) {
     const parent = sweep.parentRun();
     if (parent) read.parents.push({ trackingUri: parent.tracking_uri, runId: parent.parent_run_id });
-    for (const outcome of sweep.outcomes().values()) if (outcome.run_dir) read.runs.push(localRun(outcome.run_dir));
+    for (const { trial_id, run_dir } of sweep.outcomes().values()) {
+      if (!run_dir) continue;
+      if (!new RunRecord(run_dir).exists()) {
+        throw new UsageError(
+          `${dir}: trial ${trial_id}'s run folder ${run_dir} has no run.json. Sweeps recorded before 2026-11-28 name their run folders from the directory they ran in: run vae report from there`,
+        );
+      }
+      read.runs.push(localRun(run_dir));
+    }
     return;
   }
   if (new RunRecord(dir).exists()) {
