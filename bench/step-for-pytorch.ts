@@ -38,6 +38,7 @@ const values = (t: tf.Tensor) => Array.from(t.dataSync());
 const init = vae.trainableVariables.map((v) => ({ name: v.name, shape: v.shape, values: values(v) }));
 const graph = new GraphStep(vae, spec.train.optimizer.learning_rate, objective.kind);
 const batch = spec.train.batch_size;
+const k = samplesPerExample(objective);
 const pixels = test.pixels.length / test.count;
 const steps = [];
 let step0;
@@ -47,7 +48,7 @@ for (let s = 0; s < STEPS; s++) {
     [batch, pixels],
   );
   const x = tf.cast(tf.less(tf.randomUniform([batch, pixels], 0, 1, 'float32', 100 + s), grey), 'float32') as tf.Tensor2D;
-  const eps = seededNormal(batch * samplesPerExample(objective), vae.noiseDim, 200 + s);
+  const eps = seededNormal(batch * k, vae.noiseDim, 200 + s);
   if (s === 0) {
     const { totals, grads } = graph.lossAndGradients(x, eps, objective);
     step0 = { totals: values(totals).map((t) => t / batch), grads: grads.map(values) };
@@ -57,7 +58,6 @@ for (let s = 0; s < STEPS; s++) {
 }
 graph.syncModel();
 const after = vae.trainableVariables.map(values);
-const k = samplesPerExample(objective);
 writeFileSync(
   out,
   JSON.stringify({ spec: specPath, objective: objective.kind, k, lr: spec.train.optimizer.learning_rate, init, steps, step0, after }),
