@@ -26,13 +26,15 @@ export function reportRows(runs: readonly ReportedRun[]): ReportRow[] {
   }
   const members = [...groups.values()];
   const nameOf = (group: ReportedRun[]) => group[0].params.name ?? 'run';
+  // A spec's name tells its settings from other specs'; the params that differ tell apart settings of one spec.
+  const settingsByName = new Map<string, Record<string, string>[]>();
+  for (const group of members) settingsByName.set(nameOf(group), [...(settingsByName.get(nameOf(group)) ?? []), settingParams(group[0])]);
+  const differingByName = new Map([...settingsByName].map(([name, settings]) => [name, differingKeys(settings)]));
   return members.map((group) => {
     const params = group[0].params;
     const finished = group.filter((r) => r.status === 'FINISHED');
     const reference = referenceOf(params);
-    // A spec's name tells its settings from other specs'; the params that differ tell apart settings of one spec.
-    const namesakes = members.filter((g) => nameOf(g) === nameOf(group));
-    const differing = differingKeys(namesakes.map((g) => settingParams(g[0])));
+    const differing = differingByName.get(nameOf(group))!;
     const label = [nameOf(group), ...differing.map((k) => `${k}=${params[k] ?? ''}`)].join(' ');
     return {
       label,
