@@ -56,17 +56,18 @@ def check(spec):
     two_layers = any(w['name'].startswith('top_') for w in d['init'])
     model = TwoLayerVAE() if two_layers else BurdaVAE()
     by_name = layers(model)
-    params = []
+    params = []  # (PyTorch's parameter, its name, and vae-lab's values of it as a PyTorch tensor)
     for w in d['init']:
         layer, kind = w['name'].split('/')
         p = by_name[layer].weight if kind == 'kernel' else by_name[layer].bias
-        value = as_torch(w['values'], w['shape'], kind)
+        theirs = lambda values, shape=w['shape'], kind=kind: as_torch(values, shape, kind)
+        value = theirs(w['values'])
         if p.shape != value.shape:
             sys.exit(f'{spec}: {w["name"]} is {list(value.shape)}, the PyTorch model\'s {list(p.shape)}: '
                      'the replay needs Burda et al.\'s architecture (bench/pytorch_objectives.py)')
         with torch.no_grad():
             p.copy_(value)
-        params.append((p, w))
+        params.append((p, w['name'], theirs))
     if len(params) != len(list(model.parameters())):
         sys.exit(f'{spec}: {len(params)} weights against the PyTorch model\'s {len(list(model.parameters()))}')
     args = argparse.Namespace(objective=d['objective'], k=d['k'])
@@ -86,16 +87,16 @@ def check(spec):
                   f'PyTorch {", ".join(f"{t.item():.5f}" for t in terms)}; worst difference / loss {worst:.2e}')
             if worst > TOLERANCE:
                 failures.append('loss terms')
-            grads = [(w['name'], (p.grad - as_torch(g, w['shape'], w['name'].split('/')[1])).abs().max().item()
-                      / max(p.grad.abs().max().item(), 1e-30)) for (p, w), g in zip(params, d['step0']['grads'])]
+            grads = [(name, (p.grad - theirs(g)).abs().max().item() / max(p.grad.abs().max().item(), 1e-30))
+                     for (p, name, theirs), g in zip(params, d['step0']['grads'])]
             name, diff = max(grads, key=lambda g: g[1])
             print(f'  step 0 gradients ({len(grads)}): worst difference / largest entry {diff:.2e} ({name})')
             if diff > TOLERANCE:
                 failures.append('gradients')
         optimizer.step()
         print(f'  step {s} loss: vae-lab {step["loss"]:.5f}, PyTorch {terms[0].item():.5f}')
-    worst = max((p.detach() - as_torch(a, w['shape'], w['name'].split('/')[1])).abs().max().item()
-                / p.detach().abs().max().item() for (p, w), a in zip(params, d['after']))
+    worst = max((p.detach() - theirs(a)).abs().max().item() / p.detach().abs().max().item()
+                for (p, _, theirs), a in zip(params, d['after']))
     print(f'  weights after {len(d["steps"])} Adam steps: worst difference / largest entry {worst:.2e}')
     return failures
 
