@@ -82,12 +82,10 @@ describe('learned priors', () => {
           row.map((v, c) => Math.abs(v - want[i][c]) / Math.max(1, Math.abs(want[i][c]))),
         ),
       );
-    assert.ok(
-      worst(float32Expanded) > 1e-2,
-      `float32's expansion should be off here (${worst(float32Expanded)}), or this test shows nothing`,
-    );
-    assert.ok(worst(pairwiseLogNormal(z, means, logvars)) < 1e-6, `tfjs: ${worst(pairwiseLogNormal(z, means, logvars))}`);
-    assert.ok(worst(graph) < 1e-6, `graph: ${worst(graph)}`);
+    const [float32Error, tfjsError, graphError] = [float32Expanded, pairwiseLogNormal(z, means, logvars), graph].map(worst);
+    assert.ok(float32Error > 1e-2, `float32's expansion should be off here (${float32Error}), or this test shows nothing`);
+    assert.ok(tfjsError < 1e-6, `tfjs: ${tfjsError}`);
+    assert.ok(graphError < 1e-6, `graph: ${graphError}`);
   });
 
   it('a mixture of one Gaussian at 0 with unit variance is N(0, I)', () => {
