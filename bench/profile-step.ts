@@ -26,8 +26,8 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '15' },
   },
 });
-await selectBackend('tensorflow');
 const spec = loadSpec(args.spec!).spec;
+await selectBackend('tensorflow', spec.model.architecture);
 const data = loadDataset(spec.data, '.');
 const vae = buildVae(spec, imageShape(data.train));
 let session: ProfiledSession | undefined;

@@ -39,9 +39,10 @@ const silentProgress: ProgressReporter = { startEpoch: () => {}, update: () => {
 let peakRss = process.memoryUsage().rss;
 setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 10).unref();
 
-const backend = await selectBackend(args.backend as BackendName);
 // Every split trains on all it is given: val 0, so train() does no validation pass.
 const spec = loadSpec(args.spec!, ['data.split.train=1', 'data.split.val=0', 'train.epochs=1']).spec;
+// As `vae run` picks it: the kernels for the spec's architecture.
+const backend = await selectBackend(args.backend as BackendName, spec.model.architecture);
 const dataset = loadDataset(spec.data, '.');
 const vae = buildVae(spec, imageShape(dataset.train));
 const batch = spec.train.batch_size;
@@ -52,6 +53,7 @@ const result: Record<string, unknown> = {
   impl: 'vae-lab',
   backend: backend.name,
   tensorflow: backend.tensorflowVersion,
+  kernels: backend.kernels,
   arch: spec.model.architecture,
   batch_size: batch,
   threads: { intra: process.env.TF_NUM_INTRAOP_THREADS ?? 'default', inter: process.env.TF_NUM_INTEROP_THREADS ?? 'default' },

@@ -87,7 +87,7 @@ export async function runCommand(
   options: RunOptions,
   resume?: { runDir: string; runId: string; checkpoint: Checkpoint },
 ): Promise<void> {
-  const backend = await selectBackend(options.backend);
+  const backend = await selectBackend(options.backend, loaded.spec.model.architecture);
   const data = loadRunData(loaded);
   const record = resume ? new RunRecord(resume.runDir) : RunRecord.create(options.runsDir, loaded.spec.tracking.experiment);
   if (options.recordFile) writeRunLocation(options.recordFile, record);
