@@ -14,7 +14,10 @@ const SCRIPT = join(import.meta.dirname, 'support', 'traced-kernels.ts');
 async function tracedKernels(spec: string, env: NodeJS.ProcessEnv = {}): Promise<{ kernels: string; reason: string; ops: string[] }> {
   const base = { ...process.env };
   delete base.TF_ENABLE_ONEDNN_OPTS;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', SCRIPT, spec], { cwd: ROOT, env: { ...base, ...env } });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', SCRIPT, spec], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
@@ -38,7 +41,10 @@ describe("TensorFlow's CPU kernels follow the model", () => {
   it("a conv model's graph step runs on oneDNN's kernels", async () => {
     const { kernels, ops } = await tracedKernels('experiments/vae-mnist-conv.yaml');
     assert.equal(kernels, 'oneDNN');
-    assert.ok(onednnOps(ops).some((op) => op.includes('Conv')), `no oneDNN convolution among ${ops.join(', ')}`);
+    assert.ok(
+      onednnOps(ops).some((op) => op.includes('Conv')),
+      `no oneDNN convolution among ${ops.join(', ')}`,
+    );
   });
 
   it('a TF_ENABLE_ONEDNN_OPTS the user set wins', async () => {

@@ -18,7 +18,11 @@ const vae = buildVae(spec, imageShape(data.train));
 let session: ProfiledSession | undefined;
 const step = new GraphStep(vae, spec.train.optimizer.learning_rate, 'elbo', (graphDef) => (session = loadProfiledSession(graphDef)));
 session!.tracing = true;
-const x = tf.tensor2d(Float32Array.from(data.test.pixels.subarray(0, 16 * 784), (p) => p / 255), [16, 784]);
-for (let i = 0; i < 2; i++) tf.dispose(step.run(x, tf.randomNormal([16, vae.noiseDim], 0, 1, 'float32', i) as tf.Tensor2D, { kind: 'elbo', beta: 1 }));
+const x = tf.tensor2d(
+  Float32Array.from(data.test.pixels.subarray(0, 16 * 784), (p) => p / 255),
+  [16, 784],
+);
+for (let i = 0; i < 2; i++)
+  tf.dispose(step.run(x, tf.randomNormal([16, vae.noiseDim], 0, 1, 'float32', i) as tf.Tensor2D, { kind: 'elbo', beta: 1 }));
 const ops = [...new Set(session!.traces.flat().map((k) => k.op))].sort();
 console.log(JSON.stringify({ kernels: backend.kernels, reason: backend.reason, ops }));
