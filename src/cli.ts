@@ -158,6 +158,7 @@ program
   .argument('<runs...>', 'run, sweep or experiment folders under runs/, or MLflow run ids (a sweep parent: all its children)')
   .option('--out <dir>', 'where to write the report (default: <runs-dir>/reports/<time>)')
   .option('--runs-dir <dir>', 'the runs folder', 'runs')
+  .option('--no-mlflow', "do not log the report to the sweeps' parent runs")
   .addHelpText(
     'after',
     `
@@ -166,7 +167,7 @@ Examples:
   npx vae report runs/vae-mnist                       # every run of an experiment
   MLFLOW_TRACKING_URI=http://host:5000 npx vae report <parent-run-id>`,
   )
-  .action(async (runs: string[], options: { out?: string; runsDir: string }) =>
+  .action(async (runs: string[], options: { out?: string; runsDir: string; mlflow: boolean }) =>
     (await import('./commands/report.ts')).reportCommand(runs, options),
   );
 

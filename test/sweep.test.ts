@@ -1,6 +1,6 @@
 // End-to-end sweeps: real `vae sweep` processes, real tiny MNIST trials, a real MLflow server.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -224,6 +224,35 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     const artifacts = (await client.listAllArtifacts(parent.info.run_id)).map((f) => f.path).filter((p) => p.startsWith('report/'));
     assert.deepEqual(artifacts.sort(), ['report/report.csv', 'report/report.md', 'report/report.png', 'report/report.vl.json']);
     assert.equal(readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n').length, 3);
+  });
+
+  it("vae report on a sweep whose parent's server is gone: the table still, then how to log it or skip logging", async () => {
+    // The sweep's record, as if its MLflow server had stopped: the same trials, a parent on a port nothing serves.
+    const copy = join(runsDir, 'vae-mnist', 'sweeps-copy', 'server-gone');
+    cpSync(sweepDir('vae-mnist'), copy, { recursive: true });
+    try {
+      const definition = JSON.parse(readFileSync(join(copy, 'sweep.json'), 'utf8'));
+      definition.mlflow.tracking_uri = 'http://127.0.0.1:9';
+      writeFileSync(join(copy, 'sweep.json'), JSON.stringify(definition));
+      const quick = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' };
+      const out = join(copy, 'report');
+      const report = await vae(['report', copy, '--out', out], { env: quick });
+      assert.equal(report.code, 1, report.stderr);
+      assert.match(report.stderr, /^vae-mnist model\.latent_dim=2: test\/neg_elbo .* miss$/m);
+      assert.match(
+        report.stderr,
+        /the report is written, but not logged to parent run \w+: cannot reach MLflow at http:\/\/127\.0\.0\.1:9/,
+      );
+      assert.match(report.stderr, /npx vae ui.*--no-mlflow/);
+      assert.ok(existsSync(join(out, 'report.png')));
+
+      const local = await vae(['report', copy, '--out', join(copy, 'report-2'), '--no-mlflow'], { env: quick });
+      assert.equal(local.code, 1, 'every setting still misses its reference');
+      assert.doesNotMatch(local.stderr, /MLflow/);
+      assert.match(local.stderr, /2 of 2 settings do not pass their reference/);
+    } finally {
+      rmSync(join(runsDir, 'vae-mnist', 'sweeps-copy'), { recursive: true, force: true });
+    }
   });
 
   it('an array task of a trial that finished while MLflow was out of reach uploads its record instead of running it again', async () => {

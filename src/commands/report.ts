@@ -2,17 +2,20 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderVegaLite } from '../artifacts/plot.ts';
-import { UsageError } from '../errors.ts';
+import { RuntimeFailure, UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../record/atomic-write.ts';
 import { readReportInputs, type ParentRef } from '../report/inputs.ts';
 import { reportCsv, reportLines, reportMarkdown, reportPlotSpec } from '../report/render.ts';
 import { reportRows } from '../report/table.ts';
 import { MlflowClient } from '../tracking/mlflow-client.ts';
+import { MlflowUnreachableError } from '../tracking/mlflow-errors.ts';
 import { say } from './say.ts';
 
 export interface ReportOptions {
   out?: string;
   runsDir: string;
+  /** false: write the report without logging it to the sweeps' parent runs. */
+  mlflow?: boolean;
 }
 
 /** Exits 1 when a setting with a reference does not pass it (a miss, a single seed, or the metric not computed). */
@@ -37,17 +40,27 @@ export async function reportCommand(inputs: string[], options: ReportOptions): P
   };
   mkdirSync(out, { recursive: true });
   for (const [name, content] of Object.entries(contents)) writeFileAtomic(join(out, name), content);
-  for (const parent of parents) await logToParent(parent, contents);
-
   for (const line of reportLines(rows)) say(line);
-  say(
-    `report: ${join(out, 'report.md')} (and .csv, .png)${parents.length ? `; logged to ${parents.length} parent run(s) under report/` : ''}`,
-  );
+  say(`report: ${join(out, 'report.md')} (and .csv, .png)`);
   const failing = rows.filter((r) => r.check && r.check.verdict !== 'pass').length;
   if (failing > 0) {
     say(`${failing} of ${rows.filter((r) => r.check).length} settings do not pass their reference`);
     process.exitCode = 1;
   }
+
+  const logTo = options.mlflow === false ? [] : parents;
+  for (const parent of logTo) {
+    try {
+      await logToParent(parent, contents);
+    } catch (e) {
+      if (!(e instanceof MlflowUnreachableError)) throw e;
+      throw new RuntimeFailure(
+        `the report is written, but not logged to parent run ${parent.runId}: ${e.message}. Start that server (npx vae ui, for the local store) and run this again to log it, or add --no-mlflow to report without logging`,
+        { cause: e },
+      );
+    }
+  }
+  if (logTo.length > 0) say(`logged to ${logTo.length} parent run(s) under report/`);
 }
 
 async function logToParent(parent: ParentRef, contents: Record<string, string | Uint8Array>): Promise<void> {
