@@ -59,6 +59,10 @@ const result: Record<string, unknown> = {
   threads: { intra: process.env.TF_NUM_INTRAOP_THREADS ?? 'default', inter: process.env.TF_NUM_INTEROP_THREADS ?? 'default' },
 };
 const steps = Number(args.steps);
+// Steps are timed within one epoch; more would be timed as fewer, and reported as faster than they are.
+const fullBatches = Math.floor(dataset.train.count / batch);
+if (steps > fullBatches)
+  throw new Error(`--steps ${steps}: one epoch of ${dataset.train.count} images holds ${fullBatches} batches of ${batch}`);
 if (steps > 0) {
   // Warm-up: kernel selection, the first allocations and JIT tiers, none of which a long run pays per step.
   await trainOnce(vae, spec, limited(Number(args.warmup)));
