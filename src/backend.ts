@@ -64,7 +64,8 @@ async function activate(name: BackendName, architecture: Architecture | undefine
       // TensorFlow reads this once, as tfjs-node loads it; a value the user set wins.
       process.env.TF_ENABLE_ONEDNN_OPTS ??= kernelsFor(architecture) === 'Eigen' ? '0' : '1';
       await import(TFJS_NODE);
-      loadedKernels = process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'Eigen' : 'oneDNN';
+      // TensorFlow reads a boolean: 0 or false, in any case, turns oneDNN off.
+      loadedKernels = /^(0|false)$/i.test(process.env.TF_ENABLE_ONEDNN_OPTS) ? 'Eigen' : 'oneDNN';
     }
     if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');

@@ -47,7 +47,11 @@ describe("TensorFlow's CPU kernels follow the model", () => {
     );
   });
 
-  it('a TF_ENABLE_ONEDNN_OPTS the user set wins', async () => {
+  it('a TF_ENABLE_ONEDNN_OPTS the user set wins, read as TensorFlow reads it', async () => {
+    const { kernels: eigen, ops: eigenOps } = await tracedKernels('experiments/vae-mnist-conv.yaml', { TF_ENABLE_ONEDNN_OPTS: 'False' });
+    assert.equal(eigen, 'Eigen');
+    assert.deepEqual(onednnOps(eigenOps), []);
+
     const { kernels, ops } = await tracedKernels('experiments/vae-mnist.yaml', { TF_ENABLE_ONEDNN_OPTS: '1' });
     assert.equal(kernels, 'oneDNN');
     assert.notDeepEqual(onednnOps(ops), []);
