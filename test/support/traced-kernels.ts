@@ -23,6 +23,7 @@ const x = tf.tensor2d(
   [16, 784],
 );
 for (let i = 0; i < 2; i++)
-  tf.dispose(step.run(x, tf.randomNormal([16, vae.noiseDim], 0, 1, 'float32', i) as tf.Tensor2D, { kind: 'elbo', beta: 1 }));
+  tf.tidy(() => step.run(x, tf.randomNormal([16, vae.noiseDim], 0, 1, 'float32', i) as tf.Tensor2D, { kind: 'elbo', beta: 1 }));
+step.dispose();
 const ops = [...new Set(session!.traces.flat().map((k) => k.op))].sort();
 console.log(JSON.stringify({ kernels: backend.kernels, reason: backend.reason, ops }));
