@@ -9,15 +9,20 @@ import { promisify } from 'node:util';
 import { kernelsFor } from '../src/backend.ts';
 import { ROOT } from './support/cli.ts';
 
-const SCRIPT = join(import.meta.dirname, 'support', 'traced-kernels.ts');
+// Two traced graph steps of the spec's model, in a process of their own; prints the kernels as JSON.
+const PROFILE = join(import.meta.dirname, '..', 'bench', 'profile-step.ts');
 
 async function tracedKernels(spec: string, env: NodeJS.ProcessEnv = {}): Promise<{ kernels: string; reason: string; ops: string[] }> {
   const base = { ...process.env };
   delete base.TF_ENABLE_ONEDNN_OPTS;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', SCRIPT, spec], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', PROFILE, '--spec', spec, '--warmup', '0', '--steps', '2', '--json'],
+    {
+      cwd: ROOT,
+      env: { ...base, ...env },
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
