@@ -34,10 +34,11 @@ export async function selectBackend(requested: BackendName | 'auto', architectur
   for (const name of candidates) {
     const failure = await activate(name, architecture);
     if (!failure) {
-      if (name !== 'tensorflow') return { name, reason: notes.length > 0 ? `backend ${name} (${notes.join('; ')})` : `backend ${name}` };
-      const tensorflowVersion = nativeTensorflowVersion();
-      const what = `backend tensorflow (TensorFlow ${tensorflowVersion} through tfjs-node, ${loadedKernels} kernels)`;
-      return { name, reason: notes.length > 0 ? `${what} (${notes.join('; ')})` : what, tensorflowVersion, kernels: loadedKernels };
+      const native = name === 'tensorflow' ? { tensorflowVersion: nativeTensorflowVersion(), kernels: loadedKernels } : {};
+      const what = native.tensorflowVersion
+        ? `backend tensorflow (TensorFlow ${native.tensorflowVersion} through tfjs-node, ${native.kernels} kernels)`
+        : `backend ${name}`;
+      return { name, reason: notes.length > 0 ? `${what} (${notes.join('; ')})` : what, ...native };
     }
     notes.push(`${name} unavailable: ${failure}`);
   }
