@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { evaluateElbo } from '../src/eval/evaluate.ts';
@@ -17,7 +18,7 @@ const digits = subset(
 );
 
 before(async () => {
-  await tf.setBackend('cpu');
+  assert.equal((await selectBackend('tensorflow')).name, 'tensorflow', 'tfjs-node must load (npm ci builds it)');
 });
 
 describe('importance-weighted bound', () => {
@@ -37,7 +38,9 @@ describe('importance-weighted bound', () => {
     const one = await importanceWeightedNll(vae, digits, { ...options, samples: 200 });
     // 1 MiB holds 66 decoder passes of 784 pixels: 200 samples take 4 chunks for each example.
     const many = await importanceWeightedNll(vae, digits, { ...options, samples: 200, memoryBytes: 2 ** 20 });
-    assert.ok(Math.abs(one - many) < 0.5, `${one} vs ${many}`);
+    // The untrained model's log-weights hardly depend on the noise, so the two agree to 4e-4 nats; a running sum
+    // that is not rescaled when the maximum moves is off by 0.3.
+    assert.ok(Math.abs(one - many) < 0.01, `${one} vs ${many}`);
   });
 });
 
