@@ -138,6 +138,15 @@ describe('learned priors', () => {
     });
   }
 
+  it("vamp: evaluation's graph forward pass clips the pseudo-inputs to [0, 1] as tfjs does", () => {
+    const vae = model(['model.prior=vamp', 'model.vamp.components=8']);
+    const [pseudoInputs] = priorParameters(vae.prior!);
+    // Freshly initialised pseudo-inputs sit near 0.05, where neither end of the clip acts; training moves them past
+    // both. Digits stretched to [-0.5, 1.5] put pixels beyond each end.
+    pseudoInputs.assign(testDigits(100, 108).mul(2).sub(0.5));
+    assertForwardFormsAgree(vae, testDigits(0, 12));
+  });
+
   it("a checkpoint carries the prior's parameters with the rest", async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'vae-prior-checkpoint-'));
     const [trained, fresh] = [
