@@ -70,6 +70,8 @@ describe('loss terms against hand-computed values (nats, per example)', () => {
       [0, 0.25, 0.5, 0.5],
     );
     assert.equal(klWeightAt(0, { kl_weight: 1, kl_warmup_epochs: 0 }), 1);
+    // val/loss weighs the KL by the beta of the epoch's end, as train/loss does, or it leaves the warm-up out.
+    assert.equal(klPartValue({ kind: 'elbo', beta: 0.25 }, 8), 2);
   });
 
   it("β-TCVAE's MI, TC and dimension-wise KL add up to the KL estimated from the sample, log q(z|x) - log p(z)", () => {
