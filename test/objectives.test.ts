@@ -42,6 +42,24 @@ describe('training objectives', () => {
     assert.ok(Math.abs(summary.metrics['test/kl'] - 10) < 1.5, `test/kl ${summary.metrics['test/kl']}`);
     assert.ok(summary.metrics['test/neg_elbo'] > summary.metrics['test/recon'], 'the test metric is the plain negative ELBO');
   });
+  it("the schedules start from nothing: the first step trains with C = 0, and with a warm-up's beta = 0", async () => {
+    // One seed gives every run the same weights, first batch and noise, so the first step's loss (the running loss
+    // after one step) tells which C or beta that step had: gamma = 1 and C = 0 cost |KL| = KL, the ELBO; beta = 0
+    // costs the reconstruction alone. The pairs agree to the last bit; a schedule one step ahead moves the first
+    // loss by 10 nats (C = 10) or 0.02 (beta = 1/4 of an untrained VAE's small KL).
+    const budget = ['data.limit=256', 'train.batch_size=64', 'train.epochs=1', 'tracking.log_every_steps=1', 'eval.iwae_samples=0'];
+    const firstLoss = async (name: string, args: string[]) =>
+      (await trainedRun(name, [...args, ...budget])).series('train/running_loss')[0];
+    const capacity = ['loss.objective=capacity', 'loss.capacity.gamma=1', 'loss.capacity.max_nats=40', 'loss.capacity.anneal_steps=4'];
+    const [annealed, elbo] = [await firstLoss('capacity-start', capacity), await firstLoss('elbo-start', [])];
+    assert.ok(Math.abs(annealed - elbo) < 1e-3, `first step: capacity ${annealed}, ELBO ${elbo}`);
+    const [warming, reconOnly] = [
+      await firstLoss('warmup-start', ['loss.kl_warmup_epochs=1']),
+      await firstLoss('beta0-start', ['loss.kl_weight=0']),
+    ];
+    assert.ok(Math.abs(warming - reconOnly) < 1e-3, `first step: warm-up ${warming}, beta = 0 ${reconOnly}`);
+  });
+
   it('β-TCVAE trains through the graph step; its test metric is the plain negative ELBO', async () => {
     const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=0'];
     const { stderr, record, series } = await trainedRun('beta-tc', ['loss.objective=beta_tc', ...budget]);
