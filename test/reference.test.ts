@@ -16,6 +16,9 @@ describe('checking a number against its reference', () => {
     assert.equal(checkReference(loss, [100.9, 101.0]).verdict, 'pass');
     assert.equal(checkReference(loss, [90, 92]).verdict, 'pass');
     assert.equal(checkReference(loss, [101.5, 101.7]).verdict, 'miss');
+    // The bound a report prints, read back: 106.66 - 105.6 is 1.0600000000000023 in doubles, past a tolerance of 1.06.
+    const printed = { ...loss, value: 105.6, tolerance: 1.06 };
+    assert.equal(checkReference(printed, [106.66, 106.66]).verdict, 'pass', 'a number exactly at the bound passes');
   });
 
   it('within is two-sided; at_least is for scores', () => {
