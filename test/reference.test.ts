@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { RunRecord } from '../src/record/run-record.ts';
 import { checkReference, type Reference } from '../src/reference/reference-check.ts';
 import type { ReportedRun } from '../src/report/inputs.ts';
 import { reportRows } from '../src/report/table.ts';
@@ -123,6 +124,52 @@ describe('vae report on real runs', { timeout: 240_000 }, () => {
       /^vae-mnist model\.latent_dim=3: test\/neg_elbo [\d.]+ against 105.6, .*, one seed: not a result, run more seeds$/m,
     );
     assert.match(report.stderr, /1 of 2 settings do not pass their reference/);
+  });
+
+  it("a setting whose seeds all miss, and one whose runs lack the metric: exit 1, the CSV with the seeds' numbers", async () => {
+    // A runs folder of its own, so the report above keeps its two settings. The miss above is one seed, which fails
+    // whatever a miss does: only a setting with n > 1 shows that a miss fails the report. The CSV's numbers are checked
+    // against the seeds' own, since swapped or misfilled columns keep the row's shape.
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-report-miss-')), 'runs');
+    const tiny = [...TINY.slice(0, -1), dir];
+    const sweep = await vae([
+      'sweep',
+      'experiments/vae-mnist.yaml',
+      '--seeds',
+      '1,2',
+      'reference.value=100',
+      'reference.tolerance=1',
+      ...tiny,
+    ]);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    const experiment = join(dir, 'vae-mnist');
+    const seeds = readdirSync(experiment)
+      .map((name) => new RunRecord(join(experiment, name)))
+      .filter((r) => r.exists())
+      .map((r) => r.readSummary()!.metrics['test/neg_elbo']);
+    assert.equal(seeds.length, 2);
+    const missed = join(experiment, 'sweeps', readdirSync(join(experiment, 'sweeps'))[0]);
+    const report = await vae(['report', missed, '--out', join(dir, 'report-miss')]);
+    assert.equal(report.code, 1, report.stderr);
+    assert.match(report.stderr, /1 of 1 settings do not pass their reference/);
+    const cells = readFileSync(join(dir, 'report-miss', 'report.csv'), 'utf8')
+      .trim()
+      .split('\n')[1]
+      .split(',');
+    const mean = (seeds[0] + seeds[1]) / 2;
+    const [n, obtained, std, difference] = [cells[2], cells[3], cells[4], cells[8]].map(Number);
+    assert.deepEqual([n, cells[9]], [2, 'miss']);
+    const near = (got: number, want: number) => Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want));
+    assert.ok(near(obtained, mean), `mean ${obtained} vs ${mean}`);
+    assert.ok(near(std, Math.abs(seeds[0] - seeds[1]) / Math.SQRT2), `sample std ${std} of ${seeds}`);
+    assert.ok(near(difference, mean - 100), `difference ${difference}`);
+
+    const uncomputed = await vae(['run', 'experiments/vae-mnist.yaml', 'model.latent_dim=3', 'reference.metric=test/iwae_nll', ...tiny]);
+    assert.equal(uncomputed.code, 0, uncomputed.stderr);
+    const both = await vae(['report', experiment, '--out', join(dir, 'report-both')]);
+    assert.equal(both.code, 1, both.stderr);
+    assert.match(both.stderr, /^vae-mnist model\.latent_dim=3: test\/iwae_nll – against .*, not computed$/m);
+    assert.match(both.stderr, /2 of 2 settings do not pass their reference/);
   });
 
   it('runs without a reference: block, or a folder without runs: exit 2 with what to do', async () => {
