@@ -6,6 +6,7 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
 import { evaluateElbo } from '../src/eval/evaluate.ts';
 import { importanceWeightedNll, latentUsage } from '../src/eval/iwae.ts';
+import { testMetrics } from '../src/eval/test-metrics.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { buildVae } from '../src/model/vae.ts';
 
@@ -101,5 +102,23 @@ describe('active units and KL per dimension', () => {
     usage.klPerDimension.forEach((k, u) => assert.ok(Math.abs(k - kl[u]) < 1e-5, `kl[${u}]`));
     assert.equal(usage.activeUnits, variance.filter((v) => v > threshold).length);
     assert.equal(usage.activeUnits, 10);
+  });
+});
+
+describe('the test metrics of a run', () => {
+  it("count active units at the spec's threshold and bound with the spec's k, or skip the bound at k = 0", async () => {
+    const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
+    // A threshold between the untrained model's activities (all below the default 0.01): 15 of its 20 units pass.
+    const { activity } = await latentUsage(vae, digits, { batchSize: 64, binarize: 'none', seed: 'u', threshold: 0.01 });
+    const sorted = [...activity].sort((a, b) => a - b);
+    const threshold = (sorted[4] + sorted[5]) / 2;
+    const overrides = [`eval.active_unit_threshold=${threshold}`, 'eval.iwae_samples=10', 'train.batch_size=24'];
+    const { metrics } = await testMetrics(vae, digits, loadSpec('experiments/vae-mnist.yaml', overrides).spec);
+    assert.equal(metrics['test/active_units'], 15);
+    assert.ok(Math.abs(metrics['test/neg_elbo'] - metrics['test/recon'] - metrics['test/kl']) < 1e-3);
+    assert.ok(metrics['test/iwae_nll'] < metrics['test/neg_elbo'], `k=10 ${metrics['test/iwae_nll']} vs ${metrics['test/neg_elbo']}`);
+    const none = await testMetrics(vae, digits, loadSpec('experiments/vae-mnist.yaml', [...overrides, 'eval.iwae_samples=0']).spec);
+    assert.equal('test/iwae_nll' in none.metrics, false, 'k = 0 skips the bound');
+    vae.dispose();
   });
 });
