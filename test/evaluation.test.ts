@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { subset } from '../src/data/images.ts';
-import { evaluateElbo } from '../src/eval/evaluate.ts';
+import { evaluateElbo, perExampleNegElbo } from '../src/eval/evaluate.ts';
 import { importanceWeightedNll, latentUsage } from '../src/eval/iwae.ts';
 import { testMetrics } from '../src/eval/test-metrics.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
@@ -45,40 +45,33 @@ describe('importance-weighted bound', () => {
   });
 
   it('is the exact -log p(x), for every k and batching, when the latent carries nothing', async () => {
-    // With q(z|x) = p(z) and a decoder that ignores z, every importance weight is p(x) itself, so the ELBO and the
-    // bound for any k are exactly -log p(x), here the pixel-mean Bernoulli model's NLL in closed form. The inequalities
-    // above cannot see a bound that forgets -log k (log 100 = 4.6 nats too low) or averages that weight a short last
-    // batch as a full one; this can.
-    const blank = buildVae(spec, { height: 28, width: 28, channels: 1 });
-    for (const v of blank.trainableVariables) v.assign(tf.zerosLike(v));
-    const grey = Float64Array.from({ length: 784 }, (_, p) => {
-      let sum = 0;
-      for (let i = 0; i < 64; i++) sum += digits.pixels[i * 784 + p] / 255;
-      return Math.min(0.95, Math.max(0.05, sum / 64));
-    });
-    const output = blank.decoder.getLayer('x_params');
-    output.setWeights([output.getWeights()[0], tf.tensor1d(Array.from(grey, (q) => Math.log(q / (1 - q))))]);
-    // The bias went through float32: the closed form uses the probabilities the model actually holds.
-    const held = Array.from(output.getWeights()[1].dataSync(), (l) => 1 / (1 + Math.exp(-l)));
-    let exact = 0;
-    for (let i = 0; i < 64; i++) {
-      for (let p = 0; p < 784; p++) {
-        const x = digits.pixels[i * 784 + p] / 255;
-        exact -= x * Math.log(held[p]) + (1 - x) * Math.log(1 - held[p]);
-      }
-    }
-    exact /= 64;
+    // The inequalities above cannot see a bound that forgets -log k (log 100 = 4.6 nats too low) or averages that
+    // weight a short last batch as a full one; an exact answer can.
+    const { blank, exact } = blankModel();
+    const mean = exact.reduce((a, b) => a + b, 0) / exact.length;
     // 64 digits in batches of 24: the last batch has 16.
     const elbo = await evaluateElbo(blank, digits, { batchSize: 24, binarize: 'none', seed: 'elbo-test' });
-    assert.ok(Math.abs(elbo.loss - exact) < 0.01 && Math.abs(elbo.kl) < 1e-6, `-ELBO ${elbo.loss} (KL ${elbo.kl}) vs ${exact}`);
+    assert.ok(Math.abs(elbo.loss - mean) < 0.01 && Math.abs(elbo.kl) < 1e-6, `-ELBO ${elbo.loss} (KL ${elbo.kl}) vs ${mean}`);
     for (const [samples, memoryBytes] of [
       [1, 64 * 2 ** 20],
       [100, 64 * 2 ** 20],
       [100, 2 ** 20],
     ]) {
       const bound = await importanceWeightedNll(blank, digits, { ...options, samples, memoryBytes });
-      assert.ok(Math.abs(bound - exact) < 0.01, `k=${samples} in ${memoryBytes} bytes: ${bound} vs ${exact}`);
+      assert.ok(Math.abs(bound - mean) < 0.01, `k=${samples} in ${memoryBytes} bytes: ${bound} vs ${mean}`);
     }
+    blank.dispose();
+  });
+});
+
+describe('per-example scores', () => {
+  it("are each example's own -log p(x), in order, averaged over the draws, when the latent carries nothing", async () => {
+    // Any score is a mean over draws whose spread hides a sum where a mean belongs; here every draw gives the exact
+    // answer, so 3 draws summed would triple it. Batches of 24 leave a short last one, whose scores must land at 48.
+    const { blank, exact } = blankModel();
+    const scores = await perExampleNegElbo(blank, digits, { samples: 3, batchSize: 24, seed: 'score-test' });
+    assert.equal(scores.length, 64);
+    scores.forEach((s, i) => assert.ok(Math.abs(s - exact[i]) < 0.01, `example ${i}: ${s} vs ${exact[i]}`));
     blank.dispose();
   });
 });
@@ -122,3 +115,31 @@ describe('the test metrics of a run', () => {
     vae.dispose();
   });
 });
+
+/**
+ * The reference model with q(z|x) = p(z) and a decoder that ignores z: every importance weight is p(x) itself, so the
+ * ELBO, the bound for any k and every draw's score are exactly -log p(x), here the pixel-mean Bernoulli model's NLL,
+ * in closed form for each digit (`exact`).
+ */
+function blankModel() {
+  const blank = buildVae(spec, { height: 28, width: 28, channels: 1 });
+  for (const v of blank.trainableVariables) v.assign(tf.zerosLike(v));
+  const grey = Float64Array.from({ length: 784 }, (_, p) => {
+    let sum = 0;
+    for (let i = 0; i < 64; i++) sum += digits.pixels[i * 784 + p] / 255;
+    return Math.min(0.95, Math.max(0.05, sum / 64));
+  });
+  const output = blank.decoder.getLayer('x_params');
+  output.setWeights([output.getWeights()[0], tf.tensor1d(Array.from(grey, (q) => Math.log(q / (1 - q))))]);
+  // The bias went through float32: the closed form uses the probabilities the model actually holds.
+  const held = Array.from(output.getWeights()[1].dataSync(), (l) => 1 / (1 + Math.exp(-l)));
+  const exact = Array.from({ length: 64 }, (_, i) => {
+    let nll = 0;
+    for (let p = 0; p < 784; p++) {
+      const x = digits.pixels[i * 784 + p] / 255;
+      nll -= x * Math.log(held[p]) + (1 - x) * Math.log(1 - held[p]);
+    }
+    return nll;
+  });
+  return { blank, exact };
+}
