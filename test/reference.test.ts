@@ -42,10 +42,18 @@ describe('checking a number against its reference', () => {
   });
 
   it('groups runs into settings by everything but the seed, and labels them by name and what differs within a name', () => {
+    // How a run was recorded is no part of its setting: each seed here logged its loss at another interval.
     const run = (seed: number, latent: number, value: number, status = 'FINISHED'): ReportedRun => ({
       origin: `run-${seed}-${latent}`,
       status,
-      params: { name: 'vae-mnist', seed: String(seed), 'model.latent_dim': String(latent), 'tracking.experiment': 'x', ...flat(loss) },
+      params: {
+        name: 'vae-mnist',
+        seed: String(seed),
+        'model.latent_dim': String(latent),
+        'tracking.experiment': 'x',
+        'tracking.log_every_steps': String(10 * seed),
+        ...flat(loss),
+      },
       metrics: { 'test/neg_elbo': value },
     });
     const other = (seed: number, latent: number): ReportedRun => ({
