@@ -178,6 +178,11 @@ describe('vae report on real runs', { timeout: 240_000 }, () => {
     assert.equal(both.code, 1, both.stderr);
     assert.match(both.stderr, /^vae-mnist model\.latent_dim=3: test\/iwae_nll – against .*, not computed$/m);
     assert.match(both.stderr, /2 of 2 settings do not pass their reference/);
+    // n counts the seeds with the metric, not the finished runs: none of this one's computed it.
+    assert.match(
+      readFileSync(join(dir, 'report-both', 'report.md'), 'utf8'),
+      /\| vae-mnist model\.latent_dim=3 \| test\/iwae_nll \| – \(n=0\) \|/,
+    );
   });
 
   it('runs without a reference: block, or a folder without runs: exit 2 with what to do', async () => {
