@@ -34,8 +34,8 @@ export async function selectBackend(requested: BackendName | 'auto', architectur
   for (const name of candidates) {
     const failure = await activate(name, architecture);
     if (!failure) {
-      const native = name === 'tensorflow' ? { tensorflowVersion: nativeTensorflowVersion(), kernels: loadedKernels } : {};
-      const what = native.tensorflowVersion
+      const native = name === 'tensorflow' ? { tensorflowVersion: nativeTensorflowVersion(), kernels: loadedKernels } : undefined;
+      const what = native
         ? `backend tensorflow (TensorFlow ${native.tensorflowVersion} through tfjs-node, ${native.kernels} kernels)`
         : `backend ${name}`;
       return { name, reason: notes.length > 0 ? `${what} (${notes.join('; ')})` : what, ...native };
