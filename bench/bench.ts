@@ -8,7 +8,8 @@
 //      TensorFlow's default thread pools (a thread per core) and with one thread each, and with the CPU kernels
 //      `vae run` picks for the spec (src/backend.ts, kernelsFor), PyTorch with 2 and 1 threads. These run
 //      `--rounds` times, interleaved, and the fastest round counts, since other work on the machine only ever adds
-//      time. wasm runs once; cpu (the slowest by far) only CPU_STEPS steps. cpu ms/step is the CPU time of all the process's threads per step.
+//      time. wasm runs once; cpu (the slowest by far) only CPU_STEPS steps. cpu ms/step is the CPU time of all the
+//      process's threads per step.
 //   2. The conv VAE of experiments/vae-mnist-conv.yaml, tfjs-node against the same network in PyTorch: ms/step,
 //      interleaved rounds like the MLP's. With --conv-epochs N, both also train it N epochs on 90% of the training
 //      set (the spec's split) and report the test loss, so the conv speed is never bought with worse training.
