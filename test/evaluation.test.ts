@@ -92,8 +92,7 @@ describe('active units and KL per dimension', () => {
     const kl = tf.mean(tf.square(mu).add(tf.exp(logvar)).sub(1).sub(logvar).mul(0.5), 0).arraySync() as number[];
     // An untrained model's activities are all near 2e-3, below Burda et al.'s 0.01: at that threshold every way of
     // counting gives 0. A threshold between its activities makes the count depend on what is counted.
-    const sorted = [...variance].sort((a, b) => a - b);
-    const threshold = (sorted[9] + sorted[10]) / 2;
+    const threshold = thresholdWithAbove(variance, 10);
     const usage = await latentUsage(vae, digits, { batchSize: 10, binarize: 'none', seed: 'u', threshold });
     usage.activity.forEach((a, u) => assert.ok(Math.abs(a - variance[u]) < 1e-5, `activity[${u}]`));
     usage.klPerDimension.forEach((k, u) => assert.ok(Math.abs(k - kl[u]) < 1e-5, `kl[${u}]`));
@@ -107,8 +106,7 @@ describe('the test metrics of a run', () => {
     const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
     // A threshold between the untrained model's activities (all below the default 0.01): 15 of its 20 units pass.
     const { activity } = await latentUsage(vae, digits, { batchSize: 64, binarize: 'none', seed: 'u', threshold: 0.01 });
-    const sorted = [...activity].sort((a, b) => a - b);
-    const threshold = (sorted[4] + sorted[5]) / 2;
+    const threshold = thresholdWithAbove(activity, 15);
     const overrides = [`eval.active_unit_threshold=${threshold}`, 'eval.iwae_samples=10', 'train.batch_size=24'];
     const { metrics } = await testMetrics(vae, digits, loadSpec('experiments/vae-mnist.yaml', overrides).spec);
     assert.equal(metrics['test/active_units'], 15);
@@ -146,4 +144,10 @@ function blankModel() {
     return nll;
   });
   return { blank, exact };
+}
+
+/** The midpoint between the `above`-th largest of `values` and the next: exactly `above` of them lie over it. */
+function thresholdWithAbove(values: number[], above: number): number {
+  const descending = [...values].sort((a, b) => b - a);
+  return (descending[above - 1] + descending[above]) / 2;
 }
