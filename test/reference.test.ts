@@ -1,7 +1,6 @@
 // The spec's reference: block: the judgement itself, the grouping into settings, and `vae report` on real runs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
@@ -9,6 +8,7 @@ import { checkReference, type Reference } from '../src/reference/reference-check
 import type { ReportedRun } from '../src/report/inputs.ts';
 import { reportRows } from '../src/report/table.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
 
 const loss: Reference = { metric: 'test/neg_elbo', value: 100, tolerance: 1, passes: 'at_most', source: 'a paper' };
 
@@ -82,7 +82,8 @@ describe('checking a number against its reference', () => {
 });
 
 describe('vae report on real runs', { timeout: 240_000 }, () => {
-  const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-report-')), 'runs');
+  const scratch = scratchFolders('vae-report-');
+  const runsDir = join(scratch(), 'runs');
   const TINY = ['data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'train.batch_size=50', '--no-mlflow', '--runs-dir', runsDir];
   let sweepDir: string;
 
@@ -138,7 +139,7 @@ describe('vae report on real runs', { timeout: 240_000 }, () => {
     // A runs folder of its own, so the report above keeps its two settings. The miss above is one seed, which fails
     // whatever a miss does: only a setting with n > 1 shows that a miss fails the report. The CSV's numbers are checked
     // against the seeds' own, since swapped or misfilled columns keep the row's shape.
-    const dir = join(mkdtempSync(join(tmpdir(), 'vae-report-miss-')), 'runs');
+    const dir = join(scratch(), 'runs');
     const tiny = [...TINY.slice(0, -1), dir];
     const sweep = await vae([
       'sweep',
@@ -192,7 +193,7 @@ describe('vae report on real runs', { timeout: 240_000 }, () => {
     const none = await vae(['report', join(runsDir, experiment)]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /has a reference: block to compare with; add one \(npx vae fields reference\)/);
-    const empty = await vae(['report', mkdtempSync(join(tmpdir(), 'vae-report-empty-'))]);
+    const empty = await vae(['report', scratch()]);
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /no run records in it/);
     assert.equal(existsSync(join(runsDir, 'reports')), false, 'nothing written for a report that could not be made');
