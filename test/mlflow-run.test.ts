@@ -12,6 +12,7 @@ import { vae } from './support/cli.ts';
 import { scratchFolders } from './support/scratch.ts';
 import { freePort, startTestMlflow, testClient, type TestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir, TINY_RUN } from './support/run-record.ts';
+import { signalPastStep } from './support/signals.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 const OFF_LINE = /^\[mlflow\] .*MLflow logging is off.*$/gm;
@@ -155,16 +156,12 @@ describe('vae run logging to a real MLflow server', () => {
 
   it('SIGTERM mid-run exits 143 and marks the MLflow run KILLED', { timeout: 90_000 }, async () => {
     const dir = runsDir();
-    let sent = false;
-    const result = await vae(['run', SPEC, 'train.epochs=1', '--runs-dir', dir], {
+    const watcher = signalPastStep(dir, 50, 'SIGTERM');
+    const result = await vae(['run', SPEC, 'train.epochs=2', '--runs-dir', dir], {
       env: { MLFLOW_TRACKING_URI: server.url },
-      onStderr: (text, kill) => {
-        if (!sent && text.includes('model 784-400-20')) {
-          sent = true;
-          setTimeout(() => kill('SIGTERM'), 1500);
-        }
-      },
+      onStderr: watcher.onStderr,
     });
+    watcher.stop();
     assert.equal(result.code, 143, result.stderr);
     const runDir = onlyRunDir(dir);
     assert.equal(new RunRecord(runDir).readRun().status, 'KILLED');

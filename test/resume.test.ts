@@ -4,7 +4,6 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadLayersModel } from '../src/model/persist.ts';
-import type { MetricPoint } from '../src/record/entries.ts';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import { findCheckpoint } from '../src/train/checkpoint.ts';
@@ -12,6 +11,7 @@ import { vae } from './support/cli.ts';
 import { scratchFolders } from './support/scratch.ts';
 import { startTestMlflow } from './support/mlflow-server.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { signalPastStep, type StderrWatcher } from './support/signals.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 const TINY = ['data.limit=600', 'train.batch_size=50', 'eval.iwae_samples=10', 'train.epochs=3'];
@@ -22,8 +22,6 @@ const runsDir = scratchFolders('vae-resume-');
 
 const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
 
-type StderrWatcher = (text: string, kill: (s: NodeJS.Signals) => void) => void;
-
 /** Sends SIGTERM when `line` first appears on the run's stderr. */
 function sigtermAt(line: string): StderrWatcher {
   let sent = false;
@@ -32,29 +30,6 @@ function sigtermAt(line: string): StderrWatcher {
     sent = true;
     kill('SIGTERM');
   };
-}
-
-/**
- * Sends `signal` as soon as the run under `runsDir` has logged a running loss past `step`: a point inside an epoch
- * however fast the machine trains. Call stop() once the run has ended.
- */
-function signalPastStep(runsDir: string, step: number, signal: NodeJS.Signals): { onStderr: StderrWatcher; stop: () => void } {
-  let watching: NodeJS.Timeout | undefined;
-  const onStderr: StderrWatcher = (_text, kill) => {
-    watching ??= setInterval(() => {
-      let points: MetricPoint[];
-      try {
-        points = new RunRecord(onlyRunDir(runsDir)).readMetrics();
-      } catch {
-        return; // no record yet, or a line caught half-written: look again at the next tick
-      }
-      if (points.some((p) => p.key === 'train/running_loss' && p.step > step)) {
-        clearInterval(watching);
-        kill(signal);
-      }
-    }, 20);
-  };
-  return { onStderr, stop: () => clearInterval(watching) };
 }
 
 /** The same run twice at once: A left alone, B watched by what `watch` makes for its runs folder. */

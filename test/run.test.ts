@@ -7,6 +7,7 @@ import { PNG } from 'pngjs';
 import { parse } from 'yaml';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { signalPastStep } from './support/signals.ts';
 
 // Small slices of real MNIST: a few hundred images, so each run takes seconds on any backend.
 const TINY = ['data.limit=320', 'data.split.train=0.75', 'data.split.val=0.25', 'train.batch_size=32', 'tracking.log_every_steps=2'];
@@ -115,15 +116,12 @@ describe('vae run, end to end on real MNIST', () => {
 
   it('SIGTERM stops after the current step, records the run as KILLED and exits 143', async () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'vae-kill-'));
-    let sent = false;
-    const result = await vae(['run', 'experiments/vae-mnist.yaml', 'train.epochs=1', '--runs-dir', runsDir, '--no-mlflow'], {
-      onStderr: (text, kill) => {
-        if (!sent && text.includes('model 784-400-20')) {
-          sent = true;
-          setTimeout(() => kill('SIGTERM'), 1500);
-        }
-      },
+    // Two epochs of 469 steps: the signal goes at step 100, so the run is mid-epoch on any machine.
+    const watcher = signalPastStep(runsDir, 50, 'SIGTERM');
+    const result = await vae(['run', 'experiments/vae-mnist.yaml', 'train.epochs=2', '--runs-dir', runsDir, '--no-mlflow'], {
+      onStderr: watcher.onStderr,
     });
+    watcher.stop();
     assert.equal(result.code, 143, result.stderr);
     assert.match(result.stderr, /SIGTERM: finishing the current step/);
     const runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
