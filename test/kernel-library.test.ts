@@ -41,6 +41,8 @@ describe("TensorFlow's CPU kernels follow the model", () => {
     assert.match(reason, /Eigen kernels/);
     assert.ok(ops.includes('MatMul'), `no Eigen MatMul among ${ops.join(', ')}`);
     assert.deepEqual(onednnOps(ops), []);
+    // Each hidden layer's ReLU runs inside its fused product (reluGradientsFromOutputs makes that possible).
+    assert.ok(ops.includes('_FusedMatMul') && !ops.includes('Relu'), `a ReLU kernel of its own among ${ops.join(', ')}`);
   });
 
   it("a conv model's graph step runs on oneDNN's kernels", async () => {

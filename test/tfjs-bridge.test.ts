@@ -14,7 +14,7 @@ import { tensorflowLibraryPath } from '../src/tfjs-bridge/tensorflow-c.ts';
 import { tensorflowGradientsProblem } from '../src/tfjs-bridge/tensorflow-gradients.ts';
 import { adamBetaPowers } from '../src/tfjs-bridge/tfjs-adam.ts';
 import { missingKernelInternals } from '../src/tfjs-bridge/tfjs-node-kernels.ts';
-import { missingInternals } from '../src/tfjs-bridge/tfjs-node-session.ts';
+import { graphProtos, missingInternals, type Proto } from '../src/tfjs-bridge/tfjs-node-session.ts';
 import { AutodiffStep } from '../src/train/autodiff-step.ts';
 import { createTrainingStep } from '../src/train/trainer.ts';
 import { vae } from './support/cli.ts';
@@ -62,6 +62,24 @@ describe('the tfjs-node and TensorFlow pieces the graph steps use', () => {
     assert.ok(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0] < 1e-6, `${got.dataSync()} vs ${want.dataSync()}`);
     session.dispose();
     tf.dispose([values, got, want]);
+  });
+
+  it("ReLU's gradient reads the ReLU's output, which leaves Grappler free to fuse the ReLU into the product before it", () => {
+    const g = new GraphBuilder();
+    const [x, w, b] = [g.placeholder('x', [-1, 3]), g.placeholder('w', [3, 2]), g.placeholder('b', [2])];
+    const relu = g.op('Relu', g.biasAdd(g.matMul(x, w), b));
+    g.gradients([g.sum(relu, [0, 1])], [w, b]);
+    let graphDef: Uint8Array = new Uint8Array();
+    g.load((bytes) => {
+      graphDef = bytes;
+      return { run: () => [], dispose: () => {} };
+    });
+    const nodes: Proto[] = graphProtos().GraphDef.deserializeBinary(graphDef).getNodeList();
+    const reluGrads = nodes.filter((n) => n.getOp() === 'ReluGrad');
+    assert.deepEqual(
+      reluGrads.map((n) => n.getInputList()[1]),
+      [relu],
+    );
   });
 
   it('a model the graph cannot express trains through autodiff, and the step says why', () => {

@@ -1,4 +1,4 @@
-import { addGradients } from './tensorflow-gradients.ts';
+import { addGradients, reluGradientsFromOutputs } from './tensorflow-gradients.ts';
 import { graphProtos, loadGraphSession, type GraphSession, type Proto, type SessionLoader } from './tfjs-node-session.ts';
 
 /** A tensor in the graph being built: `<node>` or `<node>:<output>`. */
@@ -212,7 +212,7 @@ export class GraphBuilder {
     let prefix = 'gradients';
     for (let i = 1; this.names.has(prefix); i++) prefix = `gradients_${i}`;
     const { graphDef, gradients } = addGradients(this.graph.serializeBinary(), ys, xs, prefix, dys);
-    this.graph = this.pb.GraphDef.deserializeBinary(graphDef);
+    this.graph = reluGradientsFromOutputs(this.pb.GraphDef.deserializeBinary(graphDef));
     for (const node of this.graph.getNodeList()) this.names.add(node.getName());
     this.names.add(prefix);
     return gradients;

@@ -1,6 +1,7 @@
 // TensorFlow's own gradients for a graph, from the C API's TF_AddGradientsWithPrefix: the C++ gradient registry
 // linked into the libtensorflow that tfjs-node loads. The graph travels as serialized GraphDef bytes both ways.
 import { bufferBytes, importGraph, outputsByName, tensorflowC, withStatus, type Output } from './tensorflow-c.ts';
+import type { Proto } from './tfjs-node-session.ts';
 
 /** Why TensorFlow's gradients cannot be had here, or undefined when they can. */
 export function tensorflowGradientsProblem(): string | undefined {
@@ -48,4 +49,22 @@ export function addGradients(
   } finally {
     c.deleteGraph(graph);
   }
+}
+
+/**
+ * Points every ReluGrad of `graph` (a GraphDef) at its Relu's output instead of the Relu's input, and returns the
+ * graph. TensorFlow's C++ gradient of Relu reads the input (Python's reads the output); both give the same values,
+ * since relu(x) > 0 exactly where x > 0. Read by the gradient, the input of a Relu (a BiasAdd) has two consumers,
+ * and Grappler then leaves the Relu out of the fused convolution or product before it: on the conv VAE, four
+ * ReLU kernels and their passes over memory a step (docs/results.md, "Speed").
+ */
+export function reluGradientsFromOutputs(graph: Proto): Proto {
+  const nodes: Proto[] = graph.getNodeList();
+  const reluOf = new Map<string, string>(nodes.filter((n) => n.getOp() === 'Relu').map((n) => [n.getInputList()[0], n.getName()]));
+  for (const node of nodes) {
+    const [gradient, features, ...rest]: string[] = node.getInputList();
+    const relu = node.getOp() === 'ReluGrad' ? reluOf.get(features) : undefined;
+    if (relu) node.setInputList([gradient, relu, ...rest]);
+  }
+  return graph;
 }
