@@ -1,9 +1,11 @@
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
+import { selectBackend } from '../src/backend.ts';
 import { batchRanges, batchTensor, fillBatch } from '../src/data/batches.ts';
 import { loadDataset } from '../src/data/datasets.ts';
 import { IdxError, parseIdx, readIdxFile } from '../src/data/idx.ts';
@@ -151,6 +153,14 @@ describe('batches', () => {
     const dynamic = fillBatch(set, [0, 1, 2], out, 'dynamic', rng);
     assert.ok(dynamic.every((v) => v === 0 || v === 1));
     assert.deepEqual([dynamic[0], dynamic[1]], [0, 1], 'grey 0 and 255 are certain');
+  });
+
+  it("grey levels are TensorFlow's float32 division by 255, for all 256", async () => {
+    await selectBackend('tensorflow');
+    const every: ImageSet = { count: 1, height: 16, width: 16, channels: 1, pixels: Uint8Array.from({ length: 256 }, (_, i) => i) };
+    const divided = tf.tidy(() => tf.div(tf.tensor1d(Array.from(every.pixels)), 255));
+    assert.deepEqual([...fillBatch(every, [0], new Float32Array(256), 'none', seedrandom('g'))], [...divided.dataSync()]);
+    divided.dispose();
   });
 
   it('batchTensor holds exactly what fillBatch writes, for every grey level and every binarisation', () => {
