@@ -59,7 +59,7 @@ export interface TrainingState {
 /** An epoch stopped between two steps: its finished steps, running sums and the states of its random streams. */
 export interface PartialEpoch {
   steps: number;
-  /** Running sums of loss, recon, KL and the objective's own terms, each times the batch size, as the device held them. */
+  /** Running sums of loss, recon, KL and the objective's own terms, each times the batch size. */
   sums: number[];
   seen: number;
   binarizeRng: seedrandom.State.Arc4;
@@ -168,7 +168,9 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     seedrandom(saved ? '' : `${spec.seed}:${name}:${epoch}`, { state: saved ?? true });
   const binarizeRng = stream('binarize', partial?.binarizeRng);
   const noiseRng = stream('noise', partial?.noiseRng);
-  let sums = partial ? tf.tensor1d(partial.sums) : tf.zeros([3 + objectiveTerms(spec.loss.objective).length]);
+  // In float64, in JavaScript: the step has finished when it returns (every backend here computes synchronously), so
+  // reading its few totals is a copy, where adding them up as tensors cost an op dispatch a step.
+  const sums = partial ? Float64Array.from(partial.sums) : new Float64Array(3 + objectiveTerms(spec.loss.objective).length);
   let seen = partial?.seen ?? 0;
   const started = performance.now() - (partial?.seconds ?? 0) * 1000;
   let lastReadLoss = Number.NaN;
@@ -178,33 +180,27 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
     // Let signal handlers and I/O run: awaiting tensor data alone resolves as a microtask and never yields.
     await new Promise((resolve) => setImmediate(resolve));
     if (hooks.shouldStop()) {
-      return { stoppedAt: await stopInsideEpoch(trainingStep, { steps: i, sums, seen, binarizeRng, noiseRng, started }) };
+      return { stoppedAt: stopInsideEpoch(trainingStep, { steps: i, sums, seen, binarizeRng, noiseRng, started }) };
     }
     const objective = objectiveAt(spec.loss, epoch - 1 + i / stepsPerEpoch, (epoch - 1) * stepsPerEpoch + i, data.train.count);
     const x = batchTensor(data.train, indices, training.buffer, spec.data.binarize, binarizeRng);
     const draws = indices.length * samplesPerExample(objective);
     const eps = seededNormal(draws, vae.noiseDim, noiseRng.int32());
     const batchTotals = trainingStep.run(x, eps, objective);
-    const next = sums.add(batchTotals);
-    tf.dispose([sums, x, eps, batchTotals]);
-    sums = next;
+    batchTotals.dataSync().forEach((total, term) => (sums[term] += total));
+    tf.dispose([x, eps, batchTotals]);
     seen += indices.length;
     const step = (epoch - 1) * stepsPerEpoch + i + 1;
     if ((i + 1) % spec.tracking.log_every_steps === 0 || i + 1 === stepsPerEpoch) {
-      // Reading the loss forces the device to synchronise, so only here; the bar moves at every step.
-      [lastReadLoss] = (await sums.data()).map((v) => v / seen);
+      lastReadLoss = sums[0] / seen;
       const diverged = divergence(lastReadLoss, vae, spec, epoch, step);
-      if (diverged) {
-        sums.dispose();
-        throw diverged;
-      }
+      if (diverged) throw diverged;
       await hooks.tracker.logMetrics([{ key: 'train/running_loss', value: lastReadLoss, step, timestamp: Date.now() }]);
     }
     hooks.progress.update(i + 1, { loss: lastReadLoss, examplesPerSecond: seen / ((performance.now() - started) / 1000) });
   }
   trainingStep.syncModel();
-  const [loss, recon, kl, ...terms] = (await sums.data()).map((v) => v / seen);
-  sums.dispose();
+  const [loss, recon, kl, ...terms] = Array.from(sums, (v) => v / seen);
   const diverged = divergence(loss, vae, spec, epoch, epoch * stepsPerEpoch);
   if (diverged) throw diverged;
   const seconds = (performance.now() - started) / 1000;
@@ -212,23 +208,21 @@ async function runEpoch(training: Training, epoch: number, partial: PartialEpoch
 }
 
 /** Where a signal stopped an epoch, between two steps: all a resume needs to go on from the next step exactly. */
-async function stopInsideEpoch(
+function stopInsideEpoch(
   trainingStep: TrainingStep,
   at: {
     steps: number;
-    sums: tf.Tensor;
+    sums: Float64Array;
     seen: number;
     binarizeRng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
     noiseRng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
     started: number;
   },
-): Promise<PartialEpoch> {
+): PartialEpoch {
   trainingStep.syncModel();
-  const sums = Array.from(await at.sums.data());
-  at.sums.dispose();
   return {
     steps: at.steps,
-    sums,
+    sums: Array.from(at.sums),
     seen: at.seen,
     binarizeRng: at.binarizeRng.state(),
     noiseRng: at.noiseRng.state(),
