@@ -55,8 +55,8 @@ export function addGradients(
  * Points every ReluGrad of `graph` (a GraphDef) at its Relu's output instead of the Relu's input, and returns the
  * graph. TensorFlow's C++ gradient of Relu reads the input (Python's reads the output); both give the same values,
  * since relu(x) > 0 exactly where x > 0. Read by the gradient, the input of a Relu (a BiasAdd) has two consumers,
- * and Grappler then leaves the Relu out of the fused convolution or product before it: on the conv VAE, four
- * ReLU kernels and their passes over memory a step (docs/results.md, "Speed").
+ * and Grappler then leaves the Relu out of the fused convolution or product before it: on the conv VAE, three
+ * ReLU kernels of four a step, each a pass over memory (docs/results.md, "Speed").
  */
 export function reluGradientsFromOutputs(graph: Proto): Proto {
   const nodes: Proto[] = graph.getNodeList();
