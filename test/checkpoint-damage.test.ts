@@ -12,7 +12,7 @@ import { scratchFolders } from './support/scratch.ts';
 import { onlyRunDir } from './support/run-record.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
-// 48 steps an epoch: long enough that a kill sent once epoch 2's checkpoint is down lands inside epoch 3.
+// 60 steps an epoch: long enough that a kill sent once epoch 2's checkpoint is down lands inside epoch 3 or 4.
 const RUN = ['data.limit=3000', 'train.batch_size=50', 'train.epochs=4', 'eval.iwae_samples=0'];
 
 const tempDir = scratchFolders('vae-damage-');
