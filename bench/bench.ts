@@ -1,4 +1,4 @@
-// npm run bench -- [--steps 200] [--conv-steps 40] [--rounds 3] [--backends tensorflow,wasm,cpu] [--skip-epoch] [--epoch-wasm]
+// npm run bench -- [--steps 200] [--conv-steps 100] [--rounds 3] [--backends tensorflow,wasm,cpu] [--skip-epoch] [--epoch-wasm]
 //                  [--conv-epochs 10]
 //
 // vae-lab against PyTorch on the pytorch/examples reference VAE (784-400-20 MLP, BCE + KL, Adam 1e-3, batch 128)
@@ -32,7 +32,9 @@ const CONV = 'experiments/vae-mnist-conv.yaml';
 const { values: flags } = parseArgs({
   options: {
     steps: { type: 'string', default: '200' },
-    'conv-steps': { type: 'string', default: '40' },
+    // 100 conv steps take about 1 s a round: at 40, one slow stretch of the machine decided a round (1.17 once where
+    // ten interleaved pairs of 100 steps gave 0.77 to 0.97; docs/results.md, "Speed").
+    'conv-steps': { type: 'string', default: '100' },
     rounds: { type: 'string', default: '3' },
     backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
     'skip-epoch': { type: 'boolean', default: false },
