@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-tools-');
 
 // One tiny run on real MNIST, logged to a real MLflow server, then every command that uses a finished run.
 let server: TestMlflow;
@@ -14,11 +17,11 @@ let runsDir: string;
 let runDir: string;
 let summary: { metrics: Record<string, number> };
 let mlflowRunId: string;
-const out = mkdtempSync(join(tmpdir(), 'vae-tools-'));
+const out = scratch();
 
 before(async () => {
   server = await startTestMlflow();
-  runsDir = mkdtempSync(join(tmpdir(), 'vae-tools-runs-'));
+  runsDir = scratch();
   const result = await vae(
     ['run', 'experiments/vae-mnist.yaml', 'data.limit=300', 'train.epochs=1', 'eval.iwae_samples=20', '--runs-dir', runsDir],
     { env: { MLFLOW_TRACKING_URI: server.url } },
@@ -101,7 +104,7 @@ describe('commands on a finished run', () => {
   });
 
   it('takes an MLflow run id: downloads the model when this machine has no record of it', async () => {
-    const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
+    const elsewhere = scratch();
     const result = await vae(['sample', mlflowRunId, '--n', '4', '--out', join(out, 'remote.png'), '--runs-dir', elsewhere], {
       env: { MLFLOW_TRACKING_URI: server.url },
     });
@@ -113,7 +116,7 @@ describe('commands on a finished run', () => {
     const modelId = new RunRecord(runDir).readMlflow()!.model_id!;
     assert.match(modelId, /^m-[0-9a-f]{32}$/);
     await ok(['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-local.png')]);
-    const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
+    const elsewhere = scratch();
     const result = await vae(
       ['sample', modelId, '--n', '4', '--seed', '7', '--out', join(out, 'model-remote.png'), '--runs-dir', elsewhere],
       { env: { MLFLOW_TRACKING_URI: server.url } },
@@ -132,7 +135,7 @@ describe('commands on a finished run', () => {
     ['two stochastic layers', ['model.stochastic_layers=2', 'model.top_layer.latent_dim=4', 'model.top_layer.hidden=[16]'], 'top_decoder'],
   ] as const) {
     it(`an MLflow run of ${model} downloads its extra networks: the same picture as from the local record`, async () => {
-      const ownRuns = mkdtempSync(join(tmpdir(), 'vae-tools-extra-'));
+      const ownRuns = scratch();
       await vae(
         [
           'run',
@@ -151,7 +154,7 @@ describe('commands on a finished run', () => {
       const record = new RunRecord(join(ownRuns, 'vae-mnist', readdirSync(join(ownRuns, 'vae-mnist'))[0]));
       const [local, remote] = [join(out, `${model}-local.png`), join(out, `${model}-remote.png`)];
       await vae(['sample', record.dir, '--n', '4', '--seed', '3', '--out', local]).then((r) => assert.equal(r.code, 0, r.stderr));
-      const elsewhere = mkdtempSync(join(tmpdir(), 'vae-tools-elsewhere-'));
+      const elsewhere = scratch();
       const runId = record.readMlflow()!.run_id;
       const result = await vae(['sample', runId, '--n', '4', '--seed', '3', '--out', remote, '--runs-dir', elsewhere], {
         env: { MLFLOW_TRACKING_URI: server.url },
@@ -159,7 +162,7 @@ describe('commands on a finished run', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(readFileSync(remote), readFileSync(local), 'the same model, the same seed: the same picture');
 
-      const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
+      const broken = scratch();
       cpSync(record.dir, broken, { recursive: true });
       rmSync(new RunRecord(broken).modelDir(network), { recursive: true });
       const refused = await vae(['sample', broken, '--out', join(out, 'x.png')]);
@@ -172,7 +175,7 @@ describe('commands on a finished run', () => {
     const missing = await vae(['sample', join(out, 'nope'), '--out', join(out, 'x.png')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope: no such run folder, and not an MLflow run id \(32 hex digits\) or model id \(m-<32 hex digits>\)/);
-    const broken = mkdtempSync(join(tmpdir(), 'vae-tools-broken-'));
+    const broken = scratch();
     cpSync(runDir, broken, { recursive: true });
     writeFileSync(
       new RunRecord(broken).path(RUN_ARTIFACTS.resolvedSpec),

@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { conv2dBackpropFilter } from '../src/kernels/conv2d-backprop-filter.ts';
@@ -10,6 +7,10 @@ import { bernoulliNll, betaTcTerms, gaussianNll, klToStandardNormal, reparameter
 import { loadLayersModel, saveLayersModel } from '../src/model/persist.ts';
 import { buildVae } from '../src/model/vae.ts';
 import { klPartValue, klWeightAt, objectiveAt } from '../src/model/objective.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-model-');
 
 const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-5) => {
   assert.equal(actual.length, expected.length);
@@ -167,7 +168,7 @@ describe('the VAE', () => {
 
   it('saves and loads in the TensorFlow.js format with identical outputs', async () => {
     const vae = buildVae(spec, { height: 28, width: 28, channels: 1 });
-    const dir = mkdtempSync(join(tmpdir(), 'vae-model-'));
+    const dir = scratch();
     await saveLayersModel(vae.encoder, dir);
     const loaded = await loadLayersModel(dir);
     const x = tf.randomUniform([2, 784], 0, 1, 'float32', 5);

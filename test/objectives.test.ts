@@ -1,19 +1,21 @@
 // Training objectives other than the ELBO, end to end on a slice of real MNIST through the graph step.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-objective-');
 
 /**
  * `vae run experiments/vae-mnist.yaml` with `args` into a runs folder of its own, which must succeed and must train
  * through the graph step; returns its stderr, its record and each metric's values per epoch.
  */
 async function trainedRun(name: string, args: string[]) {
-  const runsDir = mkdtempSync(join(tmpdir(), `vae-${name}-`));
+  const runsDir = join(scratch(), name);
   const result = await vae(['run', 'experiments/vae-mnist.yaml', ...args, '--no-mlflow', '--runs-dir', runsDir]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /training step: one TensorFlow graph per step/);

@@ -3,9 +3,6 @@
 // (test/graph-step.test.ts checks their training step against tfjs autodiff.)
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
@@ -19,6 +16,10 @@ import { vae as cli } from './support/cli.ts';
 import { DIGIT_SHAPE, testDigits } from './support/digits.ts';
 import { checkModelOptionRun } from './support/model-option-run.ts';
 import { assertForwardFormsAgree } from './support/forward-agreement.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-prior-checkpoint-');
 
 const MLP = 'experiments/vae-mnist.yaml';
 
@@ -148,7 +149,7 @@ describe('learned priors', () => {
   });
 
   it("a checkpoint carries the prior's parameters with the rest", async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'vae-prior-checkpoint-'));
+    const runDir = scratch();
     const [trained, fresh] = [
       model(['model.prior=vamp', 'model.vamp.components=8']),
       model(['model.prior=vamp', 'model.vamp.components=8']),

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
@@ -8,6 +7,10 @@ import { parse } from 'yaml';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 import { signalPastStep } from './support/signals.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-run-');
 
 // Small slices of real MNIST: a few hundred images, so each run takes seconds on any backend.
 const TINY = ['data.limit=320', 'data.split.train=0.75', 'data.split.val=0.25', 'train.batch_size=32', 'tracking.log_every_steps=2'];
@@ -19,7 +22,7 @@ interface Metric {
 }
 
 async function tinyRun(spec: string, overrides: string[]): Promise<{ runDir: string; stderr: string; metrics: Metric[] }> {
-  const runsDir = mkdtempSync(join(tmpdir(), 'vae-run-'));
+  const runsDir = scratch();
   const result = await vae(['run', spec, ...overrides, '--runs-dir', runsDir, '--no-mlflow']);
   assert.equal(result.code, 0, result.stderr);
   const experimentDir = join(runsDir, readdirSync(runsDir)[0]);
@@ -115,7 +118,7 @@ describe('vae run, end to end on real MNIST', () => {
   });
 
   it('SIGTERM stops after the current step, records the run as KILLED and exits 143', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-kill-'));
+    const runsDir = scratch();
     // Two epochs of 469 steps: the signal goes at step 100, so the run is mid-epoch on any machine.
     const watcher = signalPastStep(runsDir, 50, 'SIGTERM');
     const result = await vae(['run', 'experiments/vae-mnist.yaml', 'train.epochs=2', '--runs-dir', runsDir, '--no-mlflow'], {

@@ -1,7 +1,6 @@
 // End-to-end sweeps: real `vae sweep` processes, real tiny MNIST trials, a real MLflow server.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { completeTrialInMlflow } from '../src/sweep/complete-in-mlflow.ts';
@@ -9,6 +8,10 @@ import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
 import { ROOT, vae } from './support/cli.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-sweep-');
 
 // A trial of a few seconds: 200 images, one epoch, no importance-weighted bound.
 const TINY = ['data.limit=200', 'train.epochs=1', 'eval.iwae_samples=0', 'train.batch_size=50'];
@@ -20,7 +23,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
   let mlflow: TestMlflow;
   let client: MlflowClient;
   let env: NodeJS.ProcessEnv;
-  const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-')), 'runs');
+  const runsDir = join(scratch(), 'runs');
 
   before(async () => {
     mlflow = await startTestMlflow();
@@ -41,7 +44,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
   }
 
   it('validates every trial first: one bad combination stops the sweep before anything runs, exit 2', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-bad-')), 'runs');
+    const dir = join(scratch(), 'runs');
     const result = await vae(
       ['sweep', 'experiments/vae-mnist.yaml', '--grid', 'model.latent_dim=2,0', '--seeds', '1,2', ...TINY, '--runs-dir', dir],
       { env },
@@ -131,7 +134,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
   });
 
   it('plan: the trial list, a Slurm array script and a Kubernetes Indexed Job', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-plan-')), 'runs');
+    const dir = join(scratch(), 'runs');
     const result = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], {
       env: { MLFLOW_TRACKING_URI: 'http://mlflow.example:5000' },
     });
@@ -160,7 +163,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
   });
 
   it('plan: warns when the tasks could not share one MLflow server', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'vae-sweep-plan-')), 'runs');
+    const dir = join(scratch(), 'runs');
     const unset = await vae(['sweep', 'plan', 'experiments/sweep-latent.yaml', '--runs-dir', dir], { env: { MLFLOW_TRACKING_URI: '' } });
     assert.equal(unset.code, 0, unset.stderr);
     assert.match(unset.stderr, /^warning: MLFLOW_TRACKING_URI is not set: each task would start an MLflow server of its own/m);
@@ -216,7 +219,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
     const [parent] = await runsOf('vae-mnist', "tags.`vae.sweep_role` = 'parent'");
     // The reference spec's 105.6 nats are out of reach for one epoch on 200 images: every setting misses.
     assert.equal(tag(await client.getRun(parent.info.run_id), 'vae.reference'), 'miss');
-    const out = join(mkdtempSync(join(tmpdir(), 'vae-report-mlflow-')), 'report');
+    const out = join(scratch(), 'report');
     const report = await vae(['report', parent.info.run_id, '--out', out], { env });
     assert.equal(report.code, 1, report.stderr);
     assert.match(report.stderr, /^vae-mnist model\.latent_dim=2: test\/neg_elbo [\d.]+ ± [\d.]+ \(n=2\) against 105.6, .*, miss$/m);
@@ -310,7 +313,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
 
 describe('vae sweep over a list of specs', { timeout: 120_000 }, () => {
   it('crosses each spec with the seeds and summarizes one row per spec, each against its own reference', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vae-sweep-specs-'));
+    const dir = scratch();
     const runsDir = join(dir, 'runs');
     const file = join(dir, 'two-specs.yaml');
     const [vaeSpec, iwaeSpec] = ['iwae-mnist.yaml', 'iwae-k5-mnist.yaml'].map((f) => join(ROOT, 'experiments', f));

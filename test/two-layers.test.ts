@@ -3,9 +3,6 @@
 // real MNIST. (test/graph-step.test.ts checks its training step against tfjs autodiff.)
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/backend.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
@@ -16,6 +13,10 @@ import { vae as cli } from './support/cli.ts';
 import { DIGIT_SHAPE, testDigits } from './support/digits.ts';
 import { checkModelOptionRun } from './support/model-option-run.ts';
 import { assertForwardFormsAgree, close } from './support/forward-agreement.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-two-layers-checkpoint-');
 
 const MLP = 'experiments/vae-mnist.yaml';
 const TWO_LAYERS = ['model.stochastic_layers=2', 'model.top_layer.latent_dim=4', 'model.top_layer.hidden=[16]'];
@@ -92,7 +93,7 @@ describe('two stochastic layers', () => {
   });
 
   it('a checkpoint carries the networks of the second layer with the rest', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'vae-two-layers-checkpoint-'));
+    const runDir = scratch();
     const [trained, fresh] = [model(), model()];
     const step = new GraphStep(trained, 1e-2);
     for (let i = 0; i < 3; i++)

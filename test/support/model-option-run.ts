@@ -2,19 +2,22 @@
 // digits, checked the way every option is: it trains through the graph step, saves its extra networks beside the
 // encoder and decoder, its loss falls, its bound is below its ELBO, and `vae sample` reads the run back.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NetworkName, RunRecord } from '../../src/record/run-record.ts';
 import { vae as cli } from './cli.ts';
 import { onlyRunDir } from './run-record.ts';
+import { scratchFolders } from './scratch.ts';
+
+/** Temporary folders, removed when this file's tests end. */
+const scratch = scratchFolders('vae-model-option-');
 
 /** Returns the run's output and test metrics for the option's own checks. */
 export async function checkModelOptionRun(
   overrides: string[],
   extraNetworks: NetworkName[],
 ): Promise<{ stderr: string; metrics: Record<string, number> }> {
-  const runsDir = mkdtempSync(join(tmpdir(), 'vae-model-option-'));
+  const runsDir = scratch();
   const budget = ['data.limit=2000', 'train.epochs=3', 'eval.iwae_samples=5'];
   const run = await cli(['run', 'experiments/vae-mnist.yaml', ...overrides, ...budget, '--no-mlflow', '--runs-dir', runsDir]);
   assert.equal(run.code, 0, run.stderr);
