@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
@@ -11,6 +10,9 @@ import { loadDataset } from '../src/data/datasets.ts';
 import { IdxError, parseIdx, readIdxFile } from '../src/data/idx.ts';
 import type { ImageSet } from '../src/data/images.ts';
 import { seededPermutation, splitDataset } from '../src/data/split.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+const tempDir = scratchFolders('vae-idx-');
 
 function idx(type: number, dims: number[], data: number[]): Buffer {
   const header = Buffer.alloc(4 + 4 * dims.length);
@@ -60,7 +62,7 @@ describe('IDX reader', () => {
   });
 
   it("an idx dataset reads the user's files relative to the spec and checks the labels", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vae-idx-'));
+    const dir = tempDir();
     writeFileSync(
       join(dir, 'train.idx'),
       idx(

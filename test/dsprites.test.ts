@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DSPRITES_FACTORS, DSPRITES_GRID_SIZE, factorClasses, gridIndex, spriteLatents } from '../src/data/dsprites-grid.ts';
@@ -12,6 +11,9 @@ import { splitDataset } from '../src/data/split.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
+
+const tempDir = scratchFolders('vae-dsprites-');
 
 const SHAPES = [0, 1, 2];
 const image = (classes: number[], side = 64) => renderSprites([gridIndex(classes)], side);
@@ -100,7 +102,7 @@ describe('dSprites rendering', () => {
 
 describe('dSprites data', () => {
   it('holds the test set out, carries the factors through subset and split, and reads its cache the second time', () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), 'vae-dsprites-'));
+    const cacheDir = tempDir();
     const first = loadDsprites({ side: 16, limit: 300, cacheDir });
     assert.equal(first.fromCache, false);
     assert.deepEqual([first.train.count, first.test.count, first.train.height, first.train.width], [300, 300, 16, 16]);
@@ -140,7 +142,7 @@ describe('dSprites data', () => {
   });
 
   it('is refused without a limit, and image_size is refused for other datasets, at the line that says so', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vae-dsprites-spec-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'spec.yaml'), 'name: d\ndata:\n  dataset: dsprites\n  image_size: 32\n');
     assert.throws(
       () => loadSpec(join(dir, 'spec.yaml')),
@@ -162,7 +164,7 @@ describe('dSprites data', () => {
   });
 
   it('trains a VAE through vae run and records it, with its disentanglement scores', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'vae-dsprites-run-'));
+    const runsDir = tempDir();
     const overrides = ['data.limit=256', 'train.epochs=2', 'eval.iwae_samples=2', 'tracking.log_every_steps=2'];
     overrides.push('eval.disentanglement.num_train=200', 'eval.disentanglement.num_eval=100');
     const result = await vae(['run', 'experiments/vae-dsprites.yaml', ...overrides, '--runs-dir', runsDir, '--no-mlflow']);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
@@ -11,8 +10,9 @@ import { resizeImage } from '../src/data/image-resize.ts';
 import { loadSpec } from '../src/experiment-spec/load.ts';
 import { vae } from './support/cli.ts';
 import { pngBytes, writeShapesFolder } from './support/image-folder.ts';
+import { scratchFolders } from './support/scratch.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'vae-image-folder-'));
+const tmp = scratchFolders('vae-image-folder-')();
 
 /** A folder under the temp folder, made fresh. */
 function folder(name: string): string {

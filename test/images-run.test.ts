@@ -3,8 +3,7 @@
 // value of each channel its own. The record and the pictures must be right, and colour must be learned: a grey
 // reconstruction cannot match red, green and blue shapes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
@@ -13,8 +12,9 @@ import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
 import { reconstructedColours, writeShapesFolder } from './support/image-folder.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { scratchFolders } from './support/scratch.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'vae-images-run-'));
+const tmp = scratchFolders('vae-images-run-')();
 const shapes = join(tmp, 'shapes');
 writeShapesFolder(shapes, 250);
 const specFile = join(tmp, 'shapes.yaml');

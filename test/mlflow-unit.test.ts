@@ -16,6 +16,7 @@ import type { Metric } from '../src/tracking/mlflow-records.ts';
 import { localMlflow, resolveTrackingUri } from '../src/tracking/mlflow-server.ts';
 import { mlflowLinks } from '../src/tracking/mlflow-ui.ts';
 import { freePort } from './support/mlflow-server.ts';
+import { scratchFolders } from './support/scratch.ts';
 
 interface Call {
   url: string;
@@ -288,8 +289,10 @@ describe('mlflowLinks', () => {
 });
 
 describe('withFileLock', () => {
+  const lockFolder = scratchFolders('vae-lock-');
+
   it('lets one holder in at a time', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'vae-lock-')), 'lock');
+    const path = join(lockFolder(), 'lock');
     let inside = 0;
     let most = 0;
     await Promise.all(
@@ -310,7 +313,7 @@ describe('withFileLock', () => {
   });
 
   it('takes over a lock whose owner died, and waits no longer than asked for a live one', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'vae-lock-')), 'lock');
+    const path = join(lockFolder(), 'lock');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     writeFileSync(path, `${dead}\n`);
     assert.equal(await withFileLock(path, async () => 'mine', { timeoutMs: 1000 }), 'mine');

@@ -1,13 +1,13 @@
 // The run folder's layout lives in src/record/run-record.ts alone; these tests pin what other code relies on.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readRunLocation, writeRunLocation } from '../src/record/run-location.ts';
 import { RUN_ARTIFACTS, RunRecord, type RunSummary } from '../src/record/run-record.ts';
+import { scratchFolders } from './support/scratch.ts';
 
-const runsDir = () => mkdtempSync(join(tmpdir(), 'vae-run-record-'));
+const runsDir = scratchFolders('vae-run-record-');
 
 describe('the run record', () => {
   it('reads back what it wrote, typed, and a NaN loss survives the metrics log', () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GENERATED_TYPES, generateSpecTypes } from '../scripts/generate-spec-types.ts';
@@ -9,9 +8,12 @@ import { loadSpec } from '../src/experiment-spec/load.ts';
 import { SpecError } from '../src/experiment-spec/problems.ts';
 import { isSweepFile } from '../src/sweep/spec.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
 
 const BAD = 'test/fixtures/bad-specs';
 const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as Record<string, string[]>;
+const specFolder = scratchFolders('vae-spec-');
+const badFolder = scratchFolders('vae-bad-');
 
 describe('experiment specs', () => {
   // Sweep files (experiments/sweep-*.yaml) have their own schema; test/sweep-spec.test.ts checks them.
@@ -40,7 +42,7 @@ describe('experiment specs', () => {
   });
 
   it('fills every default from the schema', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vae-spec-'));
+    const dir = specFolder();
     writeFileSync(join(dir, 'minimal.yaml'), 'name: minimal\n');
     const { spec } = loadSpec(join(dir, 'minimal.yaml'));
     assert.equal(spec.model.latent_dim, 20);
@@ -93,7 +95,7 @@ describe('bad specs: one positioned line per problem, exit 2, nothing written', 
     it(name, async () => {
       const file = join(BAD, name);
       const overrides = (readFileSync(file, 'utf8').match(/^# overrides: (.*)$/m)?.[1] ?? '').split(' ').filter(Boolean);
-      const runsDir = join(mkdtempSync(join(tmpdir(), 'vae-bad-')), 'runs');
+      const runsDir = join(badFolder(), 'runs');
       const result = await vae(['run', file, ...overrides, '--runs-dir', runsDir, '--no-mlflow']);
       assert.equal(result.code, 2, result.stderr);
       assert.deepEqual(
@@ -105,7 +107,7 @@ describe('bad specs: one positioned line per problem, exit 2, nothing written', 
   }
 
   it('a file that is not UTF-8', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'vae-bad-')), 'latin1.yaml');
+    const file = join(badFolder(), 'latin1.yaml');
     writeFileSync(file, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xe9, 0x74, 0xe9, 0x0a]));
     assert.throws(
       () => loadSpec(file),

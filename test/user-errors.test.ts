@@ -2,13 +2,13 @@
 // stack trace. A mistake that reaches the user as a plain Error (a bug in how we report it) fails here.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { scratchFolders } from './support/scratch.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'vae-user-errors-'));
+const tmp = scratchFolders('vae-user-errors-')();
 const runsDir = join(tmp, 'runs');
 const notARun = mkdtempSync(join(tmp, 'not-a-run-'));
 const textFile = join(tmp, 'notes.txt');
