@@ -10,6 +10,7 @@ import { findCheckpoint } from '../src/train/checkpoint.ts';
 import { vae } from './support/cli.ts';
 import { scratchFolders } from './support/scratch.ts';
 import { onlyRunDir } from './support/run-record.ts';
+import { signalWhen } from './support/signals.ts';
 
 const SPEC = 'experiments/vae-mnist.yaml';
 // 60 steps an epoch: long enough that a kill sent once epoch 2's checkpoint is down lands inside epoch 3 or 4.
@@ -19,21 +20,9 @@ const tempDir = scratchFolders('vae-damage-');
 
 /** A run under runsDir killed outright (SIGKILL) once its checkpoint of `epoch` is saved. */
 async function killedAfterCheckpoint(runsDir: string, epoch: number): Promise<string> {
-  let watching: NodeJS.Timeout | undefined;
-  const killed = await vae(['run', SPEC, ...RUN, '--runs-dir', runsDir, '--no-mlflow'], {
-    onStderr: (_text, kill) => {
-      watching ??= setInterval(() => {
-        try {
-          if ((findCheckpoint(onlyRunDir(runsDir))?.state.epoch ?? 0) < epoch) return;
-        } catch {
-          return; // no run folder yet, or a state.json caught between its writes: look again at the next tick
-        }
-        clearInterval(watching);
-        kill('SIGKILL');
-      }, 20);
-    },
-  });
-  clearInterval(watching);
+  const watcher = signalWhen(runsDir, (runDir) => (findCheckpoint(runDir)?.state.epoch ?? 0) >= epoch, 'SIGKILL');
+  const killed = await vae(['run', SPEC, ...RUN, '--runs-dir', runsDir, '--no-mlflow'], { onStderr: watcher.onStderr });
+  watcher.stop();
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
   return onlyRunDir(runsDir);
 }
