@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { parse } from 'yaml';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { onlyRunDir } from './support/run-record.ts';
 import { signalPastStep } from './support/signals.ts';
 import { scratchFolders } from './support/scratch.ts';
 
@@ -127,7 +128,7 @@ describe('vae run, end to end on real MNIST', () => {
     watcher.stop();
     assert.equal(result.code, 143, result.stderr);
     assert.match(result.stderr, /SIGTERM: finishing the current step/);
-    const runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
+    const runDir = onlyRunDir(runsDir);
     assert.equal(new RunRecord(runDir).readRun().status, 'KILLED');
     assert.equal(new RunRecord(runDir).readSummary()!.status, 'KILLED');
   });
