@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { RUN_ARTIFACTS, RunRecord } from '../src/record/run-record.ts';
 import { vae } from './support/cli.ts';
+import { onlyRunDir } from './support/run-record.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 import { scratchFolders } from './support/scratch.ts';
 
@@ -27,7 +28,7 @@ before(async () => {
     { env: { MLFLOW_TRACKING_URI: server.url } },
   );
   assert.equal(result.code, 0, result.stderr);
-  runDir = join(runsDir, 'vae-mnist', readdirSync(join(runsDir, 'vae-mnist'))[0]);
+  runDir = onlyRunDir(runsDir);
   summary = new RunRecord(runDir).readSummary()!;
   mlflowRunId = new RunRecord(runDir).readMlflow()!.run_id;
 });
@@ -151,7 +152,7 @@ describe('commands on a finished run', () => {
           env: { MLFLOW_TRACKING_URI: server.url },
         },
       ).then((r) => assert.equal(r.code, 0, r.stderr));
-      const record = new RunRecord(join(ownRuns, 'vae-mnist', readdirSync(join(ownRuns, 'vae-mnist'))[0]));
+      const record = new RunRecord(onlyRunDir(ownRuns));
       const [local, remote] = [join(out, `${model}-local.png`), join(out, `${model}-remote.png`)];
       await vae(['sample', record.dir, '--n', '4', '--seed', '3', '--out', local]).then((r) => assert.equal(r.code, 0, r.stderr));
       const elsewhere = scratch();

@@ -7,6 +7,7 @@ import { completeTrialInMlflow } from '../src/sweep/complete-in-mlflow.ts';
 import { MlflowClient } from '../src/tracking/mlflow-client.ts';
 import type { Run } from '../src/tracking/mlflow-records.ts';
 import { ROOT, vae } from './support/cli.ts';
+import { onlyRunDir } from './support/run-record.ts';
 import { startTestMlflow, type TestMlflow } from './support/mlflow-server.ts';
 import { scratchFolders } from './support/scratch.ts';
 
@@ -286,7 +287,7 @@ describe('vae sweep', { timeout: 240_000 }, () => {
       { env },
     );
     assert.equal(run.code, 0, run.stderr);
-    const runDir = join(runsDir, 'vae-lost', readdirSync(join(runsDir, 'vae-lost'))[0]);
+    const runDir = onlyRunDir(runsDir, 'vae-lost');
     const uploaded = await completeTrialInMlflow(runDir, client);
     assert.ok(uploaded, 'a run MLflow never got is uploaded');
     assert.match(uploaded.line, /MLflow had this run as missing; uploaded the local record/);
